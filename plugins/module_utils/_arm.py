@@ -1,0 +1,86 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""A small REST client over azure-mgmt-core's ARM pipeline for providers we have no SDK for
+(Microsoft.Network, Storage, EventHub, ServiceBus, resource groups). Every call names its api-version."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Dict, Optional
+
+from ._errors import not_found_to_none
+
+# api-versions used for providers without an SDK dependency; each is a stable version the
+# collection was written against.
+API_VERSIONS: Dict[str, str] = {
+    "Microsoft.Resources": "2022-09-01",
+    "Microsoft.Network": "2024-05-01",
+    "Microsoft.Storage": "2023-05-01",
+    "Microsoft.EventHub": "2024-01-01",
+    "Microsoft.ServiceBus": "2022-10-01-preview",
+}
+
+
+class ArmRest:
+    """JSON in, JSON (plain dicts) out; raises azure-core HttpResponseError with the ARM error parsed."""
+
+    def __init__(self, pipeline_client: Any, polling_factory: Callable[[], Any]) -> None:
+        self._client = pipeline_client
+        self._polling_factory = polling_factory
+
+    def _send(self, method: str, path: str, api_version: str, body: Any = None, headers: Optional[Dict[str, str]] = None) -> Any:
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        request = HttpRequest(
+            method, self._client.format_url(path), params={"api-version": api_version},
+            headers=dict(headers or {}, Accept="application/json"),
+            json=body if body is not None else None,
+        )
+        pipeline_response = self._client.send_request(request, _return_pipeline_response=True)
+        response = pipeline_response.http_response
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return pipeline_response
+
+    @staticmethod
+    def _json(response: Any) -> Optional[Dict[str, Any]]:
+        text = response.text()
+        return json.loads(text) if text else None
+
+    def get(self, path: str, api_version: str) -> Optional[Dict[str, Any]]:
+        """GET a resource; None when it does not exist (404 only)."""
+        return not_found_to_none(lambda: self._json(self._send("GET", path, api_version).http_response))
+
+    def list(self, path: str, api_version: str) -> list:
+        """GET a collection following nextLink; [] when the parent does not exist."""
+        items: list = []
+        page = self.get(path, api_version)
+        while page:
+            items.extend(page.get("value") or [])
+            next_link = page.get("nextLink")
+            page = self._follow(next_link) if next_link else None
+        return items
+
+    def _follow(self, next_link: str) -> Optional[Dict[str, Any]]:
+        from azure.core.rest import HttpRequest
+
+        response = self._client.send_request(HttpRequest("GET", next_link))
+        response.raise_for_status()
+        return self._json(response)
+
+    def request(self, method: str, path: str, api_version: str, body: Any = None,
+                headers: Optional[Dict[str, str]] = None) -> Optional[Dict[str, Any]]:
+        """A single request without LRO handling; returns the JSON body (or None)."""
+        return self._json(self._send(method, path, api_version, body, headers).http_response)
+
+    def begin(self, method: str, path: str, api_version: str, body: Any = None,
+              headers: Optional[Dict[str, str]] = None) -> Any:
+        """Start a write that may be long-running; returns an azure-core LROPoller (wait with _lro.wait_poller)."""
+        from azure.core.polling import LROPoller
+
+        initial = self._send(method, path, api_version, body, headers)
+
+        def deserialize(pipeline_response: Any) -> Optional[Dict[str, Any]]:
+            return self._json(pipeline_response.http_response)
+
+        return LROPoller(self._client, initial, deserialize, self._polling_factory())

@@ -1,0 +1,170 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Comparison, merging and redaction helpers on plain dicts and keyed lists."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ._ids import normalize_resource_id
+
+REDACTED = "********"
+
+Equal = Callable[[Any, Any], bool]
+
+
+def drop_none(value: Any) -> Any:
+    """Copy of ``value`` without None entries in dicts (None means "not set by the user")."""
+    if isinstance(value, Mapping):
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_none(v) for v in value]
+    return value
+
+
+def ci_equal(a: Any, b: Any) -> bool:
+    """Case-insensitive equality for strings, plain equality otherwise."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return a == b
+
+
+def id_equal(a: Any, b: Any) -> bool:
+    """ARM id equality (case, trailing slashes ignored)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return normalize_resource_id(a) == normalize_resource_id(b)
+    return a == b
+
+
+def differences(
+    desired: Any,
+    current: Any,
+    *,
+    comparators: Optional[Mapping[str, Equal]] = None,
+    path: str = "",
+) -> List[str]:
+    """Paths where ``current`` does not match ``desired``; only keys present in ``desired`` are looked at.
+
+    Dicts compare as subsets (keys absent from ``desired`` are untouched), lists and scalars exactly.
+    ``comparators`` maps a key name (or dotted path) to an equality function, e.g. ``{"id": id_equal}``.
+    """
+    comparators = comparators or {}
+    if isinstance(desired, Mapping):
+        if not isinstance(current, Mapping):
+            return [path or "."]
+        found: List[str] = []
+        for key, value in desired.items():
+            sub = "{0}.{1}".format(path, key) if path else str(key)
+            eq = comparators.get(sub) or comparators.get(str(key))
+            if eq is not None:
+                if not eq(value, current.get(key)):
+                    found.append(sub)
+                continue
+            found.extend(differences(value, current.get(key), comparators=comparators, path=sub))
+        return found
+    return [] if desired == current else [path or "."]
+
+
+def is_subset(desired: Any, current: Any, comparators: Optional[Mapping[str, Equal]] = None) -> bool:
+    """True when every value set in ``desired`` matches ``current``."""
+    return not differences(desired, current, comparators=comparators)
+
+
+def deep_merge(base: Optional[Mapping[str, Any]], overlay: Mapping[str, Any]) -> Dict[str, Any]:
+    """``base`` with ``overlay`` applied (dicts merged recursively, other values replaced); inputs untouched."""
+    result: Dict[str, Any] = copy.deepcopy(dict(base or {}))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def merge_tags(current: Optional[Mapping[str, str]], wanted: Optional[Mapping[str, str]], purge: bool) -> Optional[Dict[str, str]]:
+    """Desired tags: None = leave tags alone; ``purge`` replaces them, otherwise ``wanted`` is added to the current ones."""
+    if wanted is None:
+        return None
+    if purge:
+        return dict(wanted)
+    merged = dict(current or {})
+    merged.update(wanted)
+    return merged
+
+
+def redact(value: Any, secret_keys: Iterable[str]) -> Any:
+    """Deep copy with the value of every key named in ``secret_keys`` replaced by a mask (any depth)."""
+    keys = {k.lower() for k in secret_keys}
+    if not keys:
+        return copy.deepcopy(value)
+    return _redact(value, keys)
+
+
+def _redact(value: Any, keys: set) -> Any:
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if str(k).lower() in keys and v is not None else _redact(v, keys)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, keys) for v in value]
+    return value
+
+
+KeyFn = Callable[[Mapping[str, Any]], Any]
+
+
+def _norm_key(key: Any) -> Any:
+    return key.lower() if isinstance(key, str) else key
+
+
+def find_keyed(items: Sequence[Mapping[str, Any]], key: Any, key_fn: KeyFn) -> Optional[int]:
+    """Index of the entry whose key equals ``key`` (strings compared case-insensitively), else None."""
+    for index, item in enumerate(items or []):
+        if _norm_key(key_fn(item)) == _norm_key(key):
+            return index
+    return None
+
+
+def upsert_keyed(
+    items: Optional[Sequence[Mapping[str, Any]]],
+    entry: Mapping[str, Any],
+    key_fn: KeyFn,
+    comparators: Optional[Mapping[str, Equal]] = None,
+) -> Tuple[List[Dict[str, Any]], bool]:
+    """Add or update the one entry keyed like ``entry``; other (foreign) entries are kept as they are."""
+    result = [dict(i) for i in items or []]
+    index = find_keyed(result, key_fn(entry), key_fn)
+    if index is None:
+        return result + [copy.deepcopy(dict(entry))], True
+    if is_subset(entry, result[index], comparators):
+        return result, False
+    result[index] = deep_merge(result[index], entry)
+    return result, True
+
+
+def remove_keyed(items: Optional[Sequence[Mapping[str, Any]]], key: Any, key_fn: KeyFn) -> Tuple[List[Dict[str, Any]], bool]:
+    """Drop the entry with ``key``; the rest stay."""
+    result = [dict(i) for i in items or []]
+    index = find_keyed(result, key, key_fn)
+    if index is None:
+        return result, False
+    del result[index]
+    return result, True
+
+
+def replace_keyed(
+    items: Optional[Sequence[Mapping[str, Any]]],
+    entries: Sequence[Mapping[str, Any]],
+    key_fn: KeyFn,
+    comparators: Optional[Mapping[str, Equal]] = None,
+) -> Tuple[List[Dict[str, Any]], bool]:
+    """Exclusive mode (opt-in): exactly ``entries`` remain, each merged over its current version."""
+    current = [dict(i) for i in items or []]
+    result: List[Dict[str, Any]] = []
+    changed = len(current) != len(entries)
+    for entry in entries:
+        index = find_keyed(current, key_fn(entry), key_fn)
+        if index is None:
+            result.append(copy.deepcopy(dict(entry)))
+            changed = True
+            continue
+        changed = changed or not is_subset(entry, current[index], comparators)
+        result.append(deep_merge(current[index], entry))
+    return result, changed

@@ -1,0 +1,248 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""AzureApimModule: the composition wrapper every module of the collection uses."""
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ._auth import AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, build_credential, resolve_settings
+from ._errors import AzureApimError, not_found_to_none, translate
+from ._lro import polling_kwargs, wait_poller
+from ._retry import DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_policy, retry_transient
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "azure_apim.identity/" + COLLECTION_VERSION
+DEFAULT_TIMEOUT = 600
+# Without Retry-After an LRO is polled this often; ARM normally sends Retry-After and that wins.
+DEFAULT_POLLING_INTERVAL = 5.0
+
+# SDK clients by short name: (module, class). Imported only when a module asks for the client.
+CLIENTS: Dict[str, tuple] = {
+    "apim": ("azure.mgmt.apimanagement", "ApiManagementClient"),
+    "keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
+    "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+    "msi": ("azure.mgmt.msi", "ManagedServiceIdentityClient"),
+}
+
+
+class AzureApimModule:
+    """Owns the AnsibleModule, the shared connection options, the credential and the SDK clients.
+
+    Nothing happens on the network, and nothing is resolved, until a client is first used.
+    ``env`` and ``transport`` are seams for tests (defaults: os.environ and the requests transport).
+    """
+
+    def __init__(
+        self,
+        argument_spec: Mapping[str, Any],
+        *,
+        default_timeout: int = DEFAULT_TIMEOUT,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        env: Optional[Mapping[str, str]] = None,
+        transport: Any = None,
+        **module_kwargs: Any,
+    ) -> None:
+        spec = dict(AUTH_ARGUMENT_SPEC)
+        spec["timeout"] = {"type": "int", "default": default_timeout}
+        spec.update(argument_spec)
+        module_kwargs.setdefault("supports_check_mode", True)
+        self.module = AnsibleModule(argument_spec=spec, **module_kwargs)
+        self.deadline = Deadline(self.module.params["timeout"] or None)
+        self.retry_after_cap = retry_after_cap
+        self.polling_interval = polling_interval
+        self._env = env
+        self._transport = transport
+        self._auth: Optional[AuthSettings] = None
+        self._credential: Any = None
+        self._clients: Dict[str, Any] = {}
+
+    # -- parameters and Ansible plumbing -------------------------------------------------------
+    @property
+    def params(self) -> Dict[str, Any]:
+        """The module parameters."""
+        return self.module.params
+
+    @property
+    def check_mode(self) -> bool:
+        """True in check mode: no writes."""
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self) -> bool:
+        """True when --diff was asked for."""
+        return bool(getattr(self.module, "_diff", False))
+
+    def warn(self, message: str) -> None:
+        """Emit an Ansible warning."""
+        self.module.warn(message)
+
+    def debug(self, message: str) -> None:
+        """Shown with ANSIBLE_DEBUG / -vvvv."""
+        self.module.debug(message)
+
+    # -- connection ----------------------------------------------------------------------------
+    @property
+    def auth(self) -> AuthSettings:
+        """Resolved connection settings (lazy)."""
+        if self._auth is None:
+            self._auth = resolve_settings(self.params, os.environ if self._env is None else self._env)
+        return self._auth
+
+    @property
+    def subscription_id(self) -> str:
+        """The subscription every call is made in."""
+        return self.auth.subscription_id
+
+    @property
+    def credential(self) -> Any:
+        """The azure-identity credential (lazy, one per run)."""
+        if self._credential is None:
+            self._credential = build_credential(self.auth, **self._transport_kwargs())
+        return self._credential
+
+    def _transport_kwargs(self) -> Dict[str, Any]:
+        kwargs: Dict[str, Any] = {}
+        if self._transport is not None:
+            kwargs["transport"] = self._transport
+        if self.auth.ca_bundle:
+            kwargs["connection_verify"] = self.auth.ca_bundle
+        return kwargs
+
+    def _client_kwargs(self) -> Dict[str, Any]:
+        kwargs = self._transport_kwargs()
+        kwargs.update(
+            base_url=self.auth.resource_manager_url.rstrip("/"),
+            credential_scopes=[self.auth.credential_scope],
+            polling_interval=self.polling_interval,
+            retry_policy=make_retry_policy(self.deadline, self.retry_after_cap),
+            user_agent=USER_AGENT,
+        )
+        return kwargs
+
+    def client(self, name: str) -> Any:
+        """SDK client ``apim`` | ``keyvault`` | ``authorization`` | ``msi``, created once per run."""
+        if name not in self._clients:
+            if name not in CLIENTS:
+                raise AzureApimError("internal: unknown client {0!r}".format(name))
+            module_name, class_name = CLIENTS[name]
+            try:
+                cls = getattr(importlib.import_module(module_name), class_name)
+            except ImportError as err:
+                raise AzureApimError(
+                    "The Python package {0} is not installed where the module runs ({1})".format(
+                        module_name.replace(".", "-"), err),
+                    code="MissingDependency",
+                    hint="install the collection's requirements.txt into the Python Ansible uses on the target",
+                ) from err
+            self._clients[name] = cls(self.credential, self.subscription_id, **self._client_kwargs())
+        return self._clients[name]
+
+    def arm(self) -> Any:
+        """Generic ARM REST client (see _arm.ArmRest) for providers without an SDK dependency."""
+        if "arm" not in self._clients:
+            from azure.core.pipeline import policies
+            from azure.mgmt.core import ARMPipelineClient
+            from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+            from ._arm import ArmRest
+
+            kwargs = self._client_kwargs()
+            pipeline_policies = [
+                policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
+                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
+                kwargs.pop("retry_policy"),
+                ARMChallengeAuthenticationPolicy(self.credential, *kwargs.pop("credential_scopes")),
+                policies.CustomHookPolicy(), policies.NetworkTraceLoggingPolicy(), ARMHttpLoggingPolicy(),
+            ]
+            for key in ("polling_interval", "user_agent"):
+                kwargs.pop(key)
+            client = ARMPipelineClient(base_url=kwargs.pop("base_url"), policies=pipeline_policies, **kwargs)
+            self._clients["arm"] = ArmRest(client, lambda: polling_kwargs(self.polling_interval, self.retry_after_cap)["polling"])
+        return self._clients["arm"]
+
+    # -- calling Azure -------------------------------------------------------------------------
+    def _secrets(self) -> list:
+        return [self.params.get("secret"), self._auth.secret if self._auth else None]
+
+    def call(self, fn: Callable[..., Any], *args: Any, what: str = "the request",
+             retry: Sequence[TransientKind] = DEFAULT_KINDS, **kwargs: Any) -> Any:
+        """Run an SDK call with the named transient retries inside the deadline; errors become AzureApimError."""
+        try:
+            return retry_transient(lambda: fn(*args, **kwargs), self.deadline, retry, what=what)
+        except AzureApimError:
+            raise
+        except Exception as err:  # azure-core / azure-identity errors are translated, others re-raised
+            if _is_azure_error(err):
+                raise translate(err, what, self._secrets()) from err
+            raise
+
+    def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", **kwargs: Any) -> Any:
+        """Like call(), but a 404 gives None (401/403/5xx still fail)."""
+        return not_found_to_none(self.call, fn, *args, what=what, **kwargs)
+
+    def lro(self, begin_fn: Callable[..., Any], *args: Any, what: str = "the operation",
+            retry: Sequence[TransientKind] = DEFAULT_KINDS, **kwargs: Any) -> Any:
+        """Start an SDK ``begin_*`` operation and wait for it within the deadline (Retry-After driven polling)."""
+        kwargs.update(polling_kwargs(self.polling_interval, self.retry_after_cap))
+        poller = self.call(begin_fn, *args, what=what, retry=retry, **kwargs)
+        return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
+
+    # -- running ---------------------------------------------------------------------------------
+    def auth_info(self) -> Optional[Dict[str, Any]]:
+        """Which credential was used (never a secret), for the result; None when Azure was not called."""
+        if self._auth is None:
+            return None
+        info = self._auth.describe()
+        if isinstance(self._credential, FirstAvailable) and self._credential.used is not None:
+            info["credential"] = type(self._credential.used).__name__
+        return info
+
+    def exit_json(self, **result: Any) -> None:
+        """Finish successfully; adds ``auth`` (credential type and source) to the result."""
+        info = self.auth_info()
+        if info is not None:
+            result.setdefault("auth", info)
+        self.module.exit_json(**result)
+
+    def fail(self, err: AzureApimError) -> None:
+        """Finish with the error's status, Azure code, request id and traceback."""
+        result = err.to_result()
+        info = self.auth_info()
+        if info is not None:
+            result["auth"] = info
+        self.module.fail_json(exception=traceback.format_exc(), **result)
+
+    def run(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]]) -> None:
+        """Run ``main_fn(self)`` → result dict; the one domain exception (or an SDK error) becomes fail_json."""
+        try:
+            result = main_fn(self)
+        except AzureApimError as err:
+            self.fail(err)
+        except Exception as err:  # SDK errors that escaped call(): translated; programming errors re-raised
+            if not _is_azure_error(err):
+                raise
+            self.fail(translate(err, None, self._secrets()))
+        else:
+            self.exit_json(**result)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close clients and the credential (releases connection pools)."""
+        for client in self._clients.values():
+            getattr(client, "close", lambda: None)()
+        if self._credential is not None:
+            getattr(self._credential, "close", lambda: None)()
+
+
+def _is_azure_error(err: BaseException) -> bool:
+    try:
+        from azure.core.exceptions import AzureError
+    except ImportError:  # azure-core missing: nothing to translate
+        return False
+    return isinstance(err, AzureError)

@@ -1,0 +1,183 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Deadline per task, a Retry-After cap for azure-core, and named retries for Azure's domain-transient errors."""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, FrozenSet, Optional, Sequence, Tuple, TypeVar
+
+from ._errors import AzureApimError, code_of, status_of
+
+T = TypeVar("T")
+
+DEFAULT_RETRY_AFTER_CAP = 60.0
+
+
+class Deadline:
+    """Wall-clock budget of one task (the ``timeout`` option); ``None`` means no limit."""
+
+    def __init__(self, timeout: Optional[float], clock: Callable[[], float] = time.monotonic) -> None:
+        self.timeout = timeout
+        self._clock = clock
+        self._start = clock()
+
+    def elapsed(self) -> float:
+        """Seconds since the task started."""
+        return self._clock() - self._start
+
+    def remaining(self) -> float:
+        """Seconds left (infinity without a timeout, never negative)."""
+        if self.timeout is None:
+            return math.inf
+        return max(0.0, self.timeout - self.elapsed())
+
+    def expired(self) -> bool:
+        """True when no time is left."""
+        return self.remaining() <= 0
+
+    def cap(self, seconds: float) -> float:
+        """``seconds`` shortened so a sleep never runs past the deadline."""
+        return max(0.0, min(seconds, self.remaining()))
+
+
+def capped_retry_after(value: Optional[float], cap: float, deadline: Optional[Deadline]) -> Optional[float]:
+    """A server's Retry-After limited to ``cap`` and to the time left; None stays None."""
+    if value is None:
+        return None
+    capped = min(float(value), cap)
+    return deadline.cap(capped) if deadline is not None else max(0.0, capped)
+
+
+def make_retry_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_AFTER_CAP, **kwargs: Any) -> Any:
+    """An azure-core RetryPolicy whose sleeps (Retry-After or backoff) honour ``cap`` and the deadline."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class CappedRetryPolicy(RetryPolicy):
+        """RetryPolicy that never sleeps longer than the cap nor past the task deadline."""
+
+        def get_retry_after(self, response: Any) -> Optional[float]:
+            return capped_retry_after(super().get_retry_after(response), cap, deadline)
+
+        def get_backoff_time(self, settings: Any) -> float:
+            backoff = min(super().get_backoff_time(settings), cap)
+            return deadline.cap(backoff) if deadline is not None else backoff
+
+        def is_retry(self, settings: Any, response: Any) -> bool:
+            if deadline is not None and deadline.expired():
+                return False
+            return super().is_retry(settings, response)
+
+    return CappedRetryPolicy(**kwargs)
+
+
+@dataclass(frozen=True)
+class TransientKind:
+    """A class of Azure error that goes away by itself and is safe to retry after a pause."""
+
+    name: str
+    statuses: FrozenSet[int]
+    codes: FrozenSet[str] = field(default_factory=frozenset)  # lower-cased; empty = any code
+    why: str = ""
+
+    def matches(self, err: BaseException) -> bool:
+        """True when ``err`` is of this kind."""
+        if status_of(err) not in self.statuses:
+            return False
+        if not self.codes:
+            return True
+        return (code_of(err) or "").lower() in self.codes
+
+
+# APIM answers 409 while another operation on the same service or entity is running
+# (PessimisticConcurrencyConflict, "Operation on the API is in progress"); generic ARM
+# resource providers say AnotherOperationInProgress / OperationInProgress for the same thing.
+APIM_OPERATION_IN_PROGRESS = TransientKind(
+    "apim_operation_in_progress",
+    frozenset({409}),
+    frozenset({"pessimisticconcurrencyconflict", "anotheroperationinprogress", "operationinprogress", "serviceupdating"}),
+    "API Management is busy with another operation",
+)
+
+# A new identity's service principal takes a while to replicate across Entra ID; until it has,
+# role assignment creation answers 400 PrincipalNotFound.
+PRINCIPAL_NOT_FOUND = TransientKind(
+    "principal_not_found",
+    frozenset({400, 404}),
+    frozenset({"principalnotfound"}),
+    "the new identity's service principal has not replicated in Entra ID yet",
+)
+
+# Key Vault rejects concurrent writes to the same vault (access policies, properties) with
+# 409 ConflictError; the first writer wins and the others may simply retry.
+KEYVAULT_CONFLICT = TransientKind(
+    "keyvault_conflict",
+    frozenset({409}),
+    frozenset({"conflicterror", "conflict"}),
+    "Key Vault is applying another change to the vault",
+)
+
+# azure-core retries 429 on every method only when the server sends Retry-After; a 429 without
+# it on PATCH/POST surfaces as an error. Those requests are replayed here with backoff.
+THROTTLED = TransientKind("throttled", frozenset({429}), frozenset(), "Azure throttled the requests")
+
+# Deliberately absent: 412 Precondition Failed (ETag race). Retrying the same write cannot
+# succeed; the caller re-reads, re-merges and writes again.
+DEFAULT_KINDS: Tuple[TransientKind, ...] = (APIM_OPERATION_IN_PROGRESS, THROTTLED)
+
+
+def classify(err: BaseException, kinds: Sequence[TransientKind]) -> Optional[TransientKind]:
+    """The first kind in ``kinds`` matching ``err``, else None."""
+    for kind in kinds:
+        if kind.matches(err):
+            return kind
+    return None
+
+
+def backoff_delays(base: float = 2.0, cap: float = 30.0, rng: Callable[[], float] = random.random):
+    """Endless full-jitter exponential delays: each in [base/2 .. min(cap, base*2**n)]."""
+    attempt = 0
+    while True:
+        ceiling = min(cap, base * (2 ** attempt))
+        yield max(base / 2.0, ceiling * rng())
+        attempt += 1
+
+
+def retry_transient(
+    fn: Callable[[], T],
+    deadline: Deadline,
+    kinds: Sequence[TransientKind] = DEFAULT_KINDS,
+    *,
+    what: str = "the request",
+    sleep: Callable[[float], None] = time.sleep,
+    delays: Optional[Any] = None,
+    on_retry: Optional[Callable[[TransientKind, BaseException, float], None]] = None,
+) -> T:
+    """Call ``fn``; retry it after a jittered pause while it fails with one of ``kinds`` and time is left."""
+    delays = delays if delays is not None else backoff_delays()
+    while True:
+        try:
+            return fn()
+        except Exception as err:  # only errors of the given kinds are retried; the rest re-raised
+            kind = classify(err, kinds)
+            if kind is None:
+                raise
+            pause = next(delays)
+            if deadline.remaining() <= pause:
+                raise _gave_up(err, kind, deadline, what) from err
+            if on_retry is not None:
+                on_retry(kind, err, pause)
+            sleep(pause)
+
+
+def _gave_up(err: BaseException, kind: TransientKind, deadline: Deadline, what: str) -> AzureApimError:
+    return AzureApimError(
+        "{0} still failed after {1:.0f} s because {2} ({3}): {4}".format(
+            what[:1].upper() + what[1:], deadline.elapsed(), kind.why, kind.name, getattr(err, "msg", None) or err
+        ),
+        status=status_of(err),
+        code=code_of(err),
+        request_id=getattr(err, "request_id", None),
+        hint="re-run the task later, or raise 'timeout' to wait longer",
+    )

@@ -1,0 +1,127 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""The desired-vs-current engine every module uses: read, compare, predict (check mode), apply, re-read, verify."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
+
+from ._compare import Equal, deep_merge, differences, drop_none, redact
+from ._errors import AzureApimError
+from ._lro import is_transitional, provisioning_state, wait_until_settled
+from ._retry import Deadline
+
+Resource = Dict[str, Any]
+Desired = Union[Mapping[str, Any], Callable[[Optional[Resource]], Mapping[str, Any]]]
+
+
+@dataclass
+class ResourceSpec:
+    """How to manage one resource. Every callable works on plain dicts (see the per-service helpers).
+
+    ``read()`` returns the resource or None when absent (404 only). ``create(desired)`` and
+    ``update(current, desired, changed_paths)`` perform the write and wait for it; ``delete(current)``
+    removes it. ``predict(current, desired)`` gives the check-mode view of the result (default: merge).
+    """
+
+    what: str
+    read: Callable[[], Optional[Resource]]
+    create: Optional[Callable[[Resource], Any]] = None
+    update: Optional[Callable[[Resource, Resource, List[str]], Any]] = None
+    delete: Optional[Callable[[Resource], Any]] = None
+    predict: Optional[Callable[[Optional[Resource], Resource], Resource]] = None
+    comparators: Mapping[str, Equal] = field(default_factory=dict)
+    secret_keys: Iterable[str] = ()
+    settle: bool = True  # wait for a running operation before writing (adopt in-flight work)
+
+
+@dataclass
+class Outcome:
+    """What happened: before/after views of the resource and whether anything changed."""
+
+    changed: bool
+    before: Optional[Resource]
+    after: Optional[Resource]
+    changed_paths: List[str] = field(default_factory=list)
+
+    def result(self, key: str, secret_keys: Iterable[str] = ()) -> Dict[str, Any]:
+        """Module result: ``changed``, ``<key>`` (the resource or {}), ``diff`` — secrets redacted."""
+        secret_keys = list(secret_keys)
+        return {
+            "changed": self.changed,
+            key: redact(self.after or {}, secret_keys),
+            "diff": {"before": redact(self.before or {}, secret_keys), "after": redact(self.after or {}, secret_keys)},
+        }
+
+
+def ensure(spec: ResourceSpec, state: str, desired: Desired, *, check_mode: bool, deadline: Deadline) -> Outcome:
+    """Bring the resource to ``state`` ('present' or 'absent'); in check mode nothing is written."""
+    current = wait_until_settled(spec.read, deadline, spec.what) if spec.settle else spec.read()
+    if state == "absent":
+        return _ensure_absent(spec, current, check_mode, deadline)
+    wanted = drop_none(dict(desired(current) if callable(desired) else desired))
+    if current is None:
+        return _create(spec, wanted, check_mode, deadline)
+    return _update(spec, current, wanted, check_mode, deadline)
+
+
+def _predict(spec: ResourceSpec, current: Optional[Resource], wanted: Resource) -> Resource:
+    return spec.predict(current, wanted) if spec.predict else deep_merge(current, wanted)
+
+
+def _create(spec: ResourceSpec, wanted: Resource, check_mode: bool, deadline: Deadline) -> Outcome:
+    if check_mode:
+        return Outcome(True, None, _predict(spec, None, wanted), ["."])
+    if spec.create is None:
+        raise AzureApimError("{0} does not exist and this module cannot create it".format(spec.what))
+    spec.create(wanted)
+    return Outcome(True, None, _verify(spec, wanted, deadline), ["."])
+
+
+def _update(spec: ResourceSpec, current: Resource, wanted: Resource, check_mode: bool, deadline: Deadline) -> Outcome:
+    paths = differences(wanted, current, comparators=spec.comparators)
+    if not paths:
+        return Outcome(False, current, current)
+    if check_mode:
+        return Outcome(True, current, _predict(spec, current, wanted), paths)
+    if spec.update is None:
+        raise AzureApimError("{0} differs in {1} and this module cannot change that".format(spec.what, ", ".join(paths)))
+    spec.update(current, wanted, paths)
+    return Outcome(True, current, _verify(spec, wanted, deadline), paths)
+
+
+def _ensure_absent(spec: ResourceSpec, current: Optional[Resource], check_mode: bool, deadline: Deadline) -> Outcome:
+    if current is None:
+        return Outcome(False, None, None)
+    if not check_mode:
+        if spec.delete is None:
+            raise AzureApimError("{0} exists and this module cannot delete it".format(spec.what))
+        spec.delete(current)
+        remaining = wait_until_settled(spec.read, deadline, spec.what) if spec.settle else spec.read()
+        if remaining is not None and not is_transitional(provisioning_state(remaining)):
+            raise AzureApimError(
+                "Azure accepted the delete of {0} but it still exists".format(spec.what),
+                hint="re-run the task; if it persists a lock or a dependent resource may block the delete",
+            )
+    return Outcome(True, current, None, ["."])
+
+
+def _verify(spec: ResourceSpec, wanted: Resource, deadline: Deadline) -> Resource:
+    """Re-read after the write and insist the desired values are there (Azure has been seen to ignore some)."""
+    after = wait_until_settled(spec.read, deadline, spec.what) if spec.settle else spec.read()
+    if after is None:
+        raise AzureApimError("Azure accepted the write but {0} cannot be read back".format(spec.what),
+                             hint="re-run the task; the resource may still be propagating")
+    missing = differences(wanted, after, comparators=spec.comparators)
+    if missing:
+        shown = [p for p in missing if not _is_secret_path(p, spec.secret_keys)] or ["(secret values)"]
+        raise AzureApimError(
+            "Azure accepted the write but re-reading {0} does not show the requested {1}".format(spec.what, ", ".join(shown)),
+            code="VerificationFailed",
+            hint="re-run the task; if it persists Azure does not support this change on the resource",
+        )
+    return after
+
+
+def _is_secret_path(path: str, secret_keys: Iterable[str]) -> bool:
+    keys = {k.lower() for k in secret_keys}
+    return any(part.lower() in keys for part in path.split("."))

@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: user_assigned_identity
+short_description: Create, update or delete a user-assigned managed identity
+version_added: 0.1.0
+description:
+  - Creates, updates the tags of, or deletes a user-assigned managed identity
+    (C(Microsoft.ManagedIdentity/userAssignedIdentities)).
+  - API Management can use such an identity to read Key Vault secrets and certificates and to call other services.
+    Attach it to a service with M(azure_apim.identity.apim_identity).
+  - Options left unset are left as they are in Azure.
+options:
+  resource_group:
+    description: Resource group of the identity.
+    type: str
+    required: true
+  name:
+    description: Name of the identity.
+    type: str
+    required: true
+  location:
+    description:
+      - Azure region of the identity, for example V(westeurope). Used on creation only; an identity cannot move.
+      - Defaults to the resource group's region.
+    type: str
+  tags:
+    description:
+      - Tags to set. Tags not listed are kept unless O(purge_tags=true).
+    type: dict
+  purge_tags:
+    description:
+      - Remove tags that are not in O(tags). Only applies when O(tags) is given.
+    type: bool
+    default: false
+  state:
+    description: Whether the identity should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - azure_apim.identity.azure
+  - azure_apim.identity.azure.timeout
+  - azure_apim.identity.attributes
+  - azure_apim.identity.attributes.all
+seealso:
+  - name: Use managed identities in Azure API Management
+    description: The Microsoft Learn article this collection automates.
+    link: https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
+author:
+  - azure_apim.identity maintainers
+"""
+
+EXAMPLES = r"""
+- name: Create the identity API Management will use for Key Vault
+  azure_apim.identity.user_assigned_identity:
+    resource_group: rg-apim
+    name: id-apim-keyvault
+    location: westeurope
+    tags:
+      owner: platform
+  register: apim_uai
+
+- name: Show its principal id (for role assignments)
+  ansible.builtin.debug:
+    msg: "{{ apim_uai.identity.principal_id }}"
+
+- name: Keep exactly these tags
+  azure_apim.identity.user_assigned_identity:
+    resource_group: rg-apim
+    name: id-apim-keyvault
+    tags:
+      owner: platform
+    purge_tags: true
+
+- name: Delete the identity
+  azure_apim.identity.user_assigned_identity:
+    resource_group: rg-apim
+    name: id-apim-keyvault
+    state: absent
+"""
+
+RETURN = r"""
+identity:
+  description:
+    - The identity after the task ({} when it is absent). In check mode, the predicted state; the IDs Azure
+      assigns on creation are then null.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource ID; use it in O(azure_apim.identity.apim_identity#module:user_assigned_identities).
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-apim-keyvault
+    name:
+      description: Name of the identity.
+      type: str
+      sample: id-apim-keyvault
+    resource_group:
+      description: Resource group of the identity.
+      type: str
+      sample: rg-apim
+    location:
+      description: Region.
+      type: str
+      sample: westeurope
+    tags:
+      description: Tags.
+      type: dict
+      sample: {owner: platform}
+    client_id:
+      description: Client (application) ID; the value APIM settings such as C(identityClientId) expect.
+      type: str
+      sample: 11111111-1111-1111-1111-111111111111
+    principal_id:
+      description: Object ID of the service principal; grant roles and access policies to it.
+      type: str
+      sample: 22222222-2222-2222-2222-222222222222
+    tenant_id:
+      description: Tenant of the identity.
+      type: str
+      sample: 33333333-3333-3333-3333-333333333333
+auth:
+  description: Credential type used and where its settings came from (never a secret).
+  returned: when Azure was called
+  type: dict
+  sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
+"""
+
+from typing import Any, Dict, Optional
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import merge_tags
+from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService, same_location
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    location=dict(type="str"),
+    tags=dict(type="dict"),
+    purge_tags=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def desired_state(params: Dict[str, Any], current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """Only what the user set: tags merged with the current ones unless purge_tags."""
+    tags = params["tags"]
+    if tags is not None:
+        tags = {str(k): str(v) for k, v in tags.items()}
+    return {
+        "name": params["name"],
+        "location": params["location"],
+        "tags": merge_tags((current or {}).get("tags"), tags, params["purge_tags"]),
+    }
+
+
+def spec_for(module: AzureApimModule) -> ResourceSpec:
+    """How to read and write the identity named in the parameters."""
+    service = IdentityService(module)
+    group, name = module.params["resource_group"], module.params["name"]
+
+    def create(wanted: Dict[str, Any]) -> None:
+        location = wanted.get("location") or service.resource_group_location(group)
+        if not location:
+            raise AzureApimError("Resource group {0!r} does not exist in subscription {1}".format(group, module.subscription_id),
+                                 code="ResourceGroupNotFound", hint="create it first or fix resource_group")
+        service.create_or_update(group, name, location, wanted.get("tags"))
+
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: list) -> None:
+        if "location" in paths:
+            raise AzureApimError(
+                "Identity {0} is in {1!r}, not {2!r}; an identity cannot move region".format(name, current["location"], wanted["location"]),
+                code="LocationImmutable", hint="delete it (state=absent) and create it again, or drop 'location'")
+        service.update_tags(group, name, wanted["tags"])
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        base = current or {"id": None, "name": name, "resource_group": group, "location": None, "tags": {},
+                           "client_id": None, "principal_id": None, "tenant_id": None}
+        return dict(base, **wanted)
+
+    return ResourceSpec(
+        what="identity {0}/{1}".format(group, name),
+        read=lambda: service.get(group, name),
+        create=create, update=update, predict=predict,
+        delete=lambda current: service.delete(group, name),
+        comparators={"location": same_location}, settle=False,
+    )
+
+
+def run(module: AzureApimModule) -> Dict[str, Any]:
+    """Ensure the identity's state and return the module result."""
+    params = module.params
+    outcome = ensure(spec_for(module), params["state"], lambda current: desired_state(params, current),
+                     check_mode=module.check_mode, deadline=module.deadline)
+    return outcome.result("identity")
+
+
+def main() -> None:
+    """Module entry point."""
+    AzureApimModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()
