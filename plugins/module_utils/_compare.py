@@ -28,6 +28,11 @@ def ci_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
+def exact(a: Any, b: Any) -> bool:
+    """Whole-value equality: for dicts the user gives completely (a full tag set), not as a subset."""
+    return (a or {}) == (b or {}) if isinstance(a, Mapping) or isinstance(b, Mapping) else a == b
+
+
 def id_equal(a: Any, b: Any) -> bool:
     """ARM id equality (case, trailing slashes ignored)."""
     if isinstance(a, str) and isinstance(b, str):

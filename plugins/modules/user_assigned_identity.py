@@ -133,7 +133,7 @@ auth:
 
 from typing import Any, Dict, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._compare import merge_tags
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import exact, merge_tags
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService, same_location
@@ -190,7 +190,7 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
         read=lambda: service.get(group, name),
         create=create, update=update, predict=predict,
         delete=lambda current: service.delete(group, name),
-        comparators={"location": same_location}, settle=False,
+        comparators={"location": same_location, "tags": exact}, settle=False,
     )
 
 

@@ -101,6 +101,7 @@ ARGUMENT_SPEC = dict(
     resource_group=dict(type="str"),
     name=dict(type="str"),
 )
+MODULE_KWARGS: Dict[str, Any] = dict(required_by={"name": "resource_group"})
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
@@ -115,7 +116,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
 
 def main() -> None:
     """Module entry point."""
-    AzureApimModule(ARGUMENT_SPEC, required_by={"name": "resource_group"}).run(run)
+    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)
 
 
 if __name__ == "__main__":
