@@ -332,3 +332,16 @@ def _module_args(args: Dict[str, Any]) -> Any:
 
         return mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
     return patch_module_args(args)
+
+
+@pytest.fixture
+def make_module(transport: FakeTransport, azure_env: Dict[str, str]):
+    """Build an AzureApimModule (no module-specific options) bound to the fake transport."""
+
+    def factory(args: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
+        from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+
+        with _module_args(dict(args or {})):
+            return AzureApimModule({}, env=azure_env, transport=transport, **kwargs)
+
+    return factory

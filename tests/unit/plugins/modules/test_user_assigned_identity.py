@@ -24,6 +24,8 @@ def test_create_then_idempotent(run_module, msi, transport):
     assert body_of(transport.writes()[0]) == {"location": "West Europe", "tags": {"owner": "platform"}}
     assert created.result["auth"]["credential"] == "ClientSecretCredential"
     assert created.result["auth"]["source"] == "env"
+    # azure-mgmt-msi 7.0.0 sends 2023-01-31, 7.1.0 sends 2024-11-30; resource groups go through the ARM REST client.
+    assert set(msi.api_versions) <= {"2023-01-31", "2024-11-30", "2022-09-01"}
 
     transport.requests.clear()
     again = run_module(uai, dict(BASE, location="westeurope", tags={"owner": "platform"}))

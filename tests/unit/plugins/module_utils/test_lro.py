@@ -1,0 +1,105 @@
+"""Long-running operations: Retry-After driven polling, the timeout message, adopting in-flight work."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._lro import (
+    OperationStillRunning, is_transitional, provisioning_state, wait_poller, wait_until_settled,
+)
+from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
+
+from ...conftest import ARM
+
+VNET = r"/subscriptions/[^/]+/resourceGroups/rg/providers/Microsoft\.Network/virtualNetworks/vnet"
+OPERATION = r"/operations/op1"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def _lro_routes(transport, status_replies):
+    resource = {"id": "/x/vnet", "name": "vnet", "properties": {"provisioningState": "Succeeded"}}
+    transport.queue("PUT", VNET, [(201, {"Azure-AsyncOperation": ARM + "/operations/op1", "Retry-After": "600"},
+                                   dict(resource, properties={"provisioningState": "Updating"}))])
+    transport.queue("GET", OPERATION, status_replies)
+    transport.queue("GET", VNET, [(200, {}, resource)])
+
+
+def test_generic_lro_polls_with_capped_retry_after(make_module, transport):
+    _lro_routes(transport, [(200, {"Retry-After": "900"}, {"status": "InProgress"}), (200, {}, {"status": "Succeeded"})])
+    module = make_module()
+    poller = module.arm().begin("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+                                "2024-05-01", {"location": "westeurope"})
+    result = module.call(wait_poller, poller, module.deadline, "virtual network vnet")
+    assert result["properties"]["provisioningState"] == "Succeeded"
+    assert transport.sleeps and max(transport.sleeps) <= module.retry_after_cap
+    assert [r.method for r in transport.writes()] == ["PUT"]  # polling never writes
+
+
+def test_lro_outliving_the_deadline_says_what_to_do(make_module, transport):
+    _lro_routes(transport, [(200, {}, {"status": "InProgress"})])
+    transport.real_sleep = 0.01
+    module = make_module({"timeout": 1})
+    module.polling_interval = 0.01
+    poller = module.arm().begin("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+                                "2024-05-01", {})
+    module.deadline.timeout = module.deadline.elapsed() + 0.2
+    try:
+        with pytest.raises(OperationStillRunning) as caught:
+            wait_poller(poller, module.deadline, "Virtual network vnet")
+    finally:
+        _lro_routes(transport, [(200, {}, {"status": "Succeeded"})])  # let the polling thread finish
+        poller.wait(5)
+    message = caught.value.msg
+    assert message.startswith("Virtual network vnet is still InProgress after 0 s")
+    assert "the operation continues in Azure; re-run the task to wait for it" in message
+    assert len(transport.writes()) == 1
+
+
+def test_wait_until_settled_adopts_a_running_operation():
+    clock = Clock()
+    states = iter(["Activating", "Activating", "Succeeded"])
+    reads = []
+
+    def read():
+        reads.append(clock.now)
+        return {"name": "apim", "provisioning_state": next(states)}
+
+    settled = wait_until_settled(read, Deadline(100, clock=clock), "service apim", interval=10, sleep=clock.sleep)
+    assert settled["provisioning_state"] == "Succeeded"
+    assert reads == [0.0, 10.0, 20.0]
+
+
+def test_wait_until_settled_timeout_message():
+    clock = Clock()
+    with pytest.raises(OperationStillRunning) as caught:
+        wait_until_settled(lambda: {"properties": {"provisioningState": "Updating"}}, Deadline(45, clock=clock),
+                           "API Management service apim", interval=10, sleep=clock.sleep)
+    assert caught.value.msg == ("API Management service apim is still Updating after 45 s; the operation continues "
+                                "in Azure; re-run the task to wait for it")
+    assert caught.value.to_result()["provisioning_state"] == "Updating"
+
+
+@pytest.mark.parametrize("resource, state, transitional", [
+    (None, None, False),
+    ({"provisioning_state": "Succeeded"}, "Succeeded", False),
+    ({"provisioningState": "Failed"}, "Failed", False),
+    ({"properties": {"provisioningState": "RegisteringDns"}}, "RegisteringDns", True),
+    ({"provisioning_state": "Created"}, "Created", True),
+    ({"provisioning_state": "Deleting"}, "Deleting", True),
+])
+def test_states(resource, state, transitional):
+    assert provisioning_state(resource) == state
+    assert is_transitional(state) is transitional
+
+
+def test_absent_resource_is_settled():
+    assert wait_until_settled(lambda: None, Deadline(1), "x") is None

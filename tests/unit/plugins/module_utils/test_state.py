@@ -1,0 +1,154 @@
+"""The desired-vs-current engine and the comparison helpers."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import (
+    REDACTED, ci_equal, deep_merge, differences, exact, id_equal, merge_tags, redact, remove_keyed, replace_keyed, upsert_keyed,
+)
+from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
+from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+
+
+class Store:
+    """An in-memory resource that records every call (a write is anything but read)."""
+
+    def __init__(self, resource=None, ignore=()):
+        self.resource = resource
+        self.calls = []
+        self.ignore = ignore  # keys Azure silently drops
+
+    def read(self):
+        self.calls.append("read")
+        return None if self.resource is None else dict(self.resource)
+
+    def create(self, wanted):
+        self.calls.append("create")
+        self.resource = {k: v for k, v in wanted.items() if k not in self.ignore}
+
+    def update(self, current, wanted, paths):
+        self.calls.append(("update", tuple(paths)))
+        self.resource = deep_merge(current, {k: v for k, v in wanted.items() if k not in self.ignore})
+
+    def delete(self, current):
+        self.calls.append("delete")
+        self.resource = None
+
+    def writes(self):
+        return [c for c in self.calls if c != "read"]
+
+    def spec(self, **kwargs):
+        return ResourceSpec(what="thing t1", read=self.read, create=self.create, update=self.update, delete=self.delete,
+                            **kwargs)
+
+
+def run(store, state="present", desired=None, check=False, **spec_kwargs):
+    return ensure(store.spec(**spec_kwargs), state, desired or {}, check_mode=check, deadline=Deadline(60))
+
+
+@pytest.mark.parametrize("initial, state, desired, changed", [
+    (None, "present", {"a": 1}, True),
+    ({"a": 1, "b": 2}, "present", {"a": 1}, False),
+    ({"a": 1}, "present", {"a": 2}, True),
+    ({"a": 1}, "absent", {}, True),
+    (None, "absent", {}, False),
+])
+def test_check_mode_predicts_with_zero_writes(initial, state, desired, changed):
+    store = Store(initial)
+    outcome = run(store, state, desired, check=True)
+    assert outcome.changed is changed
+    assert store.writes() == []
+    applied = run(Store(initial), state, desired)
+    assert applied.changed is changed
+    assert outcome.after == applied.after  # the prediction is what applying gives
+
+
+def test_unset_options_are_untouched():
+    store = Store({"a": 1, "b": {"x": 1, "y": 2}})
+    outcome = run(store, desired={"a": None, "b": {"x": 1, "y": None}})
+    assert outcome.changed is False and store.writes() == []
+    run(store, desired={"a": None, "b": {"x": 5}})
+    assert store.resource == {"a": 1, "b": {"x": 5, "y": 2}}
+    assert store.writes() == [("update", ("b.x",))]
+
+
+def test_desired_can_depend_on_current():
+    store = Store({"tags": {"foreign": "1"}})
+    run(store, desired=lambda current: {"tags": merge_tags(current["tags"], {"ours": "2"}, purge=False)},
+        comparators={"tags": exact})
+    assert store.resource["tags"] == {"foreign": "1", "ours": "2"}
+
+
+def test_diff_and_result_redact_secrets():
+    store = Store({"name": "nv", "value": "old-secret", "nested": {"password": "pw"}})
+    outcome = run(store, desired={"value": "new-secret"})
+    result = outcome.result("named_value", secret_keys=("value", "password"))
+    text = repr(result)
+    for secret in ("old-secret", "new-secret", "pw"):
+        assert secret not in text
+    assert result["diff"]["before"]["value"] == REDACTED and result["named_value"]["nested"]["password"] == REDACTED
+    assert result["changed"] is True
+
+
+def test_verify_fails_when_azure_ignores_the_change():
+    store = Store({"type": "None"}, ignore=("type",))
+    with pytest.raises(AzureApimError) as caught:
+        run(store, desired={"type": "SystemAssigned"})
+    assert caught.value.code == "VerificationFailed" and "type" in caught.value.msg
+
+
+def test_verify_does_not_print_secret_paths():
+    store = Store({"value": "a"}, ignore=("value",))
+    with pytest.raises(AzureApimError) as caught:
+        run(store, desired={"value": "b"}, secret_keys=("value",))
+    assert "(secret values)" in caught.value.msg
+
+
+def test_waits_for_running_operation_before_writing():
+    store = Store({"a": 1, "provisioning_state": "Updating"})
+    with pytest.raises(OperationStillRunning):
+        ensure(store.spec(), "present", {"a": 2}, check_mode=False, deadline=Deadline(0))
+    assert store.writes() == []
+
+
+def test_comparators_make_id_case_irrelevant():
+    rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x"
+    store = Store({"identity_id": rid})
+    assert run(store, desired={"identity_id": rid.upper() + "/"}, comparators={"identity_id": id_equal}).changed is False
+
+
+@pytest.mark.parametrize("desired, current, paths", [
+    ({"a": 1}, {"a": 1, "b": 2}, []),
+    ({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}, []),
+    ({"a": {"b": 1}}, {"a": {"b": 2}}, ["a.b"]),
+    ({"a": [1, 2]}, {"a": [2, 1]}, ["a"]),
+    ({"a": {"b": 1}}, {"a": None}, ["a"]),
+    ({"a": 1, "b": 2}, {}, ["a", "b"]),
+])
+def test_differences(desired, current, paths):
+    assert differences(desired, current) == paths
+
+
+def test_keyed_list_helpers_keep_foreign_entries():
+    key = lambda e: e["host"]  # noqa: E731
+    current = [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "old"}]
+    updated, changed = upsert_keyed(current, {"host": "api.example.com", "cert": "new"}, key)
+    assert changed and updated == [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "new"}]
+    same, changed = upsert_keyed(updated, {"host": "API.example.com", "cert": "new"}, key, comparators={"host": ci_equal})
+    assert not changed and same == updated
+    added, changed = upsert_keyed(current, {"host": "new.example.com"}, key)
+    assert changed and len(added) == 3
+    removed, changed = remove_keyed(current, "API.EXAMPLE.COM", key)
+    assert changed and removed == [{"host": "Foreign.example.com", "cert": "x"}]
+    assert remove_keyed(current, "absent", key) == (current, False)
+    exclusive, changed = replace_keyed(current, [{"host": "api.example.com", "cert": "old"}], key)
+    assert changed and exclusive == [{"host": "api.example.com", "cert": "old"}]
+
+
+def test_merge_tags_and_redact():
+    assert merge_tags({"a": "1"}, None, purge=True) is None
+    assert merge_tags({"a": "1"}, {"b": "2"}, purge=False) == {"a": "1", "b": "2"}
+    assert merge_tags({"a": "1"}, {"b": "2"}, purge=True) == {"b": "2"}
+    assert redact([{"Secret": "x", "other": None}], ["secret"]) == [{"Secret": REDACTED, "other": None}]
