@@ -101,8 +101,19 @@ def _odata_code_message(err: Any) -> "tuple[Optional[str], Optional[str]]":
     return code, message
 
 
+# Markers of a sign-in that never reached Entra ID (network or TLS trust), not a rejected credential.
+_UNREACHABLE_MARKERS = ("Failed to establish a new connection", "Name or service not known", "Connection refused",
+                        "CERTIFICATE_VERIFY_FAILED", "timed out", "Max retries exceeded", "nodename nor servname")
+
+
 def _auth_error(err: Exception, secrets: Iterable[Optional[str]]) -> AzureApimError:
     text = scrub(str(getattr(err, "message", None) or err), secrets)
+    if any(marker in text for marker in _UNREACHABLE_MARKERS):
+        return AzureApimError(
+            "Could not reach the Entra ID sign-in endpoint: {0}".format(text.strip().splitlines()[0]),
+            code="ServiceRequestError",
+            hint="check authority_host / cloud_environment, the network path and proxy, and 'ca_bundle' for a private CA",
+        )
     match = _AADSTS_RE.search(text)
     first_line = text.strip().splitlines()[0] if text.strip() else type(err).__name__
     if match:

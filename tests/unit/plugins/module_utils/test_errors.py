@@ -82,3 +82,14 @@ def test_wrong_secret_end_to_end(make_module, transport, azure_env):
     assert caught.value.code == "AADSTS7000215"
     assert "not-the-secret" not in caught.value.full_message()
     assert transport.arm_requests() == []  # the token is asked for before any ARM request
+
+
+def test_unreachable_sign_in_is_not_blamed_on_the_credential():
+    from azure.core.exceptions import ClientAuthenticationError
+
+    err = ClientAuthenticationError("Authentication failed: HTTPSConnection(host='login.example', port=443): "
+                                    "Failed to establish a new connection: [Errno 111] Connection refused")
+    translated = translate(err, "listing identities")
+    assert translated.code == "ServiceRequestError"
+    assert translated.msg.startswith("listing identities: Could not reach the Entra ID sign-in endpoint")
+    assert "ca_bundle" in translated.hint
