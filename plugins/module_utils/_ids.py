@@ -37,7 +37,7 @@ class ResourceId:
         """Full type, e.g. ``Microsoft.ManagedIdentity/userAssignedIdentities``."""
         if not self.namespace:
             return None
-        return "/".join([self.namespace] + [t for t, _ in self.types])
+        return "/".join([self.namespace] + [pair[0] for pair in self.types])
 
     def __str__(self) -> str:
         parts: List[str] = [self.parent_scope.rstrip("/")] if self.parent_scope else []
@@ -64,7 +64,7 @@ def parse_resource_id(value: str, expected_type: Optional[str] = None) -> Resour
     """Parse an ARM id; with ``expected_type`` also check its type (case-insensitive)."""
     if not isinstance(value, str) or not value.strip().startswith("/"):
         raise malformed(value, why="an id starts with '/subscriptions/'")
-    segments = [s for s in value.strip().strip("/").split("/")]
+    segments = value.strip().strip("/").split("/")
     if any(s == "" for s in segments):
         raise malformed(value, why="empty path segment")
     rid = _walk(value, segments)

@@ -50,10 +50,11 @@ class IdentityService:
 
     def list(self, resource_group: Optional[str] = None) -> List[Dict[str, Any]]:
         """All identities of a resource group (or of the subscription); [] when the group does not exist."""
-        if resource_group:
-            pages = lambda: list(self._ops.list_by_resource_group(resource_group))  # noqa: E731
-        else:
-            pages = lambda: list(self._ops.list_by_subscription())  # noqa: E731
+        def pages() -> List[Any]:
+            if resource_group:
+                return list(self._ops.list_by_resource_group(resource_group))
+            return list(self._ops.list_by_subscription())
+
         models = self.module.read(pages, what="listing identities")
         return [identity_to_dict(m) for m in models or []]
 

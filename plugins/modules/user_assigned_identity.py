@@ -52,7 +52,7 @@ seealso:
     description: The Microsoft Learn article this collection automates.
     link: https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
 author:
-  - azure_apim.identity maintainers
+  - azure_apim.identity maintainers (@azure-apim)
 """
 
 EXAMPLES = r"""
@@ -95,7 +95,7 @@ identity:
     id:
       description: Resource ID; use it in O(azure_apim.identity.apim_identity#module:user_assigned_identities).
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-apim-keyvault
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kv
     name:
       description: Name of the identity.
       type: str

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - azure_apim.identity.attributes
   - azure_apim.identity.attributes.info_module
 author:
-  - azure_apim.identity maintainers
+  - azure_apim.identity maintainers (@azure-apim)
 """
 
 EXAMPLES = r"""
@@ -56,7 +56,7 @@ identities:
     id:
       description: Resource ID.
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-apim-keyvault
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kv
     name:
       description: Name.
       type: str

@@ -58,7 +58,7 @@ class FakeTransport(HttpTransport):
     """azure-core transport seam: routes each request to a handler, records requests and sleeps."""
 
     def __init__(self) -> None:
-        self.routes: List[Tuple[str, "re.Pattern[str]", Callable[..., Reply]]] = []
+        self.routes: List[Tuple[str, Any, Callable[..., Reply]]] = []
         self.requests: List[Any] = []
         self.sleeps: List[float] = []
         self.real_sleep: float = 0.0
@@ -246,7 +246,7 @@ class FakeMsi:
         group = match.group(2).lower()
         if group not in self.groups:
             return self._missing_group(match.group(2))
-        return 200, {}, {"value": [v for (g, _), v in self.identities.items() if g == group]}
+        return 200, {}, {"value": [v for key, v in self.identities.items() if key[0] == group]}
 
     def _list_all(self, request: Any, match: Any) -> Reply:
         self._note(request)

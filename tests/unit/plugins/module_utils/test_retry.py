@@ -147,6 +147,6 @@ def test_retry_transient_gives_up_at_the_deadline():
 def test_backoff_is_jittered_exponential_and_capped():
     values = iter([1.0] * 10)
     delays = backoff_delays(base=2, cap=30, rng=lambda: next(values))
-    assert [next(delays) for _ in range(6)] == [2, 4, 8, 16, 30, 30]
+    assert [next(delays) for attempt in range(6)] == [2, 4, 8, 16, 30, 30]
     low = backoff_delays(base=2, cap=30, rng=lambda: 0.0)
     assert next(low) == 1.0

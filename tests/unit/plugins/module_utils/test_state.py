@@ -132,7 +132,9 @@ def test_differences(desired, current, paths):
 
 
 def test_keyed_list_helpers_keep_foreign_entries():
-    key = lambda e: e["host"]  # noqa: E731
+    def key(entry):
+        return entry["host"]
+
     current = [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "old"}]
     updated, changed = upsert_keyed(current, {"host": "api.example.com", "cert": "new"}, key)
     assert changed and updated == [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "new"}]
