@@ -92,14 +92,10 @@ def wait_until_settled(
     return current
 
 
-def polling_kwargs(interval: float, cap: float) -> Dict[str, Any]:
-    """Keyword arguments for SDK ``begin_*`` calls: poll at ``interval`` unless Retry-After says otherwise (capped)."""
-    from azure.mgmt.core.polling.arm_polling import ARMPolling
+def polling_kwargs(interval: float) -> Dict[str, Any]:
+    """Keyword arguments for SDK ``begin_*`` calls: poll at ``interval`` when the server sends no Retry-After.
 
-    class CappedARMPolling(ARMPolling):
-        """ARM polling whose Retry-After waits are capped."""
-
-        def _extract_delay(self) -> float:  # azure-core hook: Retry-After or the polling interval
-            return min(float(super()._extract_delay()), cap)
-
-    return {"polling": CappedARMPolling(interval), "polling_interval": interval}
+    The SDK keeps building its own ARMPolling (with each operation's final-state-via option);
+    Retry-After values are capped by the pipeline (see _retry.make_retry_after_cap_policy).
+    """
+    return {"polling_interval": interval}

@@ -12,7 +12,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ._auth import AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, build_credential, resolve_settings
 from ._errors import AzureApimError, not_found_to_none, translate
 from ._lro import polling_kwargs, wait_poller
-from ._retry import DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_policy, retry_transient
+from ._retry import (
+    DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
+    retry_transient,
+)
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "azure_apim.identity/" + COLLECTION_VERSION
@@ -120,6 +123,7 @@ class AzureApimModule:
             credential_scopes=[self.auth.credential_scope],
             polling_interval=self.polling_interval,
             retry_policy=make_retry_policy(self.deadline, self.retry_after_cap),
+            per_retry_policies=[make_retry_after_cap_policy(self.deadline, self.retry_after_cap)],
             user_agent=USER_AGENT,
         )
         return kwargs
@@ -148,6 +152,7 @@ class AzureApimModule:
             from azure.core.pipeline import policies
             from azure.mgmt.core import ARMPipelineClient
             from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+            from azure.mgmt.core.polling.arm_polling import ARMPolling
 
             from ._arm import ArmRest
 
@@ -155,14 +160,14 @@ class AzureApimModule:
             pipeline_policies = [
                 policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
                 policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
-                kwargs.pop("retry_policy"),
+                kwargs.pop("retry_policy"), *kwargs.pop("per_retry_policies"),
                 ARMChallengeAuthenticationPolicy(self.credential, *kwargs.pop("credential_scopes")),
                 policies.CustomHookPolicy(), policies.NetworkTraceLoggingPolicy(), ARMHttpLoggingPolicy(),
             ]
             for key in ("polling_interval", "user_agent"):
                 kwargs.pop(key)
             client = ARMPipelineClient(base_url=kwargs.pop("base_url"), policies=pipeline_policies, **kwargs)
-            self._clients["arm"] = ArmRest(client, lambda: polling_kwargs(self.polling_interval, self.retry_after_cap)["polling"])
+            self._clients["arm"] = ArmRest(client, lambda: ARMPolling(self.polling_interval))
         return self._clients["arm"]
 
     # -- calling Azure -------------------------------------------------------------------------
@@ -188,7 +193,7 @@ class AzureApimModule:
     def lro(self, begin_fn: Callable[..., Any], *args: Any, what: str = "the operation",
             retry: Sequence[TransientKind] = DEFAULT_KINDS, **kwargs: Any) -> Any:
         """Start an SDK ``begin_*`` operation and wait for it within the deadline (Retry-After driven polling)."""
-        kwargs.update(polling_kwargs(self.polling_interval, self.retry_after_cap))
+        kwargs.update(polling_kwargs(self.polling_interval))
         poller = self.call(begin_fn, *args, what=what, retry=retry, **kwargs)
         return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
 

@@ -72,6 +72,53 @@ def make_retry_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_A
     return CappedRetryPolicy(**kwargs)
 
 
+RETRY_AFTER_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms", "Retry-After")
+
+
+def make_retry_after_cap_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_AFTER_CAP) -> Any:
+    """A pipeline policy that shortens Retry-After headers in responses before anything reads them.
+
+    azure-core's LRO polling sleeps for whatever Retry-After says (APIM has been seen to send
+    minutes); placed after the RetryPolicy, this caps both retry and polling waits in one place.
+    """
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class RetryAfterCapPolicy(SansIOHTTPPolicy):
+        """Caps Retry-After (and its millisecond variants) to ``cap`` and to the time left."""
+
+        def on_response(self, request: Any, response: Any) -> None:
+            headers = response.http_response.headers
+            for name in RETRY_AFTER_HEADERS:
+                value = headers.get(name)
+                if value is None:
+                    continue
+                scale = 1000.0 if name.endswith("-ms") else 1.0
+                seconds = _parse_retry_after(value, scale)
+                if seconds is None:
+                    continue
+                capped = capped_retry_after(seconds, cap, deadline)
+                if capped is not None and capped < seconds:
+                    headers[name] = str(int(math.ceil(capped * scale)))
+
+    return RetryAfterCapPolicy()
+
+
+def _parse_retry_after(value: str, scale: float) -> Optional[float]:
+    """Seconds from a Retry-After value: a number or an HTTP date."""
+    try:
+        return float(value) / scale
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
 @dataclass(frozen=True)
 class TransientKind:
     """A class of Azure error that goes away by itself and is safe to retry after a pause."""

@@ -12,7 +12,7 @@ description:
   - Creates, updates the tags of, or deletes a user-assigned managed identity
     (C(Microsoft.ManagedIdentity/userAssignedIdentities)).
   - API Management can use such an identity to read Key Vault secrets and certificates and to call other services.
-    Attach it to a service with M(azure_apim.identity.apim_identity).
+    Attach it to a service with the C(azure_apim.identity.apim_identity) module.
   - Options left unset are left as they are in Azure.
 options:
   resource_group:
@@ -93,7 +93,7 @@ identity:
   type: dict
   contains:
     id:
-      description: Resource ID; use it in O(azure_apim.identity.apim_identity#module:user_assigned_identities).
+      description: Resource ID; use it in the C(user_assigned_identities) option of C(azure_apim.identity.apim_identity).
       type: str
       sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kv
     name:

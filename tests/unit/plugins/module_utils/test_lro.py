@@ -103,3 +103,39 @@ def test_states(resource, state, transitional):
 
 def test_absent_resource_is_settled():
     assert wait_until_settled(lambda: None, Deadline(1), "x") is None
+
+
+SERVICE = r"/subscriptions/[^/]+/resourceGroups/rg/providers/Microsoft\.ApiManagement/service/apim"
+SERVICE_BODY = {
+    "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim", "name": "apim",
+    "type": "Microsoft.ApiManagement/service", "location": "West Europe", "sku": {"name": "Developer", "capacity": 1},
+    "properties": {"publisherEmail": "ops@example.com", "publisherName": "Ops", "provisioningState": "Succeeded"},
+}
+
+
+def test_sdk_lro_uses_its_own_final_state_and_capped_retry_after(make_module, transport):
+    """APIM service PATCH: 202 + Azure-AsyncOperation + Location (final-state-via location), long Retry-After."""
+    transport.queue("PATCH", SERVICE, [(202, {"Azure-AsyncOperation": ARM + "/operations/op2",
+                                              "Location": ARM + "/operationresults/op2", "Retry-After": "600"}, None)])
+    transport.queue("GET", r"/operations/op2", [(200, {"Retry-After": "900"}, {"status": "InProgress"}),
+                                                (200, {}, {"status": "Succeeded"})])
+    transport.queue("GET", r"/operationresults/op2", [(200, {}, SERVICE_BODY)])
+    transport.queue("GET", SERVICE, [(200, {}, SERVICE_BODY)])  # final GET for SDKs that read the resource URL
+    module = make_module()
+    service = module.lro(module.client("apim").api_management_service.begin_update, "rg", "apim",
+                         {"properties": {"publisherName": "Ops"}}, what="updating service apim")
+    assert service.publisher_name == "Ops"
+    assert transport.sleeps and max(transport.sleeps) <= 60
+    assert [r.method for r in transport.writes()] == ["PATCH"]
+
+
+def test_retry_after_cap_policy_rewrites_headers():
+    from types import SimpleNamespace
+
+    from ansible_collections.azure_apim.identity.plugins.module_utils._retry import make_retry_after_cap_policy
+
+    clock = Clock()
+    policy = make_retry_after_cap_policy(Deadline(30, clock=clock), cap=60)
+    headers = {"Retry-After": "600", "retry-after-ms": "5000", "x-ms-retry-after-ms": "90000"}
+    policy.on_response(None, SimpleNamespace(http_response=SimpleNamespace(headers=headers)))
+    assert headers == {"Retry-After": "30", "retry-after-ms": "5000", "x-ms-retry-after-ms": "30000"}
