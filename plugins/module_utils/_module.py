@@ -94,6 +94,9 @@ class AzureApimModule:
         """Resolved connection settings (lazy)."""
         if self._auth is None:
             self._auth = resolve_settings(self.params, os.environ if self._env is None else self._env)
+            if self._auth.secret:
+                # A secret from the environment or a profile is not a no_log parameter; tell Ansible to mask it too.
+                self.module.no_log_values.add(self._auth.secret)
         return self._auth
 
     @property

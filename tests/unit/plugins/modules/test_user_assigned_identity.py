@@ -147,3 +147,9 @@ def test_documentation_parses_and_matches_the_argument_spec(module_py):
     assert set(doc["options"]) == set(module_py.ARGUMENT_SPEC)
     yaml.safe_load(module_py.EXAMPLES)
     yaml.safe_load(module_py.RETURN)
+
+
+def test_secret_from_environment_is_masked_by_ansible(make_module):
+    module = make_module()
+    assert module.auth.secret == CLIENT_SECRET
+    assert CLIENT_SECRET in module.module.no_log_values
