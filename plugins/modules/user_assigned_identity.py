@@ -166,12 +166,16 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
     service = IdentityService(module)
     group, name = module.params["resource_group"], module.params["name"]
 
-    def create(wanted: Dict[str, Any]) -> None:
-        location = wanted.get("location") or service.resource_group_location(group)
+    def location_for_create(wanted: Dict[str, Any]) -> str:
+        # Reading the group also proves it exists, so check mode predicts a create that would fail.
+        location = service.resource_group_location(group)
         if not location:
             raise AzureApimError("Resource group {0!r} does not exist in subscription {1}".format(group, module.subscription_id),
                                  code="ResourceGroupNotFound", hint="create it first or fix resource_group")
-        service.create_or_update(group, name, location, wanted.get("tags"))
+        return wanted.get("location") or location
+
+    def create(wanted: Dict[str, Any]) -> None:
+        service.create_or_update(group, name, location_for_create(wanted), wanted.get("tags"))
 
     def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: list) -> None:
         if "location" in paths:
@@ -181,9 +185,10 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
         service.update_tags(group, name, wanted["tags"])
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        base = current or {"id": None, "name": name, "resource_group": group, "location": None, "tags": {},
-                           "client_id": None, "principal_id": None, "tenant_id": None}
-        return dict(base, **wanted)
+        if current is None:
+            current = {"id": None, "name": name, "resource_group": group, "location": location_for_create(wanted),
+                       "tags": {}, "client_id": None, "principal_id": None, "tenant_id": None}
+        return dict(current, **wanted)
 
     return ResourceSpec(
         what="identity {0}/{1}".format(group, name),

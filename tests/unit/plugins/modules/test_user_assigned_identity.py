@@ -44,6 +44,8 @@ def test_check_mode_create_sends_no_write(run_module, msi, transport):
     result = run_module(uai, dict(BASE, location="westeurope"), check_mode=True)
     assert result.result["changed"] is True
     assert result.result["identity"]["principal_id"] is None
+    assert result.result["identity"]["location"] == "westeurope"
+    assert run_module(uai, BASE, check_mode=True).result["identity"]["location"] == "westeurope"  # from the group
     assert transport.writes() == []
     assert msi.identities == {}
 
@@ -107,10 +109,14 @@ def test_forbidden_read_is_not_absent(run_module, msi, transport):
     assert transport.writes() == []
 
 
-def test_missing_resource_group_fails_clearly(run_module, msi, transport):
-    result = run_module(uai, dict(BASE, resource_group="rg-missing"))
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("location", [None, "westeurope"])
+def test_missing_resource_group_fails_clearly(run_module, msi, transport, check_mode, location):
+    result = run_module(uai, dict(BASE, resource_group="rg-missing", location=location), check_mode=check_mode)
     assert result.failed
     assert "rg-missing" in result.result["msg"] and "does not exist" in result.result["msg"]
+    assert result.result["error_code"] == "ResourceGroupNotFound"
+    assert transport.writes() == []
 
 
 def test_wrong_secret_fails_without_leaking_it(run_module, msi, transport, azure_env):
