@@ -171,7 +171,10 @@ THROTTLED = TransientKind("throttled", frozenset({429}), frozenset(), "Azure thr
 
 # Deliberately absent: 412 Precondition Failed (ETag race). Retrying the same write cannot
 # succeed; the caller re-reads, re-merges and writes again.
-DEFAULT_KINDS: Tuple[TransientKind, ...] = (APIM_OPERATION_IN_PROGRESS, THROTTLED)
+# A single request is replayed only when it was rejected without effect and its body does not
+# depend on what was read: throttling. "Busy" conflicts are handled a level up, by _state.ensure
+# re-running read -> merge -> write, so another writer's change is merged instead of overwritten.
+DEFAULT_KINDS: Tuple[TransientKind, ...] = (THROTTLED,)
 
 
 def classify(err: BaseException, kinds: Sequence[TransientKind]) -> Optional[TransientKind]:

@@ -2,13 +2,14 @@
 """The desired-vs-current engine every module uses: read, compare, predict (check mode), apply, re-read, verify."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from ._compare import Equal, deep_merge, differences, drop_none, redact
 from ._errors import AzureApimError
 from ._lro import is_transitional, provisioning_state, wait_until_settled
-from ._retry import Deadline
+from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind, retry_transient
 
 Resource = Dict[str, Any]
 Desired = Union[Mapping[str, Any], Callable[[Optional[Resource]], Mapping[str, Any]]]
@@ -32,6 +33,8 @@ class ResourceSpec:
     comparators: Mapping[str, Equal] = field(default_factory=dict)
     secret_keys: Iterable[str] = ()
     settle: bool = True  # wait for a running operation before writing (adopt in-flight work)
+    # Errors after which the whole read -> merge -> write cycle runs again (never the stale write alone).
+    rerun_on: Sequence[TransientKind] = (APIM_OPERATION_IN_PROGRESS,)
 
 
 @dataclass
@@ -53,8 +56,20 @@ class Outcome:
         }
 
 
-def ensure(spec: ResourceSpec, state: str, desired: Desired, *, check_mode: bool, deadline: Deadline) -> Outcome:
-    """Bring the resource to ``state`` ('present' or 'absent'); in check mode nothing is written."""
+def ensure(spec: ResourceSpec, state: str, desired: Desired, *, check_mode: bool, deadline: Deadline,
+           sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Bring the resource to ``state`` ('present' or 'absent'); in check mode nothing is written.
+
+    When a write meets another operation in progress (``spec.rerun_on``), the cycle starts again from a
+    fresh read, so what another writer changed meanwhile is merged rather than overwritten.
+    """
+    if check_mode or not spec.rerun_on:
+        return _ensure_once(spec, state, desired, check_mode, deadline)
+    return retry_transient(lambda: _ensure_once(spec, state, desired, False, deadline), deadline, spec.rerun_on,
+                           what="changing " + spec.what, sleep=sleep)
+
+
+def _ensure_once(spec: ResourceSpec, state: str, desired: Desired, check_mode: bool, deadline: Deadline) -> Outcome:
     current = wait_until_settled(spec.read, deadline, spec.what) if spec.settle else spec.read()
     if state == "absent":
         return _ensure_absent(spec, current, check_mode, deadline)

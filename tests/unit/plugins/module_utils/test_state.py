@@ -154,3 +154,37 @@ def test_merge_tags_and_redact():
     assert merge_tags({"a": "1"}, {"b": "2"}, purge=False) == {"a": "1", "b": "2"}
     assert merge_tags({"a": "1"}, {"b": "2"}, purge=True) == {"b": "2"}
     assert redact([{"Secret": "x", "other": None}], ["secret"]) == [{"Secret": REDACTED, "other": None}]
+
+
+def test_busy_service_reruns_the_whole_cycle_and_keeps_the_other_writers_change():
+    """Scenario: 409 because another writer is changing the resource; re-read, merge, write."""
+    store = Store({"entries": {"theirs-old": 1}})
+    attempts = []
+
+    def update(current, wanted, paths):
+        attempts.append(dict(current))
+        if len(attempts) == 1:
+            store.resource = {"entries": {"theirs-old": 1, "theirs-new": 2}}  # the other writer wins the race
+            raise AzureApimError("busy", status=409, code="PessimisticConcurrencyConflict")
+        store.resource = deep_merge(current, wanted)
+
+    spec = store.spec()
+    spec.update = update
+    slept = []
+    outcome = ensure(spec, "present", lambda current: {"entries": dict(current["entries"], ours=3)},
+                     check_mode=False, deadline=Deadline(60), sleep=slept.append)
+    assert store.resource == {"entries": {"theirs-old": 1, "theirs-new": 2, "ours": 3}}
+    assert len(attempts) == 2 and attempts[1]["entries"].get("theirs-new") == 2 and len(slept) == 1
+    assert outcome.before == {"entries": {"theirs-old": 1, "theirs-new": 2}}
+
+
+def test_conflicts_that_are_not_transient_fail_at_once():
+    store = Store({"a": 1})
+
+    def update(current, wanted, paths):
+        raise AzureApimError("locked", status=409, code="ScopeLocked")
+
+    spec = store.spec()
+    spec.update = update
+    with pytest.raises(AzureApimError, match="locked"):
+        ensure(spec, "present", {"a": 2}, check_mode=False, deadline=Deadline(60), sleep=lambda s: None)
