@@ -139,3 +139,19 @@ def test_retry_after_cap_policy_rewrites_headers():
     headers = {"Retry-After": "600", "retry-after-ms": "5000", "x-ms-retry-after-ms": "90000"}
     policy.on_response(None, SimpleNamespace(http_response=SimpleNamespace(headers=headers)))
     assert headers == {"Retry-After": "30", "retry-after-ms": "5000", "x-ms-retry-after-ms": "30000"}
+
+
+def test_failed_operation_reports_azure_code_and_message_without_retrying(make_module, transport):
+    _lro_routes(transport, [(200, {}, {"status": "Failed", "error": {"code": "InvalidCertificate",
+                                                                     "message": "The certificate has expired"}})])
+    module = make_module()
+    poller = module.call(module.arm().begin, "PUT",
+                         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+                         "2024-05-01", {})
+    from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+
+    with pytest.raises(AzureApimError) as caught:
+        module.call(wait_poller, poller, module.deadline, "virtual network vnet", what="creating vnet")
+    assert caught.value.code == "InvalidCertificate"
+    assert "The certificate has expired" in caught.value.msg
+    assert len(transport.writes()) == 1
