@@ -97,3 +97,12 @@ def test_unreachable_sign_in_is_not_blamed_on_the_credential():
     assert translated.code == "ServiceRequestError"
     assert translated.msg.startswith("listing identities: Could not reach the Entra ID sign-in endpoint")
     assert "ca_bundle" in translated.hint
+
+
+def test_wrong_secret_causes_no_retry_storm(make_module, transport, azure_env):
+    azure_env["AZURE_SECRET"] = "not-the-secret"
+    module = make_module()
+    with pytest.raises(AzureApimError):
+        module.read(module.client("msi").user_assigned_identities.get, "rg", "id")
+    token_posts = [r for r in transport.requests if r.url.endswith("/oauth2/v2.0/token")]
+    assert len(token_posts) == 1
