@@ -1,0 +1,70 @@
+"""AzureApimModule: lazy construction, lazy imports, the generic ARM client, user agent."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import USER_AGENT
+
+from ...conftest import COLLECTIONS, REPO_ROOT
+
+GROUPS = r"/subscriptions/[^/]+/resourcegroups"
+
+
+def test_constructor_does_no_network_and_resolves_nothing(make_module, transport, azure_env):
+    azure_env.pop("AZURE_SUBSCRIPTION_ID")  # would fail if auth were resolved here
+    module = make_module({"timeout": 30})
+    assert transport.requests == []
+    assert module.auth_info() is None
+    with pytest.raises(AzureApimError, match="AZURE_SUBSCRIPTION_ID"):
+        module.client("msi")
+
+
+def test_clients_are_created_once_and_send_our_user_agent(make_module, transport):
+    module = make_module()
+    assert module.client("msi") is module.client("msi")
+    transport.queue("GET", GROUPS, [(200, {}, {"value": [{"name": "rg1"}], "nextLink": None})])
+    module.arm().list("/subscriptions/{0}/resourcegroups".format(module.subscription_id), "2022-09-01")
+    arm = transport.arm_requests()[0]
+    assert arm.headers["User-Agent"].startswith(USER_AGENT)
+    assert "api-version=2022-09-01" in arm.url
+    assert arm.headers["Authorization"].startswith("Bearer tok-")
+
+
+def test_unknown_client_name(make_module):
+    with pytest.raises(AzureApimError, match="unknown client 'storage'"):
+        make_module().client("storage")
+
+
+def test_arm_list_follows_next_link_and_get_maps_404(make_module, transport):
+    from ...conftest import ARM
+
+    transport.queue("GET", GROUPS, [(200, {}, {"value": [{"name": "a"}], "nextLink": ARM + "/page2?api-version=2022-09-01"})])
+    transport.queue("GET", r"/page2", [(200, {}, {"value": [{"name": "b"}]})])
+    transport.queue("GET", GROUPS + r"/missing", [(404, {}, {"error": {"code": "ResourceGroupNotFound", "message": "x"}})])
+    module = make_module()
+    rest = module.arm()
+    assert [g["name"] for g in rest.list("/subscriptions/s/resourcegroups", "2022-09-01")] == ["a", "b"]
+    assert rest.get("/subscriptions/s/resourcegroups/missing", "2022-09-01") is None
+
+
+def test_a_module_imports_only_the_sdk_it_uses(tmp_path):
+    """user_assigned_identity must not pay for the APIM, Key Vault or Authorization SDKs."""
+    script = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {collections!r})
+        from ansible_collections.azure_apim.identity.plugins.modules import user_assigned_identity
+        from ansible_collections.azure_apim.identity.plugins.module_utils import _module
+        import azure.mgmt.msi
+        heavy = [m for m in ("azure.mgmt.apimanagement", "azure.mgmt.keyvault", "azure.mgmt.authorization")
+                 if m in sys.modules]
+        print(",".join(heavy) or "none")
+    """).format(collections=str(COLLECTIONS))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=str(REPO_ROOT), env=dict(os.environ, PYTHONPATH=""))
+    assert out.stdout.strip() == "none"
