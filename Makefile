@@ -72,7 +72,8 @@ sanity: venv
 	fi
 	@stage=$$(.ci/stage-collection "$(BUILD)/sanity"); cd "$$stage"; \
 		echo "ansible-test sanity in $$stage"; \
-		$(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+		$(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no 2>&1 | tee "$(BUILD)/sanity.log"
+	@if grep -q 'All targets skipped' "$(BUILD)/sanity.log"; then echo "sanity: ansible-test found no files"; exit 1; fi
 
 # Lints roles/ and playbooks/ once they hold content; until then it says so and passes.
 ansible-lint: venv link
@@ -88,11 +89,15 @@ ansible-lint: venv link
 shellcheck: venv
 	$(BIN)/shellcheck --shell=bash .ci/run .ci/stage-collection
 
+# Galaxy's own import checks (ansible-doc on every plugin, ansible-lint on roles, README/changelog presence). Any
+# warning fails the gate, so what Galaxy would flag is fixed before release.
 galaxy-importer: venv
 	rm -rf "$(BUILD)/galaxy" && mkdir -p "$(BUILD)/galaxy"
 	$(BIN)/ansible-galaxy collection build --output-path "$(BUILD)/galaxy" .
-	GALAXY_IMPORTER_CONFIG=$(CURDIR)/.ci/galaxy-importer.cfg \
-		$(PY) -m galaxy_importer.main "$(BUILD)"/galaxy/azure_apim-identity-*.tar.gz
+	cd "$(BUILD)/galaxy" && GALAXY_IMPORTER_CONFIG=$(CURDIR)/.ci/galaxy-importer.cfg \
+		$(BIN)/python -m galaxy_importer.main azure_apim-identity-*.tar.gz 2>&1 | tee importer.log
+	@if grep -E '^(WARNING|ERROR):' "$(BUILD)/galaxy/importer.log"; then \
+		echo "galaxy-importer: the lines above would show as warnings on Galaxy; fix them"; exit 1; fi
 
 docs-lint: venv link
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLL_LINK)
