@@ -138,10 +138,10 @@ class ArmClient:
         return self._token
 
     def request(self, method: str, path: str, api_version: Optional[str] = None, body: Any = None,
-                headers: Optional[dict] = None, **kwargs: Any) -> requests.Response:
+                headers: Optional[dict] = None, params: Optional[dict] = None, **kwargs: Any) -> requests.Response:
         """Send an authenticated request; `path` may be a full URL (a Location header) or an ARM path."""
         url = path if path.startswith("https://") else f"{self.base_url}{path}"
-        params = {"api-version": api_version} if api_version else None
+        params = {**({"api-version": api_version} if api_version else {}), **(params or {})} or None
         hdrs = {"Authorization": f"Bearer {self.token()}", **(headers or {})}
         return self.session.request(method, url, params=params, json=body, headers=hdrs, timeout=30,
                                     verify=self.ca_bundle, **kwargs)
