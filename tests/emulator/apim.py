@@ -435,6 +435,8 @@ def _activate(svc: dict) -> None:
                      publicIPAddresses=[f"20.{len(name) % 200}.{sum(map(ord, name)) % 250}.10"])
     if props.get("customProperties") is None:
         props["customProperties"] = dict(_DEFAULT_CUSTOM_PROPERTIES)
+    if consumption:
+        props.setdefault("enableClientCertificate", False)  # a Consumption-tier setting
 
 
 _UPDATABLE = ("publisherEmail", "publisherName", "notificationSenderEmail", "customProperties",
@@ -1052,7 +1054,7 @@ def put_logger(sub: str, rg: str, name: str, logger: str) -> Response:
         body = {"id": lid, "type": LOGGER_TYPE, "name": logger, "properties": out, "_etag": new_etag(),
                 "_credentials": private}
         w.put(lid, body)
-        return arm.json_response(arm.public(body), 200 if old else 201, _etag=body["_etag"])
+        return arm.json_response(arm.public(body), 200 if old else 201, etag=body["_etag"])
 
 
 @bp.get(LOGGER)
@@ -1272,7 +1274,7 @@ def _policy_put(sub: str, rg: str, name: str, policy_id: str, api: Optional[str]
         body = {"id": pid, "type": ptype, "name": "policy",
                 "properties": {"value": normalise_policy(value, fmt)}, "_etag": new_etag(), "_raw": value}
         w.put(pid, body)
-        return arm.json_response(arm.public(body), 200 if old else 201, _etag=body["_etag"])
+        return arm.json_response(arm.public(body), 200 if old else 201, etag=body["_etag"])
 
 
 def _policy_get(sub: str, rg: str, name: str, policy_id: str, api: Optional[str] = None,
