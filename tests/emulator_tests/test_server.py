@@ -123,3 +123,20 @@ def test_other_subscription_is_not_found(local_azure):
     resp = local_azure.arm().get("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/x", "2021-04-01")
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "SubscriptionNotFound"
+
+
+def test_integration_harness_runs_a_playbook_like_awx(local_azure, world, tmp_path):
+    from integration.harness import run_playbook
+
+    world("demo")
+    local_azure.admin.clear_requests()
+    run = run_playbook(local_azure, "uri_smoke", tmp_path)
+    assert run.rc == 0, run.explain()
+    assert run.task("List the resource groups")["json"]["value"][0]["name"] == "rg-apim-demo"
+    token_task = run.task("Get a token with the client credentials")
+    assert "json" not in token_task  # no_log censors the result
+    assert run.changed_tasks() == []  # uri reports ok, not changed
+    assert run.stats["localhost"]["failures"] == 0
+    assert run.state["resources"][local_azure.rg_id("rg-apim-demo").lower()]["tags"] == {"sandbox": "true"}
+    assert [(e["method"], e["status"]) for e in run.requests.writes()] == [("PATCH", 200)]
+    assert local_azure.client_secret not in run.stdout + run.stderr + str(run.result) + str(run.requests)
