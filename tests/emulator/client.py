@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -157,3 +158,54 @@ class ArmClient:
     def delete(self, path: str, api_version: Optional[str] = None, **kwargs: Any) -> requests.Response:
         """DELETE."""
         return self.request("DELETE", path, api_version, **kwargs)
+
+
+@dataclass
+class LocalAzure:
+    """A running local Azure and what clients need to reach it (the pytest fixture `local_azure` is one)."""
+
+    base_url: str
+    ca_bundle: str
+    tenant_id: str
+    subscription_id: str
+    client_id: str
+    client_secret: str
+    admin: AdminClient
+    server: Any = field(repr=False, default=None)
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any], server: Any = None) -> "LocalAzure":
+        """Build from the JSON line `python -m emulator serve` prints (or `EmulatorServer.info()`)."""
+        keys = ("base_url", "ca_bundle", "tenant_id", "subscription_id", "client_id", "client_secret")
+        return cls(admin=AdminClient(info["base_url"], info["ca_bundle"]), server=server, **{k: info[k] for k in keys})
+
+    def __repr__(self) -> str:
+        return f"LocalAzure(base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
+
+    def env(self) -> dict[str, str]:
+        """The environment AWX sets for an Azure credential, plus the endpoint and CA settings of the local Azure."""
+        return {
+            "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+            "AZURE_CLIENT_ID": self.client_id,
+            "AZURE_SECRET": self.client_secret,
+            "AZURE_TENANT": self.tenant_id,
+            "AZURE_RESOURCE_MANAGER_URL": self.base_url,
+            "AZURE_AUTHORITY_HOST": self.base_url,
+            "AZURE_CREDENTIAL_SCOPE": f"{self.base_url}/.default",
+            "AZURE_CA_BUNDLE": self.ca_bundle,
+        }
+
+    def arm(self) -> ArmClient:
+        """A raw ARM client signed in as the automation principal."""
+        return ArmClient(self.base_url, self.ca_bundle, self.tenant_id, self.client_id, self.client_secret)
+
+    def credential(self) -> Any:
+        """An azure-identity ClientSecretCredential for the local Azure (no instance discovery)."""
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(self.tenant_id, self.client_id, self.client_secret, authority=self.base_url,
+                                      disable_instance_discovery=True, connection_verify=self.ca_bundle)
+
+    def rg_id(self, name: str) -> str:
+        """ARM id of a resource group."""
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{name}"
