@@ -1,0 +1,491 @@
+"""Microsoft.Authorization: built-in role definitions and role assignments at any scope.
+
+Modelled behaviour: PrincipalNotFound while a new principal replicates (unless principalType is sent),
+RoleAssignmentExists for the same scope + role + principal under another name, `$filter` on lists, and a propagation
+delay before a grant is effective for data-plane reads (`grants_secret_read`, used by APIM's Key Vault resolution).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from flask import Blueprint, Response, g, request
+
+from emulator import arm
+from emulator.world import World
+
+bp = Blueprint("authorization", __name__)
+
+NS = "Microsoft.Authorization"
+RA_TYPE = "Microsoft.Authorization/roleAssignments"
+RD_TYPE = "Microsoft.Authorization/roleDefinitions"
+
+SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+
+# Built-in roles the collection and the article touch. Ids are Azure's fixed built-in role GUIDs.
+_BUILTIN_MINIMAL: list[tuple[str, str, str, list[str], list[str], list[str]]] = [
+    # (guid, roleName, description, actions, notActions, dataActions)
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner",
+     "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+     ["*"], [], []),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor",
+     "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
+     ["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+             "Microsoft.Authorization/elevateAccess/Action"], []),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.",
+     ["*/read"], [], []),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator",
+     "Lets you manage user access to Azure resources.",
+     ["*/read", "Microsoft.Authorization/*"], [], []),
+    ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User",
+     "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+     [], [], ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+    ("db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", "Key Vault Certificate User",
+     "Read certificate contents. Only works for key vaults that use the 'Azure role-based access control' permission "
+     "model.", [], [], ["Microsoft.KeyVault/vaults/certificates/read", SECRET_READ_ACTION,
+                         "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "Microsoft.KeyVault/vaults/keys/read"]),
+    ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer",
+     "Perform any action on the secrets of a key vault, except manage permissions.",
+     ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/checkNameAvailability/read",
+      "Microsoft.KeyVault/deletedVaults/read", "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+      "Microsoft.KeyVault/operations/read"], [], ["Microsoft.KeyVault/vaults/secrets/*"]),
+    ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator",
+     "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and "
+     "secrets.", ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/checkNameAvailability/read",
+                  "Microsoft.KeyVault/deletedVaults/read", "Microsoft.KeyVault/locations/*/read",
+                  "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/operations/read"], [],
+     ["Microsoft.KeyVault/vaults/*"]),
+    ("21090545-7ca7-4776-b22c-e363652d74d2", "Key Vault Reader", "Read metadata of key vaults and its certificates, "
+     "keys, and secrets.", ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/vaults/*/read"], [],
+     ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+    ("2b629674-e913-4c01-ae53-ef4638d8f975", "Azure Event Hubs Data Sender",
+     "Allows send access to Azure Event Hubs resources.", ["Microsoft.EventHub/*/eventhubs/read"], [],
+     ["Microsoft.EventHub/*/send/action"]),
+    ("a638d3c7-ab3a-418d-83e6-5f17a39d4fde", "Azure Event Hubs Data Receiver",
+     "Allows receive access to Azure Event Hubs resources.", ["Microsoft.EventHub/*/eventhubs/consumergroups/read"],
+     [], ["Microsoft.EventHub/*/receive/action"]),
+    ("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", "Azure Service Bus Data Sender",
+     "Allows for send access to Azure Service Bus resources.",
+     ["Microsoft.ServiceBus/*/queues/read", "Microsoft.ServiceBus/*/topics/read",
+      "Microsoft.ServiceBus/*/topics/subscriptions/read"], [], ["Microsoft.ServiceBus/*/send/action"]),
+    ("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", "Azure Service Bus Data Receiver",
+     "Allows for receive access to Azure Service Bus resources.",
+     ["Microsoft.ServiceBus/*/queues/read", "Microsoft.ServiceBus/*/topics/read",
+      "Microsoft.ServiceBus/*/topics/subscriptions/read"], [], ["Microsoft.ServiceBus/*/receive/action"]),
+    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader",
+     "Allows for read access to Azure Storage blob containers and data",
+     ["Microsoft.Storage/storageAccounts/blobServices/containers/read",
+      "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
+     ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
+    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor",
+     "Allows for read, write and delete access to Azure Storage blob containers and data",
+     ["Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+      "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
+     ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"]),
+]
+
+OWNER_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def shared_dir() -> Path:
+    """The shared reference directory: `$AZURE_APIM_SHARED_DIR`, else `<repo root>/../shared`."""
+    override = os.environ.get("AZURE_APIM_SHARED_DIR")
+    if override:
+        return Path(override)
+    repo_root = Path(__file__).resolve().parents[2]
+    return repo_root.parent / "shared"
+
+
+def _from_minimal(entry: tuple) -> dict[str, Any]:
+    guid, name, desc, actions, not_actions, data_actions = entry
+    return {
+        "name": guid,
+        "roleName": name,
+        "description": desc,
+        "assignableScopes": ["/"],
+        "permissions": [{"actions": actions, "notActions": not_actions, "dataActions": data_actions,
+                         "notDataActions": []}],
+        "roleType": "BuiltInRole",
+    }
+
+
+def load_role_definitions() -> dict[str, dict[str, Any]]:
+    """Built-in role definitions keyed by GUID: the minimal table, overlaid by the shared reference data if present."""
+    roles = {entry[0]: _from_minimal(entry) for entry in _BUILTIN_MINIMAL}
+    path = shared_dir() / "reference/arm-examples/Microsoft.Authorization/builtin-role-definitions.extracted.json"
+    if path.is_file():
+        for item in json.loads(path.read_text(encoding="utf-8")).get("value", []):
+            roles[item["name"]] = {k: item[k] for k in ("name", "roleName", "description", "assignableScopes",
+                                                        "permissions", "roleType") if k in item}
+    return roles
+
+
+ROLE_DEFINITIONS = load_role_definitions()
+
+
+def role_by_name(role_name: str) -> Optional[dict[str, Any]]:
+    """A built-in role by its display name (case-insensitive)."""
+    for role in ROLE_DEFINITIONS.values():
+        if role["roleName"].lower() == role_name.lower():
+            return role
+    return None
+
+
+def _role_guid(role_definition_id: str) -> str:
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def role_definition_body(w: World, guid: str, scope: str) -> dict[str, Any]:
+    """The ARM body of a role definition as read at `scope` (subscription-scoped id at or below a subscription)."""
+    role = ROLE_DEFINITIONS[guid]
+    sub_scope = f"/subscriptions/{w.subscription_id}" if scope.lower().startswith("/subscriptions/") else ""
+    return {
+        "id": f"{sub_scope}/providers/{RD_TYPE}/{guid}",
+        "type": RD_TYPE,
+        "name": guid,
+        "properties": {
+            "roleName": role["roleName"],
+            "type": role.get("roleType", "BuiltInRole"),
+            "description": role.get("description", ""),
+            "assignableScopes": role.get("assignableScopes", ["/"]),
+            "permissions": role["permissions"],
+            "createdOn": "2015-02-02T21:55:09.8806423Z",
+            "updatedOn": "2024-01-01T00:00:00.0000000Z",
+            "createdBy": None,
+            "updatedBy": None,
+        },
+    }
+
+
+# --- scope helpers ---------------------------------------------------------------------------------------------------
+
+
+def norm_scope(scope: str) -> str:
+    """`/`-prefixed scope without a trailing slash; `/` for the root."""
+    scope = "/" + scope.strip("/")
+    return scope
+
+
+def covers(outer: str, inner: str) -> bool:
+    """True when an assignment at `outer` applies to `inner` (same scope or an ancestor)."""
+    outer_l, inner_l = norm_scope(outer).lower(), norm_scope(inner).lower()
+    return outer_l == "/" or inner_l == outer_l or inner_l.startswith(outer_l + "/")
+
+
+def _scope_exists(w: World, scope: str) -> bool:
+    scope = norm_scope(scope)
+    parts = [p for p in scope.split("/") if p]
+    if len(parts) <= 2:  # root or /subscriptions/{id}
+        return len(parts) == 0 or parts[1].lower() == w.subscription_id.lower()
+    return w.get(scope) is not None
+
+
+# --- data-plane checks used by other providers -----------------------------------------------------------------------
+
+
+def _action_matches(patterns: Iterable[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def role_allows_data_action(role: dict, action: str) -> bool:
+    """True when a role definition's permissions include `action` as a data action (wildcards honoured)."""
+    for perm in role.get("permissions", []):
+        if _action_matches(perm.get("dataActions", []), action) and not _action_matches(
+                perm.get("notDataActions", []), action):
+            return True
+    return False
+
+
+def role_allows_action(role: dict, action: str) -> bool:
+    """True when a role definition's permissions include control-plane `action` (wildcards honoured)."""
+    for perm in role.get("permissions", []):
+        if _action_matches(perm.get("actions", []), action) and not _action_matches(perm.get("notActions", []), action):
+            return True
+    return False
+
+
+def assignments_for(w: World, principal_id: str) -> list[dict]:
+    """Every role assignment of a principal."""
+    pid = principal_id.lower()
+    return [ra for ra in w.list(RA_TYPE) if ra["properties"]["principalId"].lower() == pid]
+
+
+def grants_data_action(w: World, principal_id: str, scope_id: str, action: str, now: Optional[float] = None,
+                       honour_propagation: bool = True) -> bool:
+    """Does any role assignment let `principal_id` perform data `action` on `scope_id`?
+
+    Azure RBAC changes reach data planes after a delay: an assignment counts only `rbac_propagation_s` Azure seconds
+    after it was created.
+    """
+    now = w.now() if now is None else now
+    delay = float(w.config.get("rbac_propagation_s", 0)) if honour_propagation else 0.0
+    for ra in assignments_for(w, principal_id):
+        props = ra["properties"]
+        if not covers(props["scope"], scope_id):
+            continue
+        if now < float(ra.get("_created", 0.0)) + delay:
+            continue
+        role = ROLE_DEFINITIONS.get(_role_guid(props["roleDefinitionId"]))
+        if role and role_allows_data_action(role, action):
+            return True
+    return False
+
+
+def grants_secret_read(w: World, principal_id: str, scope_id: str, now: Optional[float] = None) -> bool:
+    """True when RBAC lets the principal read secret values at `scope_id` (a vault or a secret), after propagation."""
+    return grants_data_action(w, principal_id, scope_id, SECRET_READ_ACTION, now)
+
+
+def pending_secret_read(w: World, principal_id: str, scope_id: str) -> bool:
+    """True when a grant exists but has not propagated yet (lets callers explain the delay)."""
+    return (grants_data_action(w, principal_id, scope_id, SECRET_READ_ACTION, honour_propagation=False)
+            and not grants_secret_read(w, principal_id, scope_id))
+
+
+def grants_action(w: World, principal_id: str, scope_id: str, action: str) -> bool:
+    """Does the principal hold control-plane `action` on `scope_id` (no propagation delay for ARM)?"""
+    for ra in assignments_for(w, principal_id):
+        props = ra["properties"]
+        if not covers(props["scope"], scope_id):
+            continue
+        role = ROLE_DEFINITIONS.get(_role_guid(props["roleDefinitionId"]))
+        if role and role_allows_action(role, action):
+            return True
+    return False
+
+
+# --- creating assignments (ARM and seeding share this) ---------------------------------------------------------------
+
+
+def _principal_type_of(principal: dict) -> str:
+    return "ServicePrincipal" if principal.get("kind") in ("ServicePrincipal", "ManagedIdentity") else principal.get(
+        "kind", "User")
+
+
+def assignment_body(w: World, scope: str, name: str, role_guid: str, principal_id: str, principal_type: str,
+                    description: Optional[str] = None, created_by: Optional[str] = None,
+                    condition: Optional[str] = None) -> dict[str, Any]:
+    """A role assignment body as ARM returns it (plus the private creation time)."""
+    scope = norm_scope(scope)
+    stamp = w.iso()
+    prefix = "" if scope == "/" else scope
+    return {
+        "properties": {
+            "roleDefinitionId": f"/subscriptions/{w.subscription_id}/providers/{RD_TYPE}/{role_guid}",
+            "principalId": principal_id,
+            "principalType": principal_type,
+            "scope": scope,
+            "condition": condition,
+            "conditionVersion": "2.0" if condition else None,
+            "createdOn": stamp,
+            "updatedOn": stamp,
+            "createdBy": created_by,
+            "updatedBy": created_by,
+            "delegatedManagedIdentityResourceId": None,
+            "description": description,
+        },
+        "id": f"{prefix}/providers/{RA_TYPE}/{name}",
+        "type": RA_TYPE,
+        "name": name,
+        "_created": w.now(),
+    }
+
+
+def assign(w: World, scope: str, role: str, principal_id: str, name: Optional[str] = None,
+           principal_type: Optional[str] = None, description: Optional[str] = None) -> dict[str, Any]:
+    """Create a role assignment directly (seeding, bootstrap): `role` is a role name or GUID. Already propagated."""
+    guid = role.lower() if _GUID.match(role) else role_by_name(role)["name"]  # type: ignore[index]
+    principal = w.principals.get(principal_id, {})
+    ptype = principal_type or (_principal_type_of(principal) if principal else "User")
+    body = assignment_body(w, scope, name or str(uuid.uuid4()), guid, principal_id, ptype, description)
+    body["_created"] = -1e9  # seeded grants are long propagated
+    w.put(body["id"], body)
+    return body
+
+
+def _principal_not_found(w: World, principal_id: str) -> arm.ArmError:
+    return arm.ArmError(
+        400, "PrincipalNotFound",
+        f"Principal {principal_id.replace('-', '')} does not exist in the directory {w.tenant_id}. Check that you "
+        "have the correct principal ID. If you are creating this principal and then immediately assigning a role, "
+        "this error might be related to a replication delay. In this case, set the role assignment principalType "
+        "property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
+
+
+def _validate_new_assignment(w: World, scope: str, name: str, props: dict) -> tuple[str, str]:
+    """Check a PUT body like ARM does; returns (role guid, principal type)."""
+    if not _GUID.match(name):
+        raise arm.ArmError(400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid. The role "
+                           "assignment ID must be a GUID.")
+    rd_id, principal_id = props.get("roleDefinitionId"), props.get("principalId")
+    if not rd_id or not principal_id:
+        raise arm.ArmError(400, "InvalidRequestContent", "The request content was invalid: roleDefinitionId and "
+                           "principalId are required.")
+    guid = _role_guid(rd_id)
+    if guid not in ROLE_DEFINITIONS:
+        raise arm.ArmError(400, "RoleDefinitionDoesNotExist",
+                           f"The specified role definition with ID '{guid}' does not exist.")
+    if not _scope_exists(w, scope):
+        raise arm.ArmError(404, "ResourceNotFound", f"The scope '{scope}' does not exist or the resource was not "
+                           "found.")
+    principal = w.principals.get(principal_id) or w.principals.get(principal_id.lower())
+    sent_type = props.get("principalType")
+    replicating = principal is not None and w.now() - principal["created_at"] < float(
+        w.config.get("identity_replication_s", 0))
+    if principal is None or (replicating and not sent_type):
+        raise _principal_not_found(w, principal_id)
+    return guid, sent_type or _principal_type_of(principal)
+
+
+def _duplicate_of(w: World, scope: str, name: str, guid: str, principal_id: str) -> Optional[dict]:
+    for ra in w.list(RA_TYPE):
+        props = ra["properties"]
+        if (norm_scope(props["scope"]).lower() == norm_scope(scope).lower() and ra["name"].lower() != name.lower()
+                and _role_guid(props["roleDefinitionId"]) == guid and props["principalId"].lower() == principal_id.lower()):
+            return ra
+    return None
+
+
+# --- routes ------------------------------------------------------------------------------------------------------------
+
+
+def _ra_id(scope: str, name: str) -> str:
+    scope = norm_scope(scope)
+    return f"{'' if scope == '/' else scope}/providers/{RA_TYPE}/{name}"
+
+
+@bp.put("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
+@bp.put("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
+def put_role_assignment(scope: str, name: str) -> Response:
+    """RoleAssignments_Create: 201 on create, 200 when the identical assignment already exists under this name."""
+    arm.require_api_version(RA_TYPE)
+    w = arm.world()
+    props = arm.parse_json_body().get("properties") or {}
+    with w.lock:
+        existing = w.get(_ra_id(scope, name))
+        guid, ptype = _validate_new_assignment(w, norm_scope(scope), name, props)
+        if existing is not None:
+            old = existing["properties"]
+            if _role_guid(old["roleDefinitionId"]) != guid or old["principalId"].lower() != props["principalId"].lower():
+                raise arm.ArmError(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, "
+                                   "and scope are not allowed to be updated.")
+            return arm.json_response(arm.public(existing), 200)
+        dup = _duplicate_of(w, scope, name, guid, props["principalId"])
+        if dup is not None:
+            raise arm.ArmError(409, "RoleAssignmentExists", "The role assignment already exists.",
+                               details=[{"code": "RoleAssignmentExists", "message": f"The role assignment already "
+                                         f"exists with id '{dup['name']}'."}])
+        caller = g.get("caller", {}).get("object_id")
+        body = assignment_body(w, scope, name, guid, props["principalId"], ptype, props.get("description"), caller,
+                               props.get("condition"))
+        w.put(body["id"], body)
+        return arm.json_response(arm.public(body), 201)
+
+
+@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
+@bp.get("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
+def get_role_assignment(scope: str, name: str) -> Response:
+    """RoleAssignments_Get."""
+    arm.require_api_version(RA_TYPE)
+    w = arm.world()
+    with w.lock:
+        body = w.get(_ra_id(scope, name))
+        if body is None:
+            raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+        return arm.json_response(arm.public(body))
+
+
+@bp.delete("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
+@bp.delete("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
+def delete_role_assignment(scope: str, name: str) -> Response:
+    """RoleAssignments_Delete: 200 with the deleted assignment, 204 when there was none."""
+    arm.require_api_version(RA_TYPE)
+    w = arm.world()
+    with w.lock:
+        body = w.delete(_ra_id(scope, name))
+    if body is None:
+        return arm.empty_response(204)
+    return arm.json_response(arm.public(body))
+
+
+_FILTER_PRINCIPAL = re.compile(r"principalId\s+eq\s+'([^']+)'", re.I)
+_FILTER_ASSIGNED = re.compile(r"assignedTo\('([^']+)'\)", re.I)
+_FILTER_AT_SCOPE = re.compile(r"atScope\(\)", re.I)
+
+
+def filter_assignments(assignments: list[dict], scope: str, flt: str) -> list[dict]:
+    """Apply ARM's list semantics: at, above and below `scope`; `atScope()` keeps only at-or-above."""
+    scope = norm_scope(scope)
+    at_scope = bool(_FILTER_AT_SCOPE.search(flt))
+    principal = _FILTER_PRINCIPAL.search(flt) or _FILTER_ASSIGNED.search(flt)
+    out = []
+    for ra in assignments:
+        ra_scope = ra["properties"]["scope"]
+        above = covers(ra_scope, scope)
+        below = covers(scope, ra_scope)
+        if not (above or (below and not at_scope)):
+            continue
+        if principal and ra["properties"]["principalId"].lower() != principal.group(1).lower():
+            continue
+        out.append(ra)
+    return out
+
+
+@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments")
+@bp.get("/providers/Microsoft.Authorization/roleAssignments", defaults={"scope": ""})
+def list_role_assignments(scope: str) -> Response:
+    """RoleAssignments_ListForScope / ListForSubscription / ListForResourceGroup / ListForResource."""
+    arm.require_api_version(RA_TYPE)
+    w = arm.world()
+    flt = request.args.get("$filter", "")
+    with w.lock:
+        found = filter_assignments(w.list(RA_TYPE), scope, flt)
+        return arm.json_response(arm.paged(found))
+
+
+@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>")
+@bp.get("/providers/Microsoft.Authorization/roleDefinitions/<guid>", defaults={"scope": ""})
+def get_role_definition(scope: str, guid: str) -> Response:
+    """RoleDefinitions_Get (built-in roles only)."""
+    arm.require_api_version(RD_TYPE)
+    w = arm.world()
+    if guid.lower() not in ROLE_DEFINITIONS:
+        raise arm.ArmError(404, "RoleDefinitionDoesNotExist",
+                           f"The specified role definition with ID '{guid}' does not exist.")
+    return arm.json_response(role_definition_body(w, guid.lower(), norm_scope(scope)))
+
+
+_FILTER_ROLE_NAME = re.compile(r"roleName\s+eq\s+'([^']+)'", re.I)
+_FILTER_TYPE = re.compile(r"type\s+eq\s+'([^']+)'", re.I)
+
+
+@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions")
+@bp.get("/providers/Microsoft.Authorization/roleDefinitions", defaults={"scope": ""})
+def list_role_definitions(scope: str) -> Response:
+    """RoleDefinitions_List with `$filter=roleName eq '...'` or `type eq 'BuiltInRole'`."""
+    arm.require_api_version(RD_TYPE)
+    w = arm.world()
+    flt = request.args.get("$filter", "")
+    name = _FILTER_ROLE_NAME.search(flt)
+    rtype = _FILTER_TYPE.search(flt)
+    out = []
+    for guid, role in ROLE_DEFINITIONS.items():
+        if name and role["roleName"].lower() != name.group(1).lower():
+            continue
+        if rtype and role.get("roleType", "BuiltInRole").lower() != rtype.group(1).lower():
+            continue
+        out.append(role_definition_body(w, guid, norm_scope(scope)))
+    return arm.json_response({"value": out})

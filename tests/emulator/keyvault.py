@@ -1,0 +1,544 @@
+"""Microsoft.KeyVault in the local Azure: vaults, their access policies, and management-plane secrets.
+
+What the real resource provider does and this model reproduces:
+
+- ``PUT`` of a vault answers **200** with ``provisioningState: RegisteringDns`` and no LRO headers (the live recording
+  of azure-mgmt-keyvault shows this); callers poll ``GET`` until ``Succeeded``. ``vaultUri`` is lower-case with a
+  trailing ``/``. ``networkAcls`` are normalised: a bare IPv4 address gets ``/32``, subnet ids are lower-cased.
+- ``PUT`` replaces the vault's properties, *including* ``accessPolicies`` (omitting them clears them: the classic
+  template-redeploy pitfall). ``PATCH`` merges top-level properties.
+- From api-version 2026-02-01 on, a vault *created* without ``enableRbacAuthorization`` uses Azure RBAC (the service
+  changed its default); older api-versions default to access policies. Updates never flip the model implicitly.
+- ``accessPolicies/{add|replace|remove}``: add merges permissions per object id, replace swaps the entry's permissions,
+  remove takes the listed permissions away and drops the entry when nothing is left; at most 1024 policies.
+- Two writes to one vault at the same moment: the second gets **409 ConflictError** (the vault is locked for a short
+  wall-clock window while a write commits; a fault rule can force the same).
+- ``vaults/secrets`` (management plane) returns ``contentType``, ``attributes``, ``secretUri`` and
+  ``secretUriWithVersion`` but never the value. Each ``PUT`` with a value makes a new version.
+
+Helpers for seeding (used by the admin interface): :func:`new_vault_body`, :func:`store_secret`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+import uuid
+from typing import Any, Optional
+
+from flask import Blueprint, Response, request
+
+from emulator import arm
+from emulator.world import World
+
+bp = Blueprint("keyvault", __name__)
+arm.register_segments("checkNameAvailability", takes_name=False)
+
+NAMESPACE = "Microsoft.KeyVault"
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
+SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets"
+ACCESS_POLICY_TYPE = "Microsoft.KeyVault/vaults/accessPolicies"
+VAULT_DNS_SUFFIX = "vault.azure.net"
+MAX_ACCESS_POLICIES = 1024
+RBAC_DEFAULT_FROM = "2026-02-01"  # first api-version whose create defaults enableRbacAuthorization to true
+DEFAULT_WRITE_LOCK_MS = 25.0  # wall-clock hold of a vault's write lock; config key `keyvault_write_lock_ms`
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "keys": frozenset(x.lower() for x in (
+        "all", "encrypt", "decrypt", "wrapKey", "unwrapKey", "sign", "verify", "get", "list", "create", "update",
+        "import", "delete", "backup", "restore", "recover", "purge", "release", "rotate", "getrotationpolicy",
+        "setrotationpolicy")),
+    "secrets": frozenset(("all", "get", "list", "set", "delete", "backup", "restore", "recover", "purge")),
+    "certificates": frozenset(x.lower() for x in (
+        "all", "get", "list", "delete", "create", "import", "update", "managecontacts", "getissuers", "listissuers",
+        "setissuers", "deleteissuers", "manageissuers", "recover", "purge", "backup", "restore")),
+    "storage": frozenset(x.lower() for x in (
+        "all", "get", "list", "delete", "set", "update", "regeneratekey", "recover", "purge", "backup", "restore",
+        "setsas", "listsas", "getsas", "deletesas")),
+}
+
+VAULT = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>"
+_vault_locks: dict[str, threading.Lock] = {}
+_vault_locks_guard = threading.Lock()
+
+
+# --- ids and small helpers ---------------------------------------------------------------------------------------
+
+def vault_id(sub: str, rg: str, name: str) -> str:
+    """The ARM id of a vault."""
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{VAULT_TYPE}/{name}"
+
+
+def vault_uri(name: str) -> str:
+    """``https://<name>.vault.azure.net/`` (lower-case, trailing slash, as the service returns it)."""
+    return f"https://{name.lower()}.{VAULT_DNS_SUFFIX}/"
+
+
+def _unix(w: World) -> int:
+    return int(w.wallclock())
+
+
+def _require_rg(w: World, sub: str, rg: str) -> None:
+    if w.get(f"/subscriptions/{sub}/resourceGroups/{rg}") is None:
+        raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+
+
+def _vault_or_404(w: World, sub: str, rg: str, name: str) -> dict:
+    _require_rg(w, sub, rg)
+    vault = w.get(vault_id(sub, rg, name))
+    if vault is None:
+        raise arm.not_found(VAULT_TYPE, name, rg)
+    return vault
+
+
+def _bad_request(message: str, code: str = "BadRequest") -> arm.ArmError:
+    return arm.ArmError(400, code, message)
+
+
+# --- validation and normalisation ----------------------------------------------------------------------------------
+
+def normalise_network_acls(acls: Optional[dict]) -> Optional[dict]:
+    """What the service stores for ``networkAcls``: /32 on bare IPv4 rules, lower-cased subnet ids."""
+    if acls is None:
+        return None
+    out = dict(acls)
+    out.setdefault("bypass", "AzureServices")
+    out.setdefault("defaultAction", "Allow")
+    rules = []
+    for rule in acls.get("ipRules") or []:
+        value = str(rule.get("value", ""))
+        try:
+            if "/" not in value and isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address):
+                value += "/32"
+        except ValueError:
+            pass  # the service keeps values it cannot parse as they are (see the networkAcls example)
+        rules.append({**rule, "value": value})
+    out["ipRules"] = rules
+    out["virtualNetworkRules"] = [{**r, "id": str(r.get("id", "")).lower()}
+                                  for r in acls.get("virtualNetworkRules") or []]
+    return out
+
+
+def validate_access_policies(policies: Any, where: str = "properties.accessPolicies") -> list[dict]:
+    """Check shape and permission names like the service does; returns the list unchanged."""
+    if not isinstance(policies, list):
+        raise _bad_request(f"Invalid value found at {where}: an array is required.")
+    for i, policy in enumerate(policies):
+        if not isinstance(policy, dict) or not policy.get("objectId") or not policy.get("tenantId"):
+            raise _bad_request(f"Invalid value found at {where}[{i}]: tenantId and objectId are required.")
+        for kind, perms in (policy.get("permissions") or {}).items():
+            allowed = PERMISSIONS.get(kind)
+            if allowed is None:
+                raise _bad_request(f"Invalid value found at {where}[{i}].permissions: '{kind}' is not a "
+                                   "permission category.")
+            for j, perm in enumerate(perms or []):
+                if str(perm).lower() not in allowed:
+                    raise _bad_request(f"Invalid value found at {where}[{i}].permissions.{kind}[{j}]: {perm}")
+    return policies
+
+
+def _validate_vault_put(body: dict) -> None:
+    props = body.get("properties")
+    if not body.get("location"):
+        raise _bad_request("The 'location' property is required.", "LocationRequired")
+    if not isinstance(props, dict):
+        raise _bad_request("The 'properties' object is required.")
+    if not props.get("tenantId"):
+        raise _bad_request("The parameter 'properties.tenantId' is required.")
+    sku = props.get("sku") or {}
+    if str(sku.get("name", "")).lower() not in ("standard", "premium") or sku.get("family") != "A":
+        raise _bad_request("The parameter 'properties.sku' must be {\"family\": \"A\", \"name\": "
+                           "\"standard\"|\"premium\"}.")
+    if "accessPolicies" in props and props["accessPolicies"] is not None:
+        validate_access_policies(props["accessPolicies"])
+    if len(props.get("accessPolicies") or []) > MAX_ACCESS_POLICIES:
+        raise _access_policy_limit()
+
+
+def _access_policy_limit() -> arm.ArmError:
+    return _bad_request(f"The number of access policies in the vault exceeds the maximum of {MAX_ACCESS_POLICIES}.",
+                        "AccessPolicyLimitExceeded")
+
+
+# --- vault bodies ----------------------------------------------------------------------------------------------------
+
+def new_vault_body(w: World, sub: str, rg: str, name: str, body: dict, api_version: str = "2026-02-01",
+                   state: str = "RegisteringDns") -> dict:
+    """A vault body as the service stores it for a create request ``body`` (also used for seeding)."""
+    props = dict(body.get("properties") or {})
+    if props.get("enableRbacAuthorization") is None:
+        props["enableRbacAuthorization"] = api_version >= RBAC_DEFAULT_FROM
+    props.setdefault("accessPolicies", [])
+    if props["accessPolicies"] is None:
+        props["accessPolicies"] = []
+    props.setdefault("enabledForDeployment", False)
+    props.setdefault("enabledForDiskEncryption", False)
+    props.setdefault("enabledForTemplateDeployment", False)
+    props.setdefault("enableSoftDelete", True)
+    props.setdefault("softDeleteRetentionInDays", 90)
+    props.setdefault("publicNetworkAccess", "Enabled")
+    if "networkAcls" in props:
+        props["networkAcls"] = normalise_network_acls(props["networkAcls"])
+    props["vaultUri"] = vault_uri(name)
+    props["provisioningState"] = state
+    now = w.iso()
+    return {
+        "id": vault_id(sub, rg, name),
+        "name": name,
+        "type": VAULT_TYPE,
+        "location": str(body.get("location", "")).replace(" ", "").lower(),
+        "tags": body.get("tags") or {},
+        "systemData": _system_data(now, now),
+        "properties": props,
+    }
+
+
+def _system_data(created: str, modified: str) -> dict:
+    from flask import g
+
+    who = (g.get("caller") or {}).get("app_id") or (g.get("caller") or {}).get("object_id") or "local-azure"
+    return {"createdBy": who, "createdByType": "Application", "createdAt": created,
+            "lastModifiedBy": who, "lastModifiedByType": "Application", "lastModifiedAt": modified}
+
+
+def _replace_vault(w: World, current: dict, body: dict) -> dict:
+    """PUT on an existing vault: properties are replaced as sent; identity fields are kept."""
+    props = dict(body.get("properties") or {})
+    old = current["properties"]
+    if props.get("enableRbacAuthorization") is None:
+        props["enableRbacAuthorization"] = old.get("enableRbacAuthorization", False)
+    props["accessPolicies"] = props.get("accessPolicies") or []
+    for key in ("enableSoftDelete", "softDeleteRetentionInDays", "publicNetworkAccess"):
+        props.setdefault(key, old.get(key))
+    if "networkAcls" in props:
+        props["networkAcls"] = normalise_network_acls(props["networkAcls"])
+    props["vaultUri"] = old["vaultUri"]
+    props["provisioningState"] = old.get("provisioningState", "Succeeded")
+    updated = dict(current, properties=props, tags=body.get("tags") or {})
+    updated["systemData"] = _system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
+    return updated
+
+
+def _patch_vault(w: World, current: dict, body: dict) -> dict:
+    """PATCH: top-level properties that are sent replace the stored ones; the rest stays."""
+    props = dict(current["properties"])
+    for key, val in (body.get("properties") or {}).items():
+        if key in ("vaultUri", "provisioningState") or val is None:
+            continue
+        if key == "accessPolicies":
+            validate_access_policies(val)
+            if len(val) > MAX_ACCESS_POLICIES:
+                raise _access_policy_limit()
+        props[key] = normalise_network_acls(val) if key == "networkAcls" else val
+    updated = dict(current, properties=props)
+    if body.get("tags") is not None:
+        updated["tags"] = body["tags"]
+    updated["systemData"] = _system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
+    return updated
+
+
+# --- the write lock (parallel writes → 409 ConflictError) -------------------------------------------------------------
+
+def _conflict(name: str) -> arm.ArmError:
+    # Key Vault's own wording names its internal resource type; ours names the vault.
+    return arm.ArmError(409, "ConflictError",
+                        "A conflict occurred that prevented the operation from completing. The operation failed "
+                        f"because the Key Vault '{name}' changed from the point the operation began. This can happen "
+                        "if parallel operations are being performed on the Key Vault. To prevent this error, "
+                        "serialize the operations so that only one operation is performed on the Key Vault at a time.")
+
+
+class vault_write:  # noqa: N801 - used as a context manager, reads like a statement
+    """Hold a vault's write lock for the duration of a write plus a short commit window; busy → 409 ConflictError."""
+
+    def __init__(self, w: World, vid: str, name: str) -> None:
+        self.w, self.name = w, name
+        with _vault_locks_guard:
+            self.lock = _vault_locks.setdefault(vid.lower(), threading.Lock())
+
+    def __enter__(self) -> "vault_write":
+        if not self.lock.acquire(blocking=False):
+            raise _conflict(self.name)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            hold = float(self.w.config.get("keyvault_write_lock_ms", DEFAULT_WRITE_LOCK_MS) or 0)
+            if hold > 0 and exc[0] is None:
+                time.sleep(hold / 1000.0)
+        finally:
+            self.lock.release()
+
+
+# --- vault routes ------------------------------------------------------------------------------------------------------
+
+@bp.get(VAULT)
+def get_vault(sub: str, rg: str, name: str) -> Response:
+    """Vaults_Get."""
+    arm.require_api_version(VAULT_TYPE)
+    w = arm.world()
+    with w.lock:
+        return arm.json_response(arm.public(_vault_or_404(w, sub, rg, name)))
+
+
+@bp.put(VAULT)
+def put_vault(sub: str, rg: str, name: str) -> Response:
+    """Vaults_CreateOrUpdate: 200 (RegisteringDns on create, then Succeeded after `keyvault_provisioning_s`)."""
+    api = arm.require_api_version(VAULT_TYPE)
+    body = arm.parse_json_body()
+    w = arm.world()
+    vid = vault_id(sub, rg, name)
+    with vault_write(w, vid, name):
+        with w.lock:
+            _require_rg(w, sub, rg)
+            _validate_vault_put(body)
+            current = w.get(vid)
+            if current is None:
+                stored = w.put(vid, new_vault_body(w, sub, rg, name, body, api))
+                w.start_operation(vid, w.config.get("keyvault_provisioning_s", 2.0), on_done=_dns_registered(vid))
+            else:
+                stored = w.put(vid, _replace_vault(w, current, body))
+            return arm.json_response(arm.public(stored), 200)
+
+
+def _dns_registered(vid: str):
+    def done(w: World) -> None:
+        vault = w.get(vid)
+        if vault is not None and vault["properties"].get("provisioningState") == "RegisteringDns":
+            vault["properties"]["provisioningState"] = "Succeeded"
+    return done
+
+
+@bp.patch(VAULT)
+def patch_vault(sub: str, rg: str, name: str) -> Response:
+    """Vaults_Update."""
+    arm.require_api_version(VAULT_TYPE)
+    body = arm.parse_json_body()
+    w = arm.world()
+    with vault_write(w, vault_id(sub, rg, name), name):
+        with w.lock:
+            current = _vault_or_404(w, sub, rg, name)
+            stored = w.put(current["id"], _patch_vault(w, current, body))
+            return arm.json_response(arm.public(stored), 200)
+
+
+@bp.delete(VAULT)
+def delete_vault(sub: str, rg: str, name: str) -> Response:
+    """Vaults_Delete: 200, or 204 when there was nothing to delete."""
+    arm.require_api_version(VAULT_TYPE)
+    w = arm.world()
+    with w.lock:
+        _require_rg(w, sub, rg)
+        removed = w.delete(vault_id(sub, rg, name))
+        return arm.empty_response(200 if removed is not None else 204)
+
+
+@bp.get("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults")
+def list_vaults_rg(sub: str, rg: str) -> Response:
+    """Vaults_ListByResourceGroup."""
+    arm.require_api_version(VAULT_TYPE)
+    w = arm.world()
+    with w.lock:
+        _require_rg(w, sub, rg)
+        return arm.json_response(arm.paged(w.list(VAULT_TYPE, under=f"/subscriptions/{sub}/resourceGroups/{rg}")))
+
+
+@bp.get("/subscriptions/<sub>/providers/Microsoft.KeyVault/vaults")
+def list_vaults_sub(sub: str) -> Response:
+    """Vaults_ListBySubscription."""
+    arm.require_api_version(VAULT_TYPE)
+    w = arm.world()
+    with w.lock:
+        return arm.json_response(arm.paged(w.list(VAULT_TYPE, under=f"/subscriptions/{sub}")))
+
+
+@bp.post("/subscriptions/<sub>/providers/Microsoft.KeyVault/checkNameAvailability")
+def check_name(sub: str) -> Response:
+    """Vaults_CheckNameAvailability: vault names are global (their DNS name)."""
+    arm.require_api_version(VAULT_TYPE)
+    name = str(arm.parse_json_body().get("name", ""))
+    w = arm.world()
+    with w.lock:
+        taken = any(v["name"].lower() == name.lower() for v in w.list(VAULT_TYPE))
+    if taken:
+        return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
+                                  "message": f"The vault name '{name}' is already in use."})
+    return arm.json_response({"nameAvailable": True})
+
+
+# --- access policies -------------------------------------------------------------------------------------------------
+
+def _policy_key(policy: dict) -> tuple[str, str, str]:
+    return (str(policy.get("tenantId", "")).lower(), str(policy.get("objectId", "")).lower(),
+            str(policy.get("applicationId") or "").lower())
+
+
+def _merge_perms(old: list[str], new: list[str]) -> list[str]:
+    seen = {p.lower() for p in old}
+    return list(old) + [p for p in new if p.lower() not in seen and not seen.add(p.lower())]
+
+
+def _remove_perms(old: list[str], gone: list[str]) -> list[str]:
+    drop = {p.lower() for p in gone}
+    return [p for p in old if p.lower() not in drop]
+
+
+def apply_access_policy_change(policies: list[dict], kind: str, changes: list[dict]) -> list[dict]:
+    """The vault's access policies after an ``accessPolicies/{kind}`` operation."""
+    result = [dict(p, permissions=dict(p.get("permissions") or {})) for p in policies]
+    for change in changes:
+        key = _policy_key(change)
+        match = next((p for p in result if _policy_key(p) == key), None)
+        perms = change.get("permissions") or {}
+        if kind == "add":
+            if match is None:
+                result.append({**change, "permissions": {k: list(v) for k, v in perms.items()}})
+            else:
+                for cat, values in perms.items():
+                    match["permissions"][cat] = _merge_perms(match["permissions"].get(cat) or [], values or [])
+        elif kind == "replace":
+            if match is None:
+                result.append({**change, "permissions": {k: list(v) for k, v in perms.items()}})
+            else:
+                match["permissions"] = {k: list(v) for k, v in perms.items()}
+        elif match is not None:  # remove
+            for cat, values in perms.items():
+                match["permissions"][cat] = _remove_perms(match["permissions"].get(cat) or [], values or [])
+            if not any(match["permissions"].get(cat) for cat in match["permissions"]):
+                result.remove(match)
+    return result
+
+
+@bp.put(VAULT + "/accessPolicies/<kind>")
+def update_access_policy(sub: str, rg: str, name: str, kind: str) -> Response:
+    """Vaults_UpdateAccessPolicy (``add``, ``replace`` or ``remove``)."""
+    arm.require_api_version(VAULT_TYPE)
+    body = arm.parse_json_body()
+    kind_l = kind.lower()
+    if kind_l not in ("add", "replace", "remove"):
+        raise _bad_request(f"The value '{kind}' is not valid for operationKind; expected add, replace or remove.")
+    changes = validate_access_policies((body.get("properties") or {}).get("accessPolicies"))
+    w = arm.world()
+    with vault_write(w, vault_id(sub, rg, name), name):
+        with w.lock:
+            vault = _vault_or_404(w, sub, rg, name)
+            after = apply_access_policy_change(vault["properties"].get("accessPolicies") or [], kind_l, changes)
+            if len(after) > MAX_ACCESS_POLICIES:
+                raise _access_policy_limit()
+            vault["properties"]["accessPolicies"] = after
+            vault["systemData"] = _system_data(vault.get("systemData", {}).get("createdAt", w.iso()), w.iso())
+            return arm.json_response({"id": f"{vault['id']}/accessPolicies/", "type": ACCESS_POLICY_TYPE,
+                                      "properties": {"accessPolicies": changes}}, 200)
+
+
+# --- management-plane secrets ----------------------------------------------------------------------------------------
+
+def _new_version() -> str:
+    return uuid.uuid4().hex
+
+
+def store_secret(w: World, vault: dict, name: str, value: str, content_type: Optional[str] = None,
+                 enabled: bool = True, tags: Optional[dict] = None) -> dict:
+    """Write a new version of a secret (creating the secret if needed); returns the stored body.
+
+    The value lives only in the private ``_value`` / ``_versions`` bookkeeping and never leaves through ARM.
+    """
+    sid = f"{vault['id']}/secrets/{name}"
+    current = w.get(sid)
+    version, now = _new_version(), _unix(w)
+    base = vault["properties"]["vaultUri"]
+    versions = dict((current or {}).get("_versions") or {})
+    versions[version] = {"value": value, "contentType": content_type, "enabled": enabled, "version": version,
+                         "created": now}
+    created = ((current or {}).get("properties") or {}).get("attributes", {}).get("created", now)
+    body = {
+        "id": sid,
+        "name": name,
+        "type": SECRET_TYPE,
+        "location": vault.get("location"),
+        "tags": tags if tags is not None else (current or {}).get("tags", {}),
+        "properties": {
+            "attributes": {"enabled": enabled, "created": created, "updated": now},
+            "secretUri": f"{base}secrets/{name}",
+            "secretUriWithVersion": f"{base}secrets/{name}/{version}",
+        },
+        "_value": value,
+        "_versions": versions,
+        "_current": version,
+    }
+    if content_type is not None:
+        body["properties"]["contentType"] = content_type
+    return w.put(sid, body)
+
+
+def _secret_update(w: World, vault: dict, name: str, body: dict, replace: bool) -> tuple[dict, bool]:
+    props = body.get("properties") or {}
+    current = w.get(f"{vault['id']}/secrets/{name}")
+    if current is None and props.get("value") is None:
+        raise _bad_request("The parameter 'properties.value' is required when creating a secret.")
+    old_props = (current or {}).get("properties") or {}
+    content_type = props.get("contentType", None if replace else old_props.get("contentType"))
+    enabled = (props.get("attributes") or {}).get("enabled", old_props.get("attributes", {}).get("enabled", True))
+    if props.get("value") is not None:
+        stored = store_secret(w, vault, name, props["value"], content_type, enabled, body.get("tags"))
+    else:  # metadata-only change of the current version
+        stored = current
+        stored["properties"]["attributes"] = dict(old_props.get("attributes") or {}, enabled=enabled,
+                                                  updated=_unix(w))
+        if content_type is not None:
+            stored["properties"]["contentType"] = content_type
+        ver = stored["_versions"][stored["_current"]]
+        ver.update(enabled=enabled, contentType=content_type)
+        if body.get("tags") is not None:
+            stored["tags"] = body["tags"]
+    return stored, current is None
+
+
+@bp.get(VAULT + "/secrets/<secret>")
+def get_secret(sub: str, rg: str, name: str, secret: str) -> Response:
+    """Secrets_Get (metadata only)."""
+    arm.require_api_version(SECRET_TYPE)
+    w = arm.world()
+    with w.lock:
+        vault = _vault_or_404(w, sub, rg, name)
+        stored = w.get(f"{vault['id']}/secrets/{secret}")
+        if stored is None:
+            raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
+        return arm.json_response(arm.public(stored))
+
+
+@bp.put(VAULT + "/secrets/<secret>")
+def put_secret(sub: str, rg: str, name: str, secret: str) -> Response:
+    """Secrets_CreateOrUpdate: 201 on create, 200 on update; the response carries no value."""
+    arm.require_api_version(SECRET_TYPE)
+    body = arm.parse_json_body()
+    w = arm.world()
+    with w.lock:
+        vault = _vault_or_404(w, sub, rg, name)
+        stored, created = _secret_update(w, vault, secret, body, replace=True)
+        return arm.json_response(arm.public(stored), 201 if created else 200)
+
+
+@bp.patch(VAULT + "/secrets/<secret>")
+def patch_secret(sub: str, rg: str, name: str, secret: str) -> Response:
+    """Secrets_Update."""
+    arm.require_api_version(SECRET_TYPE)
+    body = arm.parse_json_body()
+    w = arm.world()
+    with w.lock:
+        vault = _vault_or_404(w, sub, rg, name)
+        if w.get(f"{vault['id']}/secrets/{secret}") is None:
+            raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
+        stored, _ = _secret_update(w, vault, secret, body, replace=False)
+        return arm.json_response(arm.public(stored), 200)
+
+
+@bp.get(VAULT + "/secrets")
+def list_secrets(sub: str, rg: str, name: str) -> Response:
+    """Secrets_List."""
+    arm.require_api_version(SECRET_TYPE)
+    w = arm.world()
+    with w.lock:
+        vault = _vault_or_404(w, sub, rg, name)
+        return arm.json_response(arm.paged(w.children(vault["id"], SECRET_TYPE)))

@@ -1,0 +1,174 @@
+"""Microsoft.Resources: the subscription and its resource groups.
+
+Every other provider calls `require_group()` first: ARM answers 404 ResourceGroupNotFound before a provider sees a
+request for a group that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import Blueprint, Response, request
+
+from emulator import arm
+from emulator.world import World
+
+bp = Blueprint("resources", __name__)
+
+RG_TYPE = "Microsoft.Resources/resourceGroups"
+
+
+def require_subscription(w: World, sub: str) -> None:
+    """404 SubscriptionNotFound for any subscription but the world's."""
+    if sub.lower() != w.subscription_id.lower():
+        raise arm.ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+
+
+def require_group(w: World, sub: str, rg: str) -> dict:
+    """The resource group body, or 404 ResourceGroupNotFound as ARM returns it."""
+    require_subscription(w, sub)
+    body = w.get(f"/subscriptions/{sub}/resourceGroups/{rg}")
+    if body is None:
+        raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+    return body
+
+
+def create_group(w: World, name: str, location: str, tags: Optional[dict] = None) -> dict:
+    """Store a resource group body (create or replace) and return it."""
+    rid = w.rg_id(name)
+    existing = w.get(rid)
+    body = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else name,
+        "type": RG_TYPE,
+        "location": location.lower().replace(" ", ""),
+        "tags": tags or {},
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    return w.put(rid, body)
+
+
+@bp.get("/subscriptions")
+def list_subscriptions() -> Response:
+    """Subscriptions_List: the one subscription of the world."""
+    arm.require_api_version("Microsoft.Resources")
+    return arm.json_response({"value": [_subscription_body(arm.world())], "count": {"type": "Total", "value": 1}})
+
+
+@bp.get("/subscriptions/<sub>")
+def get_subscription(sub: str) -> Response:
+    """Subscriptions_Get."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    require_subscription(w, sub)
+    return arm.json_response(_subscription_body(w))
+
+
+def _subscription_body(w: World) -> dict[str, Any]:
+    return {
+        "id": w.subscription_scope(),
+        "subscriptionId": w.subscription_id,
+        "tenantId": w.tenant_id,
+        "displayName": "Local Azure subscription",
+        "state": "Enabled",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                 "spendingLimit": "Off"},
+        "authorizationSource": "RoleBased",
+    }
+
+
+@bp.put("/subscriptions/<sub>/resourceGroups/<rg>")
+def put_group(sub: str, rg: str) -> Response:
+    """ResourceGroups_CreateOrUpdate: 201 on create, 200 on update."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    require_subscription(w, sub)
+    body = arm.parse_json_body()
+    if not body.get("location"):
+        raise arm.ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    with w.lock:
+        existed = w.get(w.rg_id(rg)) is not None
+        stored = create_group(w, rg, body["location"], body.get("tags"))
+        if body.get("managedBy"):
+            stored["managedBy"] = body["managedBy"]
+        return arm.json_response(arm.public(stored), 200 if existed else 201)
+
+
+@bp.patch("/subscriptions/<sub>/resourceGroups/<rg>")
+def patch_group(sub: str, rg: str) -> Response:
+    """ResourceGroups_Update (tags)."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    body = arm.parse_json_body()
+    with w.lock:
+        stored = require_group(w, sub, rg)
+        if "tags" in body:
+            stored["tags"] = body["tags"] or {}
+        return arm.json_response(arm.public(stored))
+
+
+@bp.get("/subscriptions/<sub>/resourceGroups/<rg>")
+def get_group(sub: str, rg: str) -> Response:
+    """ResourceGroups_Get (and HEAD: CheckExistence, 204 or 404)."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    if is_head():
+        require_subscription(w, sub)
+        return arm.empty_response(204 if w.get(w.rg_id(rg)) else 404)
+    with w.lock:
+        return arm.json_response(arm.public(require_group(w, sub, rg)))
+
+
+@bp.delete("/subscriptions/<sub>/resourceGroups/<rg>")
+def delete_group(sub: str, rg: str) -> Response:
+    """ResourceGroups_Delete: 202 with a Location to poll; everything inside goes with the group."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    with w.lock:
+        group = require_group(w, sub, rg)
+        gid = group["id"]
+
+        def finish(world: World) -> None:
+            for body in world.list("Microsoft.ManagedIdentity/userAssignedIdentities", under=gid):
+                world.remove_principal(body["properties"]["principalId"])
+            world.delete(gid)
+
+        op = w.start_operation(gid, 1.0, on_done=finish, namespace="Microsoft.Resources")
+        return arm.lro_response(op, 202, azure_async=False)
+
+
+@bp.get("/subscriptions/<sub>/resourceGroups")
+def list_groups(sub: str) -> Response:
+    """ResourceGroups_List."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    require_subscription(w, sub)
+    with w.lock:
+        return arm.json_response(arm.paged(w.list(RG_TYPE, under=w.subscription_scope())))
+
+
+@bp.get("/subscriptions/<sub>/resourceGroups/<rg>/resources")
+def list_group_resources(sub: str, rg: str) -> Response:
+    """Resources_ListByResourceGroup: tracked resources directly in the group (generic view)."""
+    arm.require_api_version("Microsoft.Resources")
+    w = arm.world()
+    with w.lock:
+        group = require_group(w, sub, rg)
+        prefix = group["id"].lower() + "/providers/"
+        out = []
+        for key, body in list(w.resources.items()):
+            if key.startswith(prefix) and key[len(prefix):].count("/") == 2:
+                out.append({k: body.get(k) for k in ("id", "name", "type", "location", "tags") if k in body})
+        return arm.json_response({"value": out})
+
+
+def location_of(w: World, sub: str, rg: str, requested: Optional[str]) -> str:
+    """The location of a new resource: as requested, else the group's."""
+    if requested:
+        return requested
+    return require_group(w, sub, rg).get("location", w.location)
+
+
+def is_head() -> bool:
+    """True for HEAD requests (Flask routes HEAD to GET handlers)."""
+    return request.method == "HEAD"

@@ -1,0 +1,114 @@
+"""Local Entra ID: discovery, client-credentials tokens, Entra's error shapes, and ARM's bearer-token checks."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+import requests
+
+from emulator.client import ArmClient
+
+
+def _token_request(azure, tenant=None, client_id=None, secret=None, scope=None):
+    return requests.post(f"{azure.base_url}/{tenant or azure.tenant_id}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": client_id or azure.client_id,
+        "client_secret": secret if secret is not None else azure.client_secret,
+        "scope": scope or f"{azure.base_url}/.default"}, verify=azure.ca_bundle, timeout=10)
+
+
+def test_discovery_document_points_at_the_local_token_endpoint(local_azure):
+    doc = requests.get(f"{local_azure.base_url}/{local_azure.tenant_id}/v2.0/.well-known/openid-configuration",
+                       verify=local_azure.ca_bundle, timeout=10).json()
+    assert doc["token_endpoint"] == f"{local_azure.base_url}/{local_azure.tenant_id}/oauth2/v2.0/token"
+    assert doc["issuer"].startswith(local_azure.base_url)
+
+
+def test_token_carries_tenant_object_and_app_ids_and_verifies_with_jwks(local_azure):
+    resp = _token_request(local_azure)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 3000
+    keys = requests.get(f"{local_azure.base_url}/{local_azure.tenant_id}/discovery/v2.0/keys",
+                        verify=local_azure.ca_bundle, timeout=10).json()["keys"]
+    key = jwt.PyJWK(keys[0]).key
+    claims = jwt.decode(body["access_token"], key, algorithms=["RS256"], audience=local_azure.base_url)
+    assert claims["tid"] == local_azure.tenant_id
+    assert claims["appid"] == local_azure.client_id
+    principals = local_azure.admin.state()["principals"]
+    assert principals[claims["oid"]]["app_id"] == local_azure.client_id
+    assert claims["exp"] > claims["iat"]
+
+
+@pytest.mark.parametrize("kwargs, status, error, aadsts", [
+    ({"secret": "wrong"}, 401, "invalid_client", "AADSTS7000215"),
+    ({"client_id": "11111111-2222-3333-4444-555555555555"}, 400, "unauthorized_client", "AADSTS700016"),
+    ({"tenant": "99999999-2222-3333-4444-555555555555"}, 400, "invalid_tenant", "AADSTS90002"),
+    ({"scope": "https://example.invalid/user.read"}, 400, "invalid_scope", "AADSTS1002012"),
+])
+def test_token_errors_have_entra_shape(local_azure, kwargs, status, error, aadsts):
+    resp = _token_request(local_azure, **kwargs)
+    assert resp.status_code == status
+    body = resp.json()
+    assert body["error"] == error
+    assert body["error_description"].startswith(f"{aadsts}:")
+    assert body["error_codes"] == [int(aadsts[6:])]
+    assert local_azure.client_secret not in resp.text
+
+
+def test_azure_identity_reports_wrong_secret(local_azure):
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ClientSecretCredential
+
+    cred = ClientSecretCredential(local_azure.tenant_id, local_azure.client_id, "not-the-secret",
+                                  authority=local_azure.base_url, disable_instance_discovery=True,
+                                  connection_verify=local_azure.ca_bundle)
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
+        cred.get_token(f"{local_azure.base_url}/.default")
+
+
+def _arm_get(azure, headers):
+    return requests.get(f"{azure.base_url}/subscriptions/{azure.subscription_id}/resourceGroups?api-version=2021-04-01",
+                        headers=headers, verify=azure.ca_bundle, timeout=10)
+
+
+def test_arm_rejects_missing_token(local_azure):
+    resp = _arm_get(local_azure, {})
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "AuthenticationFailed"
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer authorization_uri=")
+    assert 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("header", ["Bearer not.a.jwt", "Bearer " + jwt.encode({"oid": "x", "exp": 9999999999}, "k" * 32, algorithm="HS256")])
+def test_arm_rejects_malformed_or_foreign_token(local_azure, header):
+    resp = _arm_get(local_azure, {"Authorization": header})
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_arm_rejects_expired_token(local_azure, world):
+    world(token_lifetime_s=-120)
+    client = ArmClient(local_azure.base_url, local_azure.ca_bundle, local_azure.tenant_id, local_azure.client_id,
+                       local_azure.client_secret)
+    token = client.token()
+    resp = _arm_get(local_azure, {"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401
+    error = resp.json()["error"]
+    assert error["code"] == "ExpiredAuthenticationToken"
+    assert "earlier than current UTC time" in error["message"]
+    world()  # restore the default lifetime
+
+
+def test_arm_rejects_token_for_another_audience(local_azure):
+    token = _token_request(local_azure, scope="https://management.azure.com/.default").json()["access_token"]
+    resp = _arm_get(local_azure, {"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "InvalidAuthenticationTokenAudience"
+
+
+def test_valid_token_is_accepted_and_caller_logged(local_azure, world):
+    world()
+    token = _token_request(local_azure).json()["access_token"]
+    assert _arm_get(local_azure, {"Authorization": f"Bearer {token}"}).status_code == 200
+    entry = local_azure.admin.requests().arm()[-1]
+    assert entry["caller"] == jwt.decode(token, options={"verify_signature": False})["oid"]
