@@ -225,8 +225,10 @@ def _choose_kind(source: str, values: Dict[str, Any], origin: Dict[str, str], fr
         return _require("client_secret", values, origin)
     if source == "workload_identity" or (source == "auto" and values.get("federated_token_file")):
         return _require("workload_identity", values, origin)
-    if source == "auto" and values.get("tenant") and not values.get("client_id"):
-        raise _incomplete("The service principal", ["client_id", "secret"], origin)
+    if source == "auto" and values.get("tenant"):
+        # A tenant only makes sense for a service principal; using a managed identity instead would
+        # act as someone else than configured.
+        raise _incomplete("The service principal", _missing(values, ("client_id", "secret")), origin)
     if source == "msi" or (source == "auto" and values.get("client_id")):
         # A client_id without a secret names a user-assigned managed identity (as azure-identity does).
         return "msi"

@@ -80,6 +80,7 @@ def test_missing_named_profile_is_an_error(profile_dir):
     ({"AZURE_CLIENT_ID": "c", "AZURE_SECRET": "x"}, "tenant"),
     ({"AZURE_SECRET": "x", "AZURE_TENANT": "t"}, "client_id"),
     ({"AZURE_TENANT": "t"}, "client_id"),
+    ({"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}, "secret"),
     ({"AZURE_FEDERATED_TOKEN_FILE": "/tmp/token", "AZURE_CLIENT_ID": "c"}, "tenant"),
 ])
 def test_incomplete_identity_never_falls_back(env, missing):
