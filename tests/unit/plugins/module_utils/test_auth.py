@@ -105,6 +105,12 @@ def test_credential_classes(params, env, kind, credential):
     assert type(build_credential(s)).__name__ == credential
 
 
+def test_user_password_credential_is_refused_not_replaced():
+    with pytest.raises(AzureApimError) as caught:
+        resolve(AZURE_AD_USER="ops@example.com", AZURE_PASSWORD="pw", AZURE_SUBSCRIPTION_ID="s")
+    assert caught.value.code == "UnsupportedCredential"
+
+
 def test_auth_source_from_environment():
     assert resolve(ANSIBLE_AZURE_AUTH_SOURCE="msi", **AWX).kind == "msi"
 
