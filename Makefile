@@ -22,13 +22,14 @@ SANITY_PYTHON ?= $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 # The gates `make test` runs, in order. Add a gate by appending its target name here.
-TEST_TARGETS := unit sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
+TEST_TARGETS := unit emulator-test integration sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
-	changelog-lint ee-introspect clean emulator-test integration
+	changelog-lint ee-introspect clean emulator emulator-test integration venv-oldsdk
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
+	@echo "make emulator - serve the local Azure with the demo world until Ctrl-C (prints URL, CA, credentials)"
 	@echo "make <gate> - run one gate; make clean - remove build/ and .collections/"
 
 venv: $(VENV)/.installed
@@ -43,7 +44,7 @@ link:
 	@test -L $(COLL_LINK) || ln -sfn $(CURDIR) $(COLL_LINK)
 
 demo: venv link
-	@echo "The local Azure sandbox is not there yet (see issue 3)."
+	$(PY) scripts/demo.py
 
 # Runs every gate even when one fails, prints each gate's time, and fails at the end if any gate failed.
 test:
@@ -120,3 +121,22 @@ ee-introspect: venv link
 
 clean:
 	rm -rf "$(BUILD)" "$(COLL_ROOT)"
+
+# --- the local Azure (tests/emulator) ---------------------------------------------------------------------------------
+emulator: venv link
+	$(PY) -m emulator serve --world tests/emulator/worlds/demo.yaml
+
+emulator-test: venv link
+	$(PY) -m pytest -q tests/emulator_tests
+
+integration: venv link
+	$(PY) -m pytest -q tests/integration
+
+# The oldest SDK versions the collection supports (azure.azcollection 3.x pins), for tests/emulator_tests/test_sdk_smoke.py.
+OLD_SDK_PINS := azure-identity==1.19.0 azure-core==1.31.0 azure-mgmt-core==1.4.0 azure-mgmt-apimanagement==4.0.1 \
+	azure-mgmt-keyvault==10.3.1 azure-mgmt-authorization==4.0.0 azure-mgmt-msi==7.0.0
+venv-oldsdk: .venv-oldsdk/.installed
+.venv-oldsdk/.installed:
+	test -x .venv-oldsdk/bin/python || $(PYTHON) -m venv .venv-oldsdk
+	.venv-oldsdk/bin/python -m pip install --quiet $(OLD_SDK_PINS)
+	touch $@
