@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -560,3 +563,71 @@ def test_check_name_availability(demo):
     taken = arm.request("POST", url, API, {"name": SVC}).json()
     assert taken["nameAvailable"] is False and taken["reason"] == "AlreadyExists"
     assert arm.request("POST", url, API, {"name": "apim-free"}).json()["nameAvailable"] is True
+
+
+# ======================================================================================================================
+# secrets never leak; the oldest supported SDK drives the same long-running operations
+# ======================================================================================================================
+
+def test_secret_values_never_reach_responses_state_or_request_log(demo):
+    arm = demo.arm()
+    nv_secret, conn = "nv-s3cr3t-4f1e", "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKey=k3y-9d2c="
+    blob = pfx.make_pfx_b64("inline.contoso.com", password="pfx-pa55")
+    finish(arm, arm.put(f"{svc_path(demo)}/namedValues/s", {"properties": {
+        "displayName": "s", "value": nv_secret, "secret": True}}, API))
+    arm.put(f"{svc_path(demo)}/loggers/eh", {"properties": {"loggerType": "azureEventHub", "credentials": {
+        "name": "apim-logs", "connectionString": conn}}}, API)
+    patch(arm, demo, {"properties": {"hostnameConfigurations": [{"type": "Proxy", "hostName": "inline.contoso.com",
+                                                                 "encodedCertificate": blob,
+                                                                 "certificatePassword": "pfx-pa55"}]}})
+    seen = [arm.get(svc_path(demo), API).text, arm.get(f"{svc_path(demo)}/namedValues", API).text,
+            arm.get(f"{svc_path(demo)}/loggers", API).text, str(demo.admin.state()), str(demo.admin.requests())]
+    for text in seen:
+        for secret in (nv_secret, "k3y-9d2c", blob[:40], "pfx-pa55"):
+            assert secret not in text
+    assert arm.request("POST", f"{svc_path(demo)}/namedValues/s/listValue", API).json()["value"] == nv_secret
+
+
+OLD_SDK = Path(__file__).resolve().parents[2] / ".venv-oldsdk" / "bin" / "python"
+OLD_SDK_SCRIPT = r'''
+import json, sys
+from azure.identity import ClientSecretCredential
+from azure.mgmt.apimanagement import ApiManagementClient
+from azure.mgmt.apimanagement.models import (ApiManagementServiceResource, ApiManagementServiceSkuProperties,
+    ApiManagementServiceIdentity, ApiManagementServiceUpdateParameters, NamedValueCreateContract)
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.keyvault.models import Sku, VaultCreateOrUpdateParameters, VaultProperties
+info = json.loads(sys.argv[1]); base, ca = info["base_url"], info["ca_bundle"]
+cred = ClientSecretCredential(info["tenant_id"], info["client_id"], info["client_secret"], authority=base,
+                              disable_instance_discovery=True, connection_verify=ca)
+kw = {"base_url": base, "credential_scopes": [base + "/.default"], "connection_verify": ca, "polling_interval": 0.01}
+apim = ApiManagementClient(cred, info["subscription_id"], **kw)
+ops, out = apim.api_management_service, {}
+out["create"] = ops.begin_create_or_update("rg-apim-demo", "apim-old", ApiManagementServiceResource(
+    location="westeurope", publisher_email="a@contoso.com", publisher_name="x",
+    sku=ApiManagementServiceSkuProperties(name="Developer", capacity=1),
+    identity=ApiManagementServiceIdentity(type="SystemAssigned"))).result().provisioning_state
+out["update"] = ops.begin_update("rg-apim-demo", "apim-old", ApiManagementServiceUpdateParameters(
+    publisher_name="y")).result().publisher_name
+out["named_value"] = apim.named_value.begin_create_or_update("rg-apim-demo", "apim-old", "nv",
+    NamedValueCreateContract(display_name="nv", value="v")).result().value
+ops.begin_delete("rg-apim-demo", "apim-old").result()
+kv = KeyVaultManagementClient(cred, info["subscription_id"], **kw)
+vault = kv.vaults.begin_create_or_update("rg-apim-demo", "kv-old", VaultCreateOrUpdateParameters(
+    location="westeurope", properties=VaultProperties(tenant_id=info["tenant_id"], sku=Sku(family="A", name="standard"),
+    access_policies=[]))).result()
+out["vault"] = [vault.properties.provisioning_state, vault.properties.enable_rbac_authorization]
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.skipif(not OLD_SDK.exists(), reason="the oldest-SDK virtualenv is missing (make venv-oldsdk)")
+def test_oldest_supported_sdk_runs_the_long_running_operations(demo):
+    info = {"base_url": demo.base_url, "ca_bundle": demo.ca_bundle, "tenant_id": demo.tenant_id,
+            "subscription_id": demo.subscription_id, "client_id": demo.client_id, "client_secret": demo.client_secret}
+    run = subprocess.run([str(OLD_SDK), "-c", OLD_SDK_SCRIPT, json.dumps(info)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout)
+    assert out == {"create": "Succeeded", "update": "y", "named_value": "v", "vault": ["Succeeded", False]}
+    assert error_of(demo.arm().get(svc_path(demo, "apim-old"), API)) == (404, "ResourceNotFound")

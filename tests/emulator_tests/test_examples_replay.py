@@ -513,6 +513,8 @@ def test_builtin_role_definitions_are_readable(local_azure: Any, world: Callable
 
 def test_zz_coverage_summary(capsys: Any) -> None:
     """Print how much of the shared material was replayed (runs last in this module)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not RESULTS["examples"]:
+        pytest.skip("the replays ran elsewhere (another xdist worker, or deselected): nothing to count here")
     total = len(example_files())
     recordings = sorted(p.name for p in RECORDINGS.glob("*.yaml")) if RECORDINGS.is_dir() else []
     requests = sum(len(_recorded(RECORDINGS / r)) for r in recordings)
