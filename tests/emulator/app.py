@@ -140,7 +140,7 @@ def _masked_body() -> Any:
 
 def _log_request(w: World) -> None:
     entry = {
-        "seq": len(w.requests) + 1,
+        "seq": 0,
         "time": time.time(),
         "azure_time": w.now(),
         "method": request.method,
@@ -152,6 +152,7 @@ def _log_request(w: World) -> None:
         "write": is_write(request.method, request.path),
     }
     with w.lock:
+        entry["seq"] = len(w.requests) + 1
         w.requests.append(entry)
     g.log_entry = entry
 
