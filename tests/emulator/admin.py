@@ -133,7 +133,8 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
     body = resources.create_group(w, name, location, rg.get("tags"))
     summary["resources"].append(body["id"])
     builders: list[tuple[str, Callable[[World, str, dict], dict]]] = [
-        ("user_assigned_identities", lambda w_, g_, s: msi.create_identity(w_, g_, s["name"], s.get("location", location), s.get("tags"))),
+        ("user_assigned_identities",
+         lambda w_, g_, s: msi.create_identity(w_, g_, s["name"], s.get("location", location), s.get("tags"))),
         ("route_tables", lambda w_, g_, s: network.create_route_table(w_, g_, s, location)),
         ("network_security_groups", lambda w_, g_, s: network.create_nsg(w_, g_, s, location)),
         ("virtual_networks", lambda w_, g_, s: network.create_vnet(w_, g_, s, location)),
@@ -286,8 +287,8 @@ def _apim_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
         out["userAssignedIdentities"] = {}
         for ref in spec.get("user_assigned", []):
             uami = _find_uami(w, ref)
-            out["userAssignedIdentities"][uami["id"]] = {"principalId": uami["properties"]["principalId"],
-                                                        "clientId": uami["properties"]["clientId"]}
+            out["userAssignedIdentities"][uami["id"]] = {
+                "principalId": uami["properties"]["principalId"], "clientId": uami["properties"]["clientId"]}
     return out
 
 
@@ -314,7 +315,7 @@ def _system_data(w: World) -> dict[str, Any]:
             "lastModifiedBy": "seed@contoso.com", "lastModifiedByType": "User", "lastModifiedAt": stamp}
 
 
-# --- routes ------------------------------------------------------------------------------------------------------------
+# --- routes -----------------------------------------------------------------------------------------------------
 
 
 def _world() -> World:

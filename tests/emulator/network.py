@@ -145,10 +145,10 @@ def rule_body(nsg_id: str, name: str, props: dict[str, Any], state: str = "Succe
                 "sourceAddressPrefixes", "destinationAddressPrefix", "destinationAddressPrefixes", "sourcePortRanges"):
         if props.get(key) not in (None, [], ""):
             out[key] = props[key]
-    out.setdefault("sourceAddressPrefix", "*") if "sourceAddressPrefixes" not in out else None
-    out.setdefault("destinationAddressPrefix", "*") if "destinationAddressPrefixes" not in out else None
-    if "destinationPortRanges" not in out:
-        out.setdefault("destinationPortRange", "*")
+    # ARM fills in '*' for the singular form unless the plural form was sent.
+    for singular in ("sourceAddressPrefix", "destinationAddressPrefix", "destinationPortRange"):
+        if singular + "es" not in out and singular + "s" not in out:
+            out.setdefault(singular, "*")
     return {"id": f"{nsg_id}/securityRules/{name}", "name": name, "type": RULE, "etag": _etag(), "properties": out}
 
 
@@ -265,7 +265,8 @@ def put_vnet(sub: str, rg: str, name: str) -> Response:
                 "location": req.get("location") or resources.location_of(w, sub, rg, None),
                 "tags": req.get("tags") or {}, "etag": _etag(),
                 "properties": {"addressSpace": {"addressPrefixes": prefixes}, "provisioningState": "Updating",
-                               "resourceGuid": existing["properties"]["resourceGuid"] if existing else str(uuid.uuid4()),
+                               "resourceGuid": (existing["properties"]["resourceGuid"] if existing
+                                                else str(uuid.uuid4())),
                                "virtualNetworkPeerings": [], "enableDdosProtection": False}}
         subnets = props.get("subnets")
         new_subnets = [subnet_body(w, vid, s["name"], s.get("properties") or {}, "Updating") for s in subnets or []]
@@ -313,12 +314,15 @@ def _delete_lro(rid: str, sub: str, rg: str) -> Response:
         if w.get(rid) is None:
             return arm.empty_response(204)
         w.get(rid)["properties"]["provisioningState"] = "Deleting"
-        op = w.start_operation(rid, float(w.config.get("network_update_s", 2.0)), on_done=lambda world: world.delete(rid) and None,
-                               namespace=NS)
+
+        def gone(world: World) -> None:
+            world.delete(rid)
+
+        op = w.start_operation(rid, float(w.config.get("network_update_s", 2.0)), on_done=gone, namespace=NS)
         return arm.lro_response(op, 202)
 
 
-# --- subnets ------------------------------------------------------------------------------------------------------------
+# --- subnets -----------------------------------------------------------------------------------------------------
 
 
 @bp.put(f"{_RG}/virtualNetworks/<vnet>/subnets/<name>")

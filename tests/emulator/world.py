@@ -289,8 +289,8 @@ class World:
         """Complete every operation whose due time has passed, in due order."""
         with self.lock:
             now = self.now()
-            pending = sorted((op for op in self.operations.values() if not op.done and op.due <= now), key=lambda o: o.due)
-            for op in pending:
+            due = [op for op in self.operations.values() if not op.done and op.due <= now]
+            for op in sorted(due, key=lambda o: o.due):
                 self._finish(op)
 
     def _finish(self, op: Operation) -> None:
