@@ -37,8 +37,14 @@ def bootstrap(w: World) -> dict[str, Any]:
     with w.lock:
         if not w.automation:
             w.automation = {"client_id": new_guid(), "client_secret": secrets.token_urlsafe(32),
-                            "object_id": new_guid()}
+                            "object_id": new_guid(), "identity_header": secrets.token_urlsafe(16),
+                            "host_identity_object_id": new_guid()}
         auto = w.automation
+        # The managed identity of the machine running Ansible (auth_source msi), also Owner on the subscription.
+        host = w.new_principal("controller-host", "ManagedIdentity", object_id=auto["host_identity_object_id"])
+        host["created_at"] = -1e9
+        authorization.assign(w, w.subscription_scope(), "Owner", host["object_id"],
+                             name=str(uuid.uuid5(uuid.NAMESPACE_URL, host["object_id"])))
         principal = w.new_principal(AUTOMATION_NAME, "ServicePrincipal", client_secret=auto["client_secret"],
                                     object_id=auto["object_id"], app_id=auto["client_id"])
         principal["created_at"] = -1e9  # long replicated

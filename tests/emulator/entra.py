@@ -208,6 +208,51 @@ def issue_token(w: World, principal: dict, audience: str, lifetime_s: int = TOKE
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
+# --- managed identity endpoint (the App Service / Azure Functions protocol, api-version 2019-08-01) ----------------
+
+
+def _msi_principal(w: World) -> Optional[dict]:
+    """The identity a managed-identity token request asks for: a user-assigned one by client id, object id or
+    resource id, else the controller host's system-assigned identity."""
+    client_id = request.args.get("client_id")
+    object_id = request.args.get("principal_id") or request.args.get("object_id")
+    res_id = request.args.get("mi_res_id") or request.args.get("msi_res_id")
+    if client_id:
+        found = w.principal_by_app_id(client_id)
+        return found if found and found["kind"] == "ManagedIdentity" else None
+    if object_id:
+        found = w.principals.get(object_id)
+        return found if found and found["kind"] == "ManagedIdentity" else None
+    if res_id:
+        body = w.get(res_id)
+        return w.principals.get(body["properties"]["principalId"]) if body else None
+    return w.principals.get(w.automation.get("host_identity_object_id", ""))
+
+
+@bp.get("/msi/token")
+def msi_token() -> Response:
+    """Tokens for the managed identities of the machine running Ansible (IDENTITY_ENDPOINT / IDENTITY_HEADER)."""
+    w = _world()
+    if request.headers.get("X-IDENTITY-HEADER") != w.automation.get("identity_header"):
+        resp = jsonify({"error": "invalid_request", "error_description": "The X-IDENTITY-HEADER header is missing "
+                        "or does not match."})
+        resp.status_code = 401
+        return resp
+    resource = request.args.get("resource", "")
+    with w.lock:
+        principal = _msi_principal(w)
+        if principal is None or not resource:
+            resp = jsonify({"statusCode": 400, "message": "No managed identity found for the specified identity "
+                            "or resource." if resource else "The resource parameter is required.",
+                            "correlationId": str(uuid.uuid4())})
+            resp.status_code = 400
+            return resp
+        lifetime = int(w.config.get("token_lifetime_s", TOKEN_LIFETIME_S))
+        access_token = issue_token(w, principal, resource.rstrip("/"), lifetime)
+    return jsonify({"access_token": access_token, "expires_on": str(int(time.time()) + lifetime),
+                    "resource": resource, "token_type": "Bearer", "client_id": principal["app_id"]})
+
+
 # --- ARM's side: the bearer token on every management request ------------------------------------------------------
 
 

@@ -91,6 +91,8 @@ class EmulatorServer:
             "subscription_id": self.world.subscription_id,
             "client_id": auto.get("client_id"),
             "client_secret": auto.get("client_secret"),
+            "identity_endpoint": f"{self.base_url}/msi/token",
+            "identity_header": auto.get("identity_header"),
         }
 
     def __enter__(self) -> "EmulatorServer":

@@ -112,3 +112,31 @@ def test_valid_token_is_accepted_and_caller_logged(local_azure, world):
     assert _arm_get(local_azure, {"Authorization": f"Bearer {token}"}).status_code == 200
     entry = local_azure.admin.requests().arm()[-1]
     assert entry["caller"] == jwt.decode(token, options={"verify_signature": False})["oid"]
+
+
+def test_managed_identity_endpoint_with_azure_identity(local_azure, world, monkeypatch):
+    """auth_source msi: azure-identity's ManagedIdentityCredential (App Service protocol) gets ARM tokens."""
+    from azure.identity import ManagedIdentityCredential
+
+    summary = world("demo")
+    for key, value in local_azure.msi_env().items():
+        monkeypatch.setenv(key, value)
+    scope = f"{local_azure.base_url}/.default"
+    host = ManagedIdentityCredential(connection_verify=local_azure.ca_bundle).get_token(scope)
+    claims = jwt.decode(host.token, options={"verify_signature": False})
+    assert local_azure.admin.state()["principals"][claims["oid"]]["display_name"] == "controller-host"
+    assert _arm_get(local_azure, {"Authorization": f"Bearer {host.token}"}).status_code == 200
+    uami = summary["principals"]["id-apim-demo"]
+    user = ManagedIdentityCredential(client_id=uami["client_id"], connection_verify=local_azure.ca_bundle)
+    user_claims = jwt.decode(user.get_token(scope).token, options={"verify_signature": False})
+    assert user_claims["oid"] == uami["object_id"]
+    # the user-assigned identity holds no role: ARM says so in plain words
+    denied = _arm_get(local_azure, {"Authorization": f"Bearer {user.get_token(scope).token}"})
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "AuthorizationFailed"
+
+
+def test_managed_identity_endpoint_rejects_a_wrong_header(local_azure):
+    resp = requests.get(local_azure.identity_endpoint, params={"api-version": "2019-08-01",
+                                                               "resource": local_azure.base_url},
+                        headers={"X-IDENTITY-HEADER": "nope"}, verify=local_azure.ca_bundle, timeout=10)
+    assert resp.status_code == 401
