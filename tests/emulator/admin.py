@@ -139,8 +139,7 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
     body = resources.create_group(w, name, location, rg.get("tags"))
     summary["resources"].append(body["id"])
     builders: list[tuple[str, Callable[[World, str, dict], dict]]] = [
-        ("user_assigned_identities",
-         lambda w_, g_, s: msi.create_identity(w_, g_, s["name"], s.get("location", location), s.get("tags"))),
+        ("user_assigned_identities", lambda w_, g_, s: _seed_identity(w_, g_, s, location)),
         ("route_tables", lambda w_, g_, s: network.create_route_table(w_, g_, s, location)),
         ("network_security_groups", lambda w_, g_, s: network.create_nsg(w_, g_, s, location)),
         ("virtual_networks", lambda w_, g_, s: network.create_vnet(w_, g_, s, location)),
@@ -154,6 +153,16 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
         for item in rg.get(key, []):
             created = build(w, name, item)
             summary["resources"].append(created["id"])
+
+
+def _seed_identity(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
+    """A user-assigned identity with optional `federated_credentials` [{name, subject, issuer, audiences}]
+    (issuer defaults to the local external issuer, `<base_url>/oidc-issuer`)."""
+    body = msi.create_identity(w, rg, spec["name"], spec.get("location", location), spec.get("tags"))
+    for fic in spec.get("federated_credentials", []):
+        issuer = fic.get("issuer") or f"{getattr(w, 'base_url', '')}/oidc-issuer"
+        msi.create_federated_credential(w, body, fic["name"], issuer, fic["subject"], fic.get("audiences"))
+    return body
 
 
 # --- Key Vault and API Management bodies (used unless the provider modules offer their own seeders) ----------------
@@ -424,6 +433,19 @@ def set_config() -> Response:
     if unknown:
         return jsonify({"error": f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}"}), 400
     return jsonify(_world().set_config(values))
+
+
+@bp.post("/federated-token")
+def mint_federated_token() -> Response:
+    """A token from the local external issuer for `subject` (put it in AZURE_FEDERATED_TOKEN_FILE)."""
+    from emulator import entra
+
+    spec = request.get_json(force=True, silent=True) or {}
+    if not spec.get("subject"):
+        return jsonify({"error": "send {\"subject\": ..., [\"audience\"], [\"lifetime_s\"]}"}), 400
+    token = entra.federated_token(spec["subject"], spec.get("audience", entra.TOKEN_EXCHANGE_AUDIENCE),
+                                  int(spec.get("lifetime_s", 3600)))
+    return jsonify({"token": token, "issuer": entra.issuer_url()})
 
 
 @bp.get("/principals")

@@ -26,7 +26,7 @@ PROVIDER_MODULES = ("entra", "admin", "resources", "apim", "keyvault", "authoriz
 
 # Paths that are not ARM: Entra ID's own endpoints and the admin interface need no bearer token.
 _UNAUTHENTICATED = re.compile(
-    r"^/(_admin(/|$)|msi/token$|[^/]+/oauth2/|[^/]+/v2\.0/\.well-known/|[^/]+/discovery/|common/discovery|favicon\.ico$)"
+    r"^/(_admin(/|$)|msi/token$|oidc-issuer/|[^/]+/oauth2/|[^/]+/v2\.0/\.well-known/|[^/]+/discovery/|common/discovery|favicon\.ico$)"
 )
 # POSTs that read rather than write (list secrets/values/keys): excluded from `writes()` in the request log.
 READ_LIKE_POST = re.compile(r"/(list[A-Za-z]*|[^/]*/oauth2/v2\.0/token)$")
@@ -44,6 +44,7 @@ def create_app(world: Optional[World] = None) -> Flask:
     app = Flask("emulator")
     app.config["WORLD"] = world or World()
     app.config["SIGNING_KEY"] = entra.SigningKey()
+    app.config["ISSUER_KEY"] = entra.SigningKey()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.wsgi_app = arm.CanonicalPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(arm.ops_bp)

@@ -108,6 +108,10 @@ class AdminClient:
         """The current config."""
         return self._call("GET", "config")
 
+    def federated_token(self, subject: str, **kwargs: Any) -> dict[str, str]:
+        """A workload's token from the local external issuer: `{"token", "issuer"}` (kwargs: audience, lifetime_s)."""
+        return self._call("POST", "federated-token", json={"subject": subject, **kwargs})
+
     def advance(self, seconds: float) -> dict[str, float]:
         """Move the Azure clock forward (pending operations and propagation delays catch up)."""
         return self._call("POST", "config", json={"advance_s": seconds})

@@ -149,6 +149,77 @@ def _client_secret_from_request() -> tuple[Optional[str], Optional[str]]:
     return client_id, secret
 
 
+# --- an external OIDC issuer (like a Kubernetes service-account issuer) for workload identity federation -----------
+
+ISSUER_PATH = "/oidc-issuer"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def issuer_url() -> str:
+    """The issuer URL of the local external identity provider."""
+    return f"{arm.base_url()}{ISSUER_PATH}"
+
+
+@bp.get(f"{ISSUER_PATH}/.well-known/openid-configuration")
+def issuer_configuration() -> Response:
+    """Discovery document of the external issuer."""
+    return jsonify({"issuer": issuer_url(), "jwks_uri": f"{issuer_url()}/keys", "response_types_supported": ["id_token"],
+                    "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]})
+
+
+@bp.get(f"{ISSUER_PATH}/keys")
+def issuer_keys() -> Response:
+    """The external issuer's signing keys."""
+    return jsonify({"keys": [current_app.config["ISSUER_KEY"].jwk()]})
+
+
+def federated_token(subject: str, audience: str = TOKEN_EXCHANGE_AUDIENCE, lifetime_s: int = 3600) -> str:
+    """A token the external issuer hands a workload (what AZURE_FEDERATED_TOKEN_FILE holds)."""
+    now = int(time.time())
+    key: SigningKey = current_app.config["ISSUER_KEY"]
+    claims = {"iss": issuer_url(), "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + lifetime_s}
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+def _no_federation_match(claims: dict) -> Response:
+    return aad_error(400, "invalid_request", 70021,
+                     "No matching federated identity record found for presented assertion. Assertion Issuer: "
+                     f"'{claims.get('iss')}'. Assertion Subject: '{claims.get('sub')}'. Assertion Audience: "
+                     f"'{claims.get('aud')}'.")
+
+
+def _federated_principal(w: World, client_id: str, assertion: str) -> tuple[Optional[dict], Optional[Response]]:
+    """Check a client assertion against the federated identity credentials of the identity `client_id` names."""
+    principal = w.principal_by_app_id(client_id or "")
+    if principal is None:
+        return None, aad_error(400, "unauthorized_client", 700016,
+                               f"Application with identifier '{client_id}' was not found in the directory "
+                               f"'{w.tenant_id}'.")
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None, aad_error(400, "invalid_client", 50027, "JWT token is invalid or malformed.")
+    if unverified.get("iss") != issuer_url():
+        return None, _no_federation_match(unverified)
+    key = current_app.config["ISSUER_KEY"].private_key.public_key()
+    try:
+        claims = jwt.decode(assertion, key, algorithms=["RS256"], options={"verify_aud": False})
+    except jwt.ExpiredSignatureError:
+        return None, aad_error(400, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+    except jwt.PyJWTError:
+        return None, aad_error(400, "invalid_client", 50027, "JWT token is invalid or malformed.")
+    audiences = claims["aud"] if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+    for fic in w.list("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"):
+        props = fic["properties"]
+        owner = w.get(fic["id"].rsplit("/federatedIdentityCredentials/", 1)[0])
+        if (owner and owner["properties"]["principalId"] == principal["object_id"]
+                and props.get("issuer") == claims["iss"] and props.get("subject") == claims.get("sub")
+                and set(props.get("audiences") or []) & set(audiences)):
+            return principal, None
+    return None, _no_federation_match(claims)
+
+
 @bp.post("/<tenant>/oauth2/v2.0/token")
 def token(tenant: str) -> Response:
     """Client-credentials grant: verify the app's secret and issue an access token for the requested resource."""
@@ -166,6 +237,15 @@ def token(tenant: str) -> Response:
                          f"The provided value for scope {request.form.get('scope', '')} is not valid. Client "
                          "credential flows must have a scope value with /.default suffixed to the resource identifier "
                          "(application ID URI).")
+    if request.form.get("client_assertion_type") == JWT_BEARER:
+        with w.lock:
+            principal, error = _federated_principal(w, client_id or "", request.form.get("client_assertion", ""))
+            if error is not None:
+                return error
+            lifetime = int(w.config.get("token_lifetime_s", TOKEN_LIFETIME_S))
+            access_token = issue_token(w, principal, resource, lifetime)  # type: ignore[arg-type]
+        return jsonify({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                        "access_token": access_token})
     with w.lock:
         principal = w.principal_by_app_id(client_id or "")
         if principal is None or principal["kind"] != "ServicePrincipal":

@@ -67,6 +67,7 @@ class EmulatorServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True, ssl_context=self._ssl_context())
         self._server.daemon_threads = True
         self.port = self._server.server_port
+        self.world.base_url = self.base_url
         return self
 
     def stop(self) -> None:

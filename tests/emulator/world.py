@@ -124,6 +124,7 @@ class World:
         self.requests: list[dict] = []
         self.faults: list[dict] = []
         self.location = "westeurope"
+        self.base_url = ""  # set by the server once bound (seeding uses it for the local OIDC issuer)
         self._real_base = time.monotonic()
         self._azure_base = 0.0
         self._epoch = time.time()
