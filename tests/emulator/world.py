@@ -44,6 +44,8 @@ SECRET_KEYS = frozenset(
         "encodedCertificate",
         "_value",
         "access_token",
+        "client_assertion",
+        "identity_header",
     )
 )
 MASK = "***"
