@@ -141,6 +141,7 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
     builders: list[tuple[str, Callable[[World, str, dict], dict]]] = [
         ("user_assigned_identities", lambda w_, g_, s: _seed_identity(w_, g_, s, location)),
         ("route_tables", lambda w_, g_, s: network.create_route_table(w_, g_, s, location)),
+        ("nat_gateways", lambda w_, g_, s: network.create_nat_gateway(w_, g_, s, location)),
         ("network_security_groups", lambda w_, g_, s: network.create_nsg(w_, g_, s, location)),
         ("virtual_networks", lambda w_, g_, s: network.create_vnet(w_, g_, s, location)),
         ("eventhub_namespaces", lambda w_, g_, s: others.create_eventhub_namespace(w_, g_, s, location)),

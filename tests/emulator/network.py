@@ -195,6 +195,16 @@ def create_route_table(w: World, rg: str, spec: dict[str, Any], location: str) -
     return w.put(rid, body)
 
 
+def create_nat_gateway(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
+    """Seed a NAT gateway (Standard SKU; public IPs not modelled)."""
+    rid = _rid(w, rg, "natGateways", spec["name"])
+    body = {"id": rid, "name": spec["name"], "type": NAT, "location": spec.get("location", location),
+            "tags": spec.get("tags", {}), "etag": _etag(), "sku": {"name": "Standard"},
+            "properties": {"provisioningState": "Succeeded", "idleTimeoutInMinutes": 4,
+                           "resourceGuid": str(uuid.uuid4())}}
+    return w.put(rid, body)
+
+
 # --- rendering: parents embed their children as ARM does ------------------------------------------------------------
 
 
@@ -233,6 +243,13 @@ def render_route_table(w: World, body: dict) -> dict:
     """A route table with the subnets that use it."""
     out = arm.public(body)
     out["properties"]["subnets"] = _subnets_linking(w, body["id"], "routeTable")
+    return out
+
+
+def render_nat_gateway(w: World, body: dict) -> dict:
+    """A NAT gateway with the subnets that use it."""
+    out = arm.public(body)
+    out["properties"]["subnets"] = _subnets_linking(w, body["id"], "natGateway")
     return out
 
 
@@ -532,3 +549,14 @@ def put_route_table(sub: str, rg: str, name: str) -> Response:
                                   {"name": name, "tags": req.get("tags") or {}},
                                   resources.location_of(w, sub, rg, None))
         return arm.json_response(render_route_table(w, body), 200 if existed else 201)
+
+
+@bp.get(f"{_RG}/natGateways/<name>")
+def get_nat_gateway(sub: str, rg: str, name: str) -> Response:
+    """NatGateways_Get."""
+    arm.require_api_version(NAT)
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        body = _require(w, _rid(w, rg, "natGateways", name), NAT, name, rg)
+        return arm.json_response(render_nat_gateway(w, body))
