@@ -347,7 +347,11 @@ def _validate_new_assignment(w: World, scope: str, name: str, props: dict) -> tu
         w.config.get("identity_replication_s", 0))
     if principal is None or (replicating and not sent_type):
         raise _principal_not_found(w, principal_id)
-    return guid, sent_type or _principal_type_of(principal)
+    actual = _principal_type_of(principal)
+    if sent_type and not replicating and sent_type.lower() != actual.lower():
+        raise arm.ArmError(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal_id.replace('-', '')}' has "
+                           f"type '{actual}' , which is different from specified PrincipalType '{sent_type}'.")
+    return guid, sent_type or actual
 
 
 def _duplicate_of(w: World, scope: str, name: str, guid: str, principal_id: str) -> Optional[dict]:

@@ -192,3 +192,11 @@ def test_arm_checks_the_callers_roles(local_azure, world):
     assert auditor.put(rg, {"location": "westeurope"}, "2021-04-01").status_code == 403
     outside = deployer.put(local_azure.rg_id("rg-other"), {"location": "westeurope"}, "2021-04-01")
     assert outside.status_code == 403  # Contributor on rg-x only
+
+
+def test_principal_type_must_match_once_replicated(local_azure, demo):
+    resp = local_azure.arm().put(_ra_path(demo["vault"], str(uuid.uuid4())),
+                                 _body(local_azure, demo["uami"], principal_type="User"), API)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "UnmatchedPrincipalType"
+    assert "'ServicePrincipal'" in resp.json()["error"]["message"]
