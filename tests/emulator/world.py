@@ -51,21 +51,28 @@ SECRET_KEYS = frozenset(
 MASK = "***"
 
 
-def mask_secrets(data: Any) -> Any:
+# Lists whose items carry a non-secret `value` (Key Vault / Storage firewall IP rules).
+_PLAIN_VALUE_LISTS = frozenset({"iprules"})
+
+
+def mask_secrets(data: Any, _plain_value: bool = False) -> Any:
     """Return a deep copy of `data` with every secret-named key's value replaced by a mask.
 
-    A `value` key holding a list or dict (ARM's list envelope) is walked into, not masked.
+    A `value` key holding a list or dict (ARM's list envelope) is walked into, not masked; so are the `value`s of
+    firewall `ipRules`, which are addresses, not secrets.
     """
     if isinstance(data, dict):
         out: dict[str, Any] = {}
         for key, val in data.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS and not isinstance(val, (dict, list)):
+            lowered = key.lower() if isinstance(key, str) else ""
+            secret = lowered in SECRET_KEYS and not (_plain_value and lowered == "value")
+            if secret and not isinstance(val, (dict, list)):
                 out[key] = MASK if val not in (None, "") else val
             else:
-                out[key] = mask_secrets(val)
+                out[key] = mask_secrets(val, lowered in _PLAIN_VALUE_LISTS)
         return out
     if isinstance(data, list):
-        return [mask_secrets(item) for item in data]
+        return [mask_secrets(item, _plain_value) for item in data]
     return data
 
 

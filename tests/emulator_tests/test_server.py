@@ -182,6 +182,7 @@ def test_failed_operation_reports_its_error():
     ({"value": [{"name": "a"}]}, {"value": [{"name": "a"}]}),  # ARM list envelopes are walked, not masked
     ({"connectionString": "Endpoint=sb://x", "ClientSecret": "x"}, {"connectionString": "***", "ClientSecret": "***"}),
     ({"encodedCertificate": "", "certificatePassword": None}, {"encodedCertificate": "", "certificatePassword": None}),
+    ({"networkAcls": {"ipRules": [{"value": "1.2.3.4/32"}]}}, {"networkAcls": {"ipRules": [{"value": "1.2.3.4/32"}]}}),
 ])
 def test_mask_secrets(data, expected):
     from emulator.world import mask_secrets
