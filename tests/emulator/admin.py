@@ -449,6 +449,23 @@ def mint_federated_token() -> Response:
     return jsonify({"token": token, "issuer": entra.issuer_url()})
 
 
+@bp.get("/tokens")
+def get_tokens() -> Response:
+    """Every access token issued since the server started (for tests that prove no token leaks into output)."""
+    w = _world()
+    with w.lock:
+        return jsonify({"tokens": list(w.issued_tokens)})
+
+
+@bp.delete("/tokens")
+def clear_tokens() -> Response:
+    """Forget the issued tokens."""
+    w = _world()
+    with w.lock:
+        w.issued_tokens.clear()
+    return jsonify({"cleared": True})
+
+
 @bp.get("/principals")
 def get_principals() -> Response:
     """Entra principals (secrets masked)."""

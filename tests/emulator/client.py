@@ -108,6 +108,14 @@ class AdminClient:
         """The current config."""
         return self._call("GET", "config")
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token the local Azure issued since it started (tokens survive `reset`)."""
+        return self._call("GET", "tokens")["tokens"]
+
+    def clear_issued_tokens(self) -> None:
+        """Forget the issued tokens."""
+        self._call("DELETE", "tokens")
+
     def federated_token(self, subject: str, **kwargs: Any) -> dict[str, str]:
         """A workload's token from the local external issuer: `{"token", "issuer"}` (kwargs: audience, lifetime_s)."""
         return self._call("POST", "federated-token", json={"subject": subject, **kwargs})

@@ -285,7 +285,10 @@ def issue_token(w: World, principal: dict, audience: str, lifetime_s: int = TOKE
         "uti": uuid.uuid4().hex[:22],
     }
     key = signing_key()
-    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    with w.lock:
+        w.issued_tokens.append(token)
+    return token
 
 
 # --- managed identity endpoint (the App Service / Azure Functions protocol, api-version 2019-08-01) ----------------

@@ -139,6 +139,9 @@ class World:
         self._epoch = time.time()
         self.automation: dict[str, Any] = {}
         self.hooks_on_reset: list[Callable[["World"], None]] = []
+        # Every access token handed out (kept across resets): the secrets oracle of the test suite searches run
+        # output for them. Only `/_admin/tokens` exposes them.
+        self.issued_tokens: list[str] = []
 
     # --- clock -------------------------------------------------------------------------------------------------
 

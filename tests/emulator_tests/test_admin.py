@@ -154,3 +154,16 @@ def test_request_log_masks_federated_assertions(local_azure, world):
         "scope": f"{local_azure.base_url}/.default"}, verify=local_azure.ca_bundle, timeout=10)
     entry = local_azure.admin.requests().matching("POST", "/oauth2/v2.0/token")[-1]
     assert entry["body"]["client_assertion"] == "***" and token not in str(local_azure.admin.requests())
+
+
+def test_issued_tokens_are_listed_until_cleared(local_azure, world):
+    world("demo")
+    local_azure.admin.clear_issued_tokens()
+    assert local_azure.admin.issued_tokens() == []
+    client = local_azure.arm()
+    token = client.token()
+    assert local_azure.admin.issued_tokens() == [token]
+    local_azure.admin.reset()  # tokens outlive a reset: a test may reseed mid-run
+    assert local_azure.admin.issued_tokens() == [token]
+    local_azure.admin.clear_issued_tokens()
+    assert local_azure.admin.issued_tokens() == []
