@@ -22,10 +22,10 @@ SANITY_PYTHON ?= $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 # The gates `make test` runs, in order. Add a gate by appending its target name here.
-TEST_TARGETS := unit emulator-test integration sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
+TEST_TARGETS := unit emulator-test integration reliability sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
-	changelog-lint ee-introspect clean emulator emulator-test integration venv-oldsdk
+	changelog-lint ee-introspect clean emulator emulator-test integration reliability venv-oldsdk
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
@@ -131,6 +131,10 @@ emulator-test: venv link
 
 integration: venv link
 	$(PY) -m pytest -q tests/integration
+
+# Fault-injection scenarios (issue 9); prints the scenario table and the secrets-oracle figure at the end.
+reliability: venv link
+	$(PY) -m pytest -q tests/reliability
 
 # The oldest SDK versions the collection supports (azure.azcollection 3.x pins), for tests/emulator_tests/test_sdk_smoke.py.
 OLD_SDK_PINS := azure-identity==1.19.0 azure-core==1.31.0 azure-mgmt-core==1.4.0 azure-mgmt-apimanagement==4.0.1 \

@@ -1,0 +1,72 @@
+# Private to the azure_apim.identity test suite.
+"""The world the reliability scenarios start from: ours to manage plus plenty that belongs to others.
+
+Foreign things (another team's identity attached to the service, tags, a role assignment, an access-policy entry,
+secrets) are seeded so every scenario can prove it leaves them identical.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+RG = "rg-rel"
+SERVICE = "apim-rel"
+VAULT = "kv-rel-ap"
+RBAC_VAULT = "kv-rel-rbac"
+FOREIGN_IDENTITY = "id-foreign"
+NAMED_VALUE_SECRET = "rel-plain-named-value-secret-Zq8"
+VAULT_PLAIN_SECRET = "rel-vault-plain-secret-value-7Hx"
+
+# Azure durations of the suite: short, but long enough that polling and "Updating" really happen.
+FAST = {"time_scale": 0.02, "rbac_propagation_s": 60.0, "identity_replication_s": 0.0}
+
+BASE: dict[str, Any] = {
+    "location": "westeurope",
+    "service_principals": [
+        {"name": "ops-team", "kind": "ServicePrincipal", "object_id": "6f1e3c2a-0b7d-4c1e-9a55-3f0b2d9c8e11"},
+        {"name": "other-app", "kind": "ServicePrincipal"},
+    ],
+    "resource_groups": [{
+        "name": RG,
+        "location": "westeurope",
+        "tags": {"cost-center": "other-team"},
+        "user_assigned_identities": [{"name": FOREIGN_IDENTITY}, {"name": "id-rel-a"}, {"name": "id-rel-b"}],
+        "key_vaults": [
+            {"name": VAULT, "rbac": False,
+             "access_policies": [{"principal": "ops-team",
+                                  "permissions": {"secrets": ["get", "list", "set"], "certificates": ["get"]}}],
+             "secrets": [{"name": "api-cert", "certificate": {"subject": "CN=api.rel.contoso.com", "days": 365}},
+                         {"name": "backend-key", "value": VAULT_PLAIN_SECRET}]},
+            {"name": RBAC_VAULT, "rbac": True,
+             "secrets": [{"name": "backend-key", "value": VAULT_PLAIN_SECRET + "-rbac"}]},
+        ],
+        "eventhub_namespaces": [{"name": "evhns-rel", "hubs": ["apim-logs"]}],
+        "apim_services": [{"name": SERVICE, "sku": "Developer", "tags": {"owner": "other-team"},
+                           "identity": {"type": "SystemAssigned, UserAssigned",
+                                        "user_assigned": [FOREIGN_IDENTITY]}}],
+    }],
+    "role_assignments": [
+        {"scope": "/subscriptions/{subscription_id}/resourceGroups/" + RG, "role": "Reader", "principal": "ops-team"},
+    ],
+}
+
+
+def rel_world(**changes: Any) -> dict[str, Any]:
+    """A copy of the base world; keyword arguments replace keys of the resource group (e.g. apim_services=[...])."""
+    spec = copy.deepcopy(BASE)
+    spec["resource_groups"][0].update(changes)
+    return spec
+
+
+def ids(subscription_id: str) -> dict[str, str]:
+    """ARM ids of the world's resources."""
+    rg = f"/subscriptions/{subscription_id}/resourceGroups/{RG}"
+    return {
+        "rg": rg,
+        "service": f"{rg}/providers/Microsoft.ApiManagement/service/{SERVICE}",
+        "vault": f"{rg}/providers/Microsoft.KeyVault/vaults/{VAULT}",
+        "rbac_vault": f"{rg}/providers/Microsoft.KeyVault/vaults/{RBAC_VAULT}",
+        "eventhub": f"{rg}/providers/Microsoft.EventHub/namespaces/evhns-rel",
+        "uai": f"{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/",
+    }
