@@ -376,3 +376,71 @@ class FirstAvailable:
         """Close the wrapped credentials."""
         for credential in self.credentials:
             getattr(credential, "close", lambda: None)()
+
+
+class RenewableCredential:
+    """Wraps the credential of a run so its token cache can be dropped.
+
+    ARM can reject a token as expired (401 ExpiredAuthenticationToken) that the client still trusts, when the
+    clocks of the controller and Azure disagree; azure-identity would then hand out the same cached token again.
+    ``renew()`` builds a fresh credential, so the next token is really new.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self.current = factory()
+        self.renewals = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        """azure-core TokenCredential protocol."""
+        return self.current.get_token(*scopes, **kwargs)
+
+    def renew(self) -> None:
+        """Forget every cached token: the next get_token() signs in again."""
+        old, self.current = self.current, self._factory()
+        self.renewals += 1
+        getattr(old, "close", lambda: None)()
+
+    def close(self) -> None:
+        """Close the wrapped credential."""
+        getattr(self.current, "close", lambda: None)()
+
+
+# ARM's answer to a token past its expiry. Other 401s (wrong audience or tenant, no header) are configuration
+# errors that a new token cannot fix, so they are never retried.
+EXPIRED_TOKEN_CODE = "expiredauthenticationtoken"
+
+
+def token_expired(response: Any) -> bool:
+    """True when a 401 response says the bearer token has expired."""
+    if getattr(response, "status_code", None) != 401:
+        return False
+    challenge = (response.headers.get("WWW-Authenticate") or "").lower()
+    try:
+        body = response.text() or ""
+    except Exception:  # an unreadable body: decide from the challenge alone
+        body = ""
+    return EXPIRED_TOKEN_CODE in body.lower() or ("invalid_token" in challenge and "expir" in challenge)
+
+
+def make_authentication_policy(credential: Any, *scopes: str) -> Any:
+    """ARM's challenge policy, plus one retry with a brand-new token when ARM calls the token expired.
+
+    azure-core resends the request once after ``on_challenge`` returns True and never loops, so a token that
+    keeps being rejected costs one extra sign-in per request, not a storm.
+    """
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+    class RenewingChallengePolicy(ARMChallengeAuthenticationPolicy):
+        """Handles CAE claims challenges as ARM's policy does, and expired-token 401s with a fresh sign-in."""
+
+        def on_challenge(self, request: Any, response: Any) -> bool:
+            if super().on_challenge(request, response):
+                return True
+            if not token_expired(response.http_response) or not hasattr(credential, "renew"):
+                return False
+            credential.renew()
+            self.authorize_request(request, *scopes)
+            return True
+
+    return RenewingChallengePolicy(credential, *scopes)

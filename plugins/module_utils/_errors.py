@@ -174,6 +174,13 @@ _STATUS_HINTS = {
     429: "Azure throttled the requests; re-run later or raise 'timeout'",
 }
 
+# Errors whose code says more than the status does.
+_CODE_HINTS = {
+    # Only left after a new token was also refused as expired: the clocks disagree.
+    "expiredauthenticationtoken": "ARM still calls the token expired after a new sign-in; check the clock of the "
+                                  "machine running the task (NTP) and re-run",
+}
+
 
 def _http_error(err: Any, prefix: str, secrets: Iterable[Optional[str]]) -> AzureApimError:
     response = getattr(err, "response", None)
@@ -183,9 +190,8 @@ def _http_error(err: Any, prefix: str, secrets: Iterable[Optional[str]]) -> Azur
     text = "{0}Azure answered {1}{2}: {3}".format(
         prefix, status, " ({0})".format(code) if code else "", scrub(str(message), secrets)
     )
-    return AzureApimError(
-        text, status=status, code=code, request_id=_request_id(response), hint=_STATUS_HINTS.get(status or 0)
-    )
+    hint = _CODE_HINTS.get((code or "").lower()) or _STATUS_HINTS.get(status or 0)
+    return AzureApimError(text, status=status, code=code, request_id=_request_id(response), hint=hint)
 
 
 def status_of(err: BaseException) -> Optional[int]:

@@ -9,7 +9,10 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ._auth import AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, build_credential, resolve_settings
+from ._auth import (
+    AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, RenewableCredential, build_credential, make_authentication_policy,
+    resolve_settings,
+)
 from ._errors import AzureApimError, not_found_to_none, translate
 from ._lro import polling_kwargs, wait_poller
 from ._retry import (
@@ -108,7 +111,7 @@ class AzureApimModule:
     def credential(self) -> Any:
         """The azure-identity credential (lazy, one per run)."""
         if self._credential is None:
-            self._credential = build_credential(self.auth, **self._transport_kwargs())
+            self._credential = RenewableCredential(lambda: build_credential(self.auth, **self._transport_kwargs()))
         return self._credential
 
     def _transport_kwargs(self) -> Dict[str, Any]:
@@ -124,6 +127,7 @@ class AzureApimModule:
         kwargs.update(
             base_url=self.auth.resource_manager_url.rstrip("/"),
             credential_scopes=[self.auth.credential_scope],
+            authentication_policy=make_authentication_policy(self.credential, self.auth.credential_scope),
             polling_interval=self.polling_interval,
             retry_policy=make_retry_policy(self.deadline, self.retry_after_cap),
             per_retry_policies=[make_retry_after_cap_policy(self.deadline, self.retry_after_cap)],
@@ -154,7 +158,7 @@ class AzureApimModule:
         if "arm" not in self._clients:
             from azure.core.pipeline import policies
             from azure.mgmt.core import ARMPipelineClient
-            from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+            from azure.mgmt.core.policies import ARMHttpLoggingPolicy
             from azure.mgmt.core.polling.arm_polling import ARMPolling
 
             from ._arm import ArmRest
@@ -164,10 +168,10 @@ class AzureApimModule:
                 policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
                 policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
                 kwargs.pop("retry_policy"), *kwargs.pop("per_retry_policies"),
-                ARMChallengeAuthenticationPolicy(self.credential, *kwargs.pop("credential_scopes")),
+                kwargs.pop("authentication_policy"),
                 policies.CustomHookPolicy(), policies.NetworkTraceLoggingPolicy(), ARMHttpLoggingPolicy(),
             ]
-            for key in ("polling_interval", "user_agent"):
+            for key in ("polling_interval", "user_agent", "credential_scopes"):
                 kwargs.pop(key)
             client = ARMPipelineClient(base_url=kwargs.pop("base_url"), policies=pipeline_policies, **kwargs)
             self._clients["arm"] = ArmRest(client, lambda: ARMPolling(self.polling_interval))
@@ -206,8 +210,9 @@ class AzureApimModule:
         if self._auth is None:
             return None
         info = self._auth.describe()
-        if isinstance(self._credential, FirstAvailable) and self._credential.used is not None:
-            info["credential"] = type(self._credential.used).__name__
+        used = getattr(self._credential, "current", self._credential)
+        if isinstance(used, FirstAvailable) and used.used is not None:
+            info["credential"] = type(used.used).__name__
         return info
 
     def exit_json(self, **result: Any) -> None:
