@@ -658,3 +658,12 @@ def test_oldest_supported_sdk_runs_the_long_running_operations(demo):
     out = json.loads(run.stdout)
     assert out == {"create": "Succeeded", "update": "y", "named_value": "v", "vault": ["Succeeded", False]}
     assert error_of(demo.arm().get(svc_path(demo, "apim-old"), API)) == (404, "ResourceNotFound")
+
+
+def test_a_rejected_update_leaves_no_orphan_identity(demo):
+    arm = demo.arm()
+    before = set(demo.admin.state()["principals"])
+    resp = arm.request("PATCH", svc_path(demo), API, {"identity": {"type": "SystemAssigned"}, **hostname()})
+    assert error_of(resp) == (400, "InvalidOperation")  # the brand-new identity cannot have Key Vault access yet
+    assert set(demo.admin.state()["principals"]) == before
+    assert arm.get(svc_path(demo), API).json()["identity"] is None
