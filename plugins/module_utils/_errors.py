@@ -208,6 +208,13 @@ def code_of(err: BaseException) -> Optional[str]:
     return _odata_code_message(err)[0]
 
 
+def message_of(err: BaseException) -> str:
+    """The error's message text (Azure's message for SDK errors), '' when there is none."""
+    if isinstance(err, AzureApimError):
+        return err.msg or ""
+    return str(_odata_code_message(err)[1] or getattr(err, "message", None) or err)
+
+
 def not_found_to_none(call: Callable[..., T], *args: Any, **kwargs: Any) -> Optional[T]:
     """Run ``call``; a 404 means "absent" and gives None. 401, 403, 5xx and the rest are raised."""
     from azure.core.exceptions import HttpResponseError

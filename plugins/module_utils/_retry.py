@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, FrozenSet, Optional, Sequence, Tuple, TypeVar
 
-from ._errors import AzureApimError, code_of, status_of
+from ._errors import AzureApimError, code_of, message_of, status_of
 
 T = TypeVar("T")
 
@@ -127,14 +127,19 @@ class TransientKind:
     statuses: FrozenSet[int]
     codes: FrozenSet[str] = field(default_factory=frozenset)  # lower-cased; empty = any code
     why: str = ""
+    # Lower-cased fragments, one of which the message must contain; for generic codes such as "Conflict".
+    messages: FrozenSet[str] = field(default_factory=frozenset)
 
     def matches(self, err: BaseException) -> bool:
         """True when ``err`` is of this kind."""
         if status_of(err) not in self.statuses:
             return False
-        if not self.codes:
-            return True
-        return (code_of(err) or "").lower() in self.codes
+        if self.codes and (code_of(err) or "").lower() not in self.codes:
+            return False
+        if self.messages:
+            text = message_of(err).lower()
+            return any(fragment in text for fragment in self.messages)
+        return True
 
 
 # APIM answers 409 while another operation on the same service or entity is running
@@ -145,6 +150,17 @@ APIM_OPERATION_IN_PROGRESS = TransientKind(
     frozenset({409}),
     frozenset({"pessimisticconcurrencyconflict", "anotheroperationinprogress", "operationinprogress", "serviceupdating"}),
     "API Management is busy with another operation",
+)
+
+# A write to the service itself while an earlier update is still running is answered 409 with the generic code
+# Conflict ("The API Management service '...' is transitioning at this moment ... Please try the request again
+# later"); only the message tells it apart from other conflicts, so the message is part of the match.
+APIM_SERVICE_TRANSITIONING = TransientKind(
+    "apim_service_transitioning",
+    frozenset({409}),
+    frozenset({"conflict"}),
+    "API Management is still applying an earlier update to the service",
+    frozenset({"transitioning", "try the request again later", "is being updated"}),
 )
 
 # A new identity's service principal takes a while to replicate across Entra ID; until it has,

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from ._compare import Equal, deep_merge, differences, drop_none, redact
 from ._errors import AzureApimError
 from ._lro import is_transitional, provisioning_state, wait_until_settled
-from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind, retry_transient
+from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, Deadline, TransientKind, retry_transient
 
 Resource = Dict[str, Any]
 Desired = Union[Mapping[str, Any], Callable[[Optional[Resource]], Mapping[str, Any]]]
@@ -34,7 +34,7 @@ class ResourceSpec:
     secret_keys: Iterable[str] = ()
     settle: bool = True  # wait for a running operation before writing (adopt in-flight work)
     # Errors after which the whole read -> merge -> write cycle runs again (never the stale write alone).
-    rerun_on: Sequence[TransientKind] = (APIM_OPERATION_IN_PROGRESS,)
+    rerun_on: Sequence[TransientKind] = (APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING)
 
 
 @dataclass
