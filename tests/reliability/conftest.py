@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Optional
 import pytest
 
 from reliability.oracle import Oracle
-from reliability.runner import ModuleRun, run_module
+from reliability.runner import REPO_ROOT, ModuleRun, run_module
 from reliability.snapshot import diff_views, foreign_view
 
 ORACLE = Oracle()
@@ -214,6 +214,13 @@ def rel(local_azure: Any, world: Callable[..., dict], tmp_path: Path) -> Rel:
     return Rel(local_azure, tmp_path, world)
 
 
+def require_modules(*names: str) -> None:
+    """Skip the calling test module when a capability module it exercises is not in this checkout yet."""
+    missing = [name for name in names if not (REPO_ROOT / "plugins" / "modules" / f"{name}.py").exists()]
+    if missing:
+        pytest.skip(f"module(s) {', '.join(missing)} not in this checkout yet", allow_module_level=True)
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.2) -> bool:
     """Poll `predicate` until true or the timeout passes (for the emulator's clock to catch up)."""
     end = time.monotonic() + timeout
@@ -224,4 +231,4 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: flo
     return predicate()
 
 
-__all__ = ["Rel", "foreign_view", "wait_for"]
+__all__ = ["Rel", "foreign_view", "require_modules", "wait_for"]
