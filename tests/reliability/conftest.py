@@ -8,6 +8,7 @@ against the local Azure with faults injected, and records the writes it counted 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -158,7 +159,35 @@ class Rel:
     def run(self, module: str, args: dict[str, Any], *, check: bool = False, diff: bool = True,
             env: Optional[dict[str, str]] = None, timeout: float = 600) -> ModuleRun:
         """Run a module; its output is searched for every secret known (tokens issued included) right away."""
-        result = run_module(self.azure, self.workdir, module, args, check=check, diff=diff, env=env, timeout=timeout)
+        return self._checked(run_module(self.azure, self.workdir, module, args, check=check, diff=diff, env=env,
+                                        timeout=timeout))
+
+    def parallel(self, runs: Iterable[tuple[str, dict[str, Any]]],
+                 also: Optional[Callable[[], None]] = None) -> list[ModuleRun]:
+        """Run modules at the same time (and `also()`, a third actor, in a thread); the log is shared."""
+        self.admin.clear_requests()
+        specs = list(runs)
+        results: list[Optional[ModuleRun]] = [None] * len(specs)
+
+        def one(index: int, module: str, args: dict[str, Any]) -> None:
+            results[index] = run_module(self.azure, self.workdir, module, args, clear_log=False)
+
+        threads = [threading.Thread(target=one, args=(i, m, a)) for i, (m, a) in enumerate(specs)]
+        threads += [threading.Thread(target=also)] if also else []
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=600)
+        requests, state = self.admin.requests(), self.admin.state()
+        out = []
+        for result in results:
+            assert result is not None, "a parallel run did not finish"
+            result.requests, result.state = requests, state
+            out.append(self._checked(result))
+        return out
+
+    def _checked(self, result: ModuleRun) -> ModuleRun:
+        module, check = result.module, result.check
         ORACLE.add_secrets("bearer token", self.admin.issued_tokens())
         label = f"{module}{' --check' if check else ''}"
         hits = []

@@ -86,8 +86,12 @@ def module_env(azure: Any, sdk_log: Path, extra: Optional[dict[str, str]] = None
 
 
 def run_module(azure: Any, workdir: Path, module: str, args: dict[str, Any], *, check: bool = False,
-               diff: bool = True, env: Optional[dict[str, str]] = None, timeout: float = 600) -> ModuleRun:
-    """Run `module` with `args` (connection settings come from the environment, as with AWX)."""
+               diff: bool = True, env: Optional[dict[str, str]] = None, timeout: float = 600,
+               clear_log: bool = True) -> ModuleRun:
+    """Run `module` with `args` (connection settings come from the environment, as with AWX).
+
+    `clear_log=False` keeps the request log as it is (runs in parallel share it; `requests` is then everything).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.time_ns()}"
     args_file = workdir / f"{module}-{stamp}.json"
@@ -96,7 +100,8 @@ def run_module(azure: Any, workdir: Path, module: str, args: dict[str, Any], *, 
                 "_ansible_tmpdir": str(workdir), "_ansible_remote_tmp": str(workdir)}
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**args, **internal}}), encoding="utf-8")
     cmd = [sys.executable, "-m", f"{MODULE_PACKAGE}.{module}", str(args_file)]
-    azure.admin.clear_requests()
+    if clear_log:
+        azure.admin.clear_requests()
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir),
                           env=module_env(azure, sdk_log, env))

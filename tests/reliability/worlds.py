@@ -16,6 +16,7 @@ VAULT = "kv-rel-ap"
 RBAC_VAULT = "kv-rel-rbac"
 FOREIGN_IDENTITY = "id-foreign"
 NAMED_VALUE_SECRET = "rel-plain-named-value-secret-Zq8"
+OTHER_APP_SECRET = "other-app-client-secret-9fKq2LwX"
 VAULT_PLAIN_SECRET = "rel-vault-plain-secret-value-7Hx"
 
 # Azure durations of the suite: short, but long enough that polling and "Updating" really happen.
@@ -25,7 +26,9 @@ BASE: dict[str, Any] = {
     "location": "westeurope",
     "service_principals": [
         {"name": "ops-team", "kind": "ServicePrincipal", "object_id": "6f1e3c2a-0b7d-4c1e-9a55-3f0b2d9c8e11"},
-        {"name": "other-app", "kind": "ServicePrincipal"},
+        # A third actor with its own credentials, so its requests are told apart from ours in the log.
+        {"name": "other-app", "kind": "ServicePrincipal", "client_secret": OTHER_APP_SECRET,
+         "roles": [{"scope": "/subscriptions/{subscription_id}", "role": "Contributor"}]},
     ],
     "resource_groups": [{
         "name": RG,
@@ -70,3 +73,11 @@ def ids(subscription_id: str) -> dict[str, str]:
         "eventhub": f"{rg}/providers/Microsoft.EventHub/namespaces/evhns-rel",
         "uai": f"{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/",
     }
+
+
+def other_app(azure: Any, summary: dict[str, Any]) -> Any:
+    """A raw ARM client signed in as the third actor `other-app` (not the automation principal)."""
+    from emulator.client import ArmClient
+
+    client_id = summary["principals"]["other-app"]["client_id"]
+    return ArmClient(azure.base_url, azure.ca_bundle, azure.tenant_id, client_id, OTHER_APP_SECRET)
