@@ -145,7 +145,8 @@ def service(name: str = "apimService1", **extra: Any) -> dict:
 
 
 def cert_vault(name: str, secret: str, principal: str) -> dict:
-    return {"name": name, "rbac": False, "secrets": [{"name": secret, "certificate": {"subject": "CN=*.msitesting.net"}}],
+    return {"name": name, "rbac": False,
+            "secrets": [{"name": secret, "certificate": {"subject": "CN=*.msitesting.net"}}],
             "access_policies": [{"principal": principal, "permissions": {"secrets": ["get", "list"]}}]}
 
 
@@ -280,8 +281,9 @@ SCENARIOS: dict[str, Scenario] = {
         "PUT", KV, rg("sample-resource-group"), allow=frozenset({"$.properties.hsmPoolResourceId"}),
         exact=("$.properties.networkAcls.ipRules[0].value", "$.properties.networkAcls.virtualNetworkRules[0].id")),
     "getVault.json": Scenario("GET", KV, rg("sample-resource-group", key_vaults=[{
-        "name": "sample-vault", "access_policies": [{"principal": "00000000-0000-0000-0000-000000000000",
-                                                     "permissions": {"secrets": ["get"]}}]}]),
+        "name": "sample-vault",
+        "access_policies": [{"principal": "00000000-0000-0000-0000-000000000000",
+                             "permissions": {"secrets": ["get"]}}]}]),
         allow=frozenset({"$.properties.hsmPoolResourceId"})),
     "updateVault.2025-05-01.json": Scenario("PATCH", KV, rg("sample-resource-group",
                                                             key_vaults=[{"name": "sample-vault"}]),
@@ -453,8 +455,8 @@ def _recorded(path: Path) -> list[dict]:
 
 def _local_url(uri: str, sub: str) -> str:
     parts = urlsplit(uri)
-    return parts.path.replace("00000000-0000-0000-0000-000000000000", sub) + (f"?{parts.query}" if parts.query
-                                                                               else "")
+    query = f"?{parts.query}" if parts.query else ""
+    return parts.path.replace("00000000-0000-0000-0000-000000000000", sub) + query
 
 
 @pytest.mark.parametrize("name", sorted(RECORDING_WORLDS), ids=str)
