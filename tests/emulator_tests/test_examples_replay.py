@@ -31,8 +31,9 @@ EXAMPLES = SHARED / "reference" / "arm-examples"
 RECORDINGS = EXAMPLES / "recordings" / "azure-cli"
 NOT_EXAMPLES = {"builtin-role-definitions.extracted.json"}  # seed data, no request in it (checked separately)
 
-needs_shared = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"shared reference examples not found at {EXAMPLES} "
-                                "(set AZURE_APIM_SHARED_DIR to the shared directory to run the replay)")
+needs_shared = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"shared reference examples not found at {EXAMPLES} "
+    "(set AZURE_APIM_SHARED_DIR to the shared directory to run the replay)")
 
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"  # built-in Reader role
 RESULTS: dict[str, list[str]] = {"examples": [], "recordings": []}
