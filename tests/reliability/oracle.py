@@ -60,10 +60,18 @@ class Oracle:
         for value, kind in self.secrets.items():
             index = text.find(value)
             if index >= 0:
-                found.append(Hit(kind, origin, _excerpt(text, index, value)))
+                found.append(Hit(kind, origin, self._excerpt(text, index, value)))
         for match in JWT_PATTERN.finditer(text):
-            found.append(Hit("bearer token (JWT)", origin, _excerpt(text, match.start(), match.group(0))))
+            found.append(Hit("bearer token (JWT)", origin, self._excerpt(text, match.start(), match.group(0))))
         return found
+
+    def _excerpt(self, text: str, index: int, value: str) -> str:
+        """Context around a hit with every known secret masked (the report must not leak them either)."""
+        start, end = max(0, index - 60), min(len(text), index + len(value) + 60)
+        excerpt = text[start:end]
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            excerpt = excerpt.replace(secret, "<SECRET>")
+        return JWT_PATTERN.sub("<JWT>", excerpt.replace(value, "<SECRET>")).replace("\n", " ")
 
     def rescan(self) -> list[Hit]:
         """Search every text again with every secret known now (tokens are only known after the runs)."""
@@ -77,8 +85,3 @@ class Oracle:
             out[kind] = out.get(kind, 0) + 1
         return out
 
-
-def _excerpt(text: str, index: int, value: str) -> str:
-    """Context around a hit with the secret itself masked (the report must not leak it either)."""
-    start, end = max(0, index - 60), min(len(text), index + len(value) + 60)
-    return text[start:end].replace(value, "<SECRET>").replace("\n", " ")

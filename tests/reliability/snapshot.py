@@ -11,6 +11,10 @@ VOLATILE_PATHS = ("etag", "systemData", "properties.provisioningState", "propert
                   "_operation", "_etag")
 
 
+# The local Azure's private bookkeeping of running operations (never returned by ARM, not state anyone owns).
+BOOKKEEPING_KEYS = ("_async", "_operation")
+
+
 def _drop_path(body: dict, path: str) -> None:
     parts = path.split(".")
     node: Any = body
@@ -38,6 +42,8 @@ def foreign_view(state: Mapping[str, Any], owned: Iterable[str] = (),
         if any(rid == o or rid.startswith(o + "/") for o in owned_ids):
             continue
         view = copy.deepcopy(body)
+        for key in BOOKKEEPING_KEYS:
+            view.pop(key, None)
         if rid in shared_paths:
             for path in list(shared_paths[rid]) + list(VOLATILE_PATHS):
                 _drop_path(view, path)

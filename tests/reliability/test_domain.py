@@ -9,35 +9,13 @@ import pytest
 
 from reliability.conftest import require_modules, wait_for
 from reliability.snapshot import foreign_view
-from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, ids, rel_world
+from reliability.worlds import DOM_VAULT, FAST, FOREIGN_IDENTITY, FW_VAULT, RG, SERVICE, domain_vaults as _vaults, \
+    ids, rel_world, secret_uri
 
 require_modules("apim_custom_domain", "apim_identity")
 
-DOM_VAULT = "kv-rel-dom"
-FW_VAULT = "kv-rel-fw"
 OURS = "api.rel.contoso.com"
 LEGACY = "legacy.rel.contoso.com"
-
-
-def _certs(*names: str) -> list[dict]:
-    return [{"name": n, "certificate": {"subject": "CN=" + n.replace("-", "."), "days": 365}} for n in names]
-
-
-def _vaults(service: str = SERVICE) -> dict[str, Any]:
-    """Seeded after the service: access policies name its system identity (display name = service) and id-foreign."""
-    policies = [{"principal": p, "permissions": {"secrets": ["get", "list"]}} for p in (service, FOREIGN_IDENTITY)]
-    return {"resource_groups": [{"name": RG, "location": "westeurope", "key_vaults": [
-        {"name": DOM_VAULT, "access_policies": policies,
-         "secrets": _certs("api-rel-contoso-com", "legacy-rel-contoso-com")
-         + [{"name": "plain-text", "value": "rel-not-a-certificate-value", "content_type": "text/plain"}]},
-        {"name": FW_VAULT, "access_policies": policies, "secrets": _certs("api-rel-contoso-com"),
-         "network_acls": {"default_action": "Deny", "bypass": "AzureServices"}},
-    ]}]}
-
-
-def secret_uri(name: str, vault: str = DOM_VAULT) -> str:
-    """A versionless secret identifier."""
-    return f"https://{vault}.vault.azure.net/secrets/{name}"
 
 
 def _seed(rel, world: dict | None = None, service: str = SERVICE) -> None:

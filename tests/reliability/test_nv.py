@@ -50,15 +50,16 @@ def test_named_value_put_applied_then_response_lost(rel, record):
     state = runs["apply_again"].state
     assert _count(state, "Microsoft.ApiManagement/service/namedValues", "backend-key") == 1
     stored = _entity(state, _nv_id(rel, "backend-key"))
-    assert stored["properties"]["secret"] is True and stored["properties"]["tags"] == ["rel"]
+    assert stored["properties"]["tags"] == ["rel"] and apply.result["named_value"]["secret"] is True
     rel.assert_foreign_unchanged(before, foreign_view(state, owned=[_nv_id(rel, "backend-key")]))
     record(writes=len(apply.writes()), reruns=0)
 
 
 @pytest.mark.scenario(16, "RBAC vault: no policy writes, propagation waited out")
 def test_rbac_vault_grant_then_named_value_waits_for_propagation(rel, record):
-    # RBAC grants take 400 Azure seconds to reach Key Vault (8 s here); the named value waits via lastStatus.
-    rel.seed(rel_world(), **{**FAST, "rbac_propagation_s": 400.0})
+    # RBAC grants take 3000 Azure seconds to reach Key Vault here; once granted, the clock is moved to 250 Azure
+    # seconds (5 s) before the grant takes effect, and the named value has to wait that out via lastStatus.
+    rel.seed(rel_world(), **{**FAST, "rbac_propagation_s": 3000.0})
     sid = ids(rel.azure.subscription_id)
     vault_before = _entity(rel.state(), sid["rbac_vault"])
     before = foreign_view(rel.state())
@@ -69,11 +70,18 @@ def test_rbac_vault_grant_then_named_value_waits_for_propagation(rel, record):
     assert not [e for e in grant_writes if "accessPolicies" in e["path"]], "an RBAC vault gets no policy writes"
     assert _entity(grant["apply"].state, sid["rbac_vault"]) == vault_before
 
+    granted = [r for r in grant["apply"].state["resources"].values()
+               if "/roleassignments/" in r["id"].lower() and r["id"].lower().startswith(sid["rbac_vault"].lower())]
+    assert len(granted) == 1
     secret_id = f"https://{RBAC_VAULT}.vault.azure.net/secrets/backend-key"
     args = _nv_args("kv-backend-key", key_vault_secret_id=secret_id, wait_for_secret=True, wait_interval=1,
                     timeout=120)
-    runs = rel.quartet("apim_named_value", args)
-    apply = runs["apply"]
+    check = rel.run("apim_named_value", args, check=True)
+    assert not check.failed and check.changed and check.writes() == [], check.explain()
+    rel.admin.advance(granted[0]["_created"] + 3000.0 - 250.0 - rel.state()["now"])
+    apply = rel.run("apim_named_value", args)
+    assert not apply.failed and apply.changed, apply.explain()
+    runs = {"apply": apply, **rel.idempotent("apim_named_value", args)}
     stored = _entity(runs["apply_again"].state, _nv_id(rel, "kv-backend-key"))
     assert stored["properties"]["keyVault"]["lastStatus"]["code"].lower() == "success", stored
     refreshes = [e for e in apply.writes() if e["path"].endswith("/refreshSecret")]

@@ -15,6 +15,8 @@ SERVICE = "apim-rel"
 VAULT = "kv-rel-ap"
 RBAC_VAULT = "kv-rel-rbac"
 FOREIGN_IDENTITY = "id-foreign"
+DOM_VAULT = "kv-rel-dom"
+FW_VAULT = "kv-rel-fw"
 NAMED_VALUE_SECRET = "rel-plain-named-value-secret-Zq8"
 OTHER_APP_SECRET = "other-app-client-secret-9fKq2LwX"
 VAULT_PLAIN_SECRET = "rel-vault-plain-secret-value-7Hx"
@@ -81,3 +83,24 @@ def other_app(azure: Any, summary: dict[str, Any]) -> Any:
 
     client_id = summary["principals"]["other-app"]["client_id"]
     return ArmClient(azure.base_url, azure.ca_bundle, azure.tenant_id, client_id, OTHER_APP_SECRET)
+
+
+def _certs(*names: str) -> list[dict]:
+    return [{"name": n, "certificate": {"subject": "CN=" + n.replace("-", "."), "days": 365}} for n in names]
+
+
+def domain_vaults(service: str = SERVICE) -> dict[str, Any]:
+    """Seeded after the service: access policies name its system identity (display name = service) and id-foreign."""
+    policies = [{"principal": p, "permissions": {"secrets": ["get", "list"]}} for p in (service, FOREIGN_IDENTITY)]
+    return {"resource_groups": [{"name": RG, "location": "westeurope", "key_vaults": [
+        {"name": DOM_VAULT, "access_policies": policies,
+         "secrets": _certs("api-rel-contoso-com", "legacy-rel-contoso-com")
+         + [{"name": "plain-text", "value": "rel-not-a-certificate-value", "content_type": "text/plain"}]},
+        {"name": FW_VAULT, "access_policies": policies, "secrets": _certs("api-rel-contoso-com"),
+         "network_acls": {"default_action": "Deny", "bypass": "AzureServices"}},
+    ]}]}
+
+
+def secret_uri(name: str, vault: str = DOM_VAULT) -> str:
+    """A versionless secret identifier."""
+    return f"https://{vault}.vault.azure.net/secrets/{name}"
