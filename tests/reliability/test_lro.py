@@ -128,6 +128,7 @@ def test_conflict_while_another_writer_updates_is_merged(rel, record):
     busy = {"error": {"code": "Conflict", "message": f"The API Management service '{SERVICE}' is transitioning at "
                                                      "this moment (state: Updating). Please try the request again "
                                                      "later."}}
+    before = foreign_view(rel.state(), shared={sid["service"]: ["identity", "tags"]})
     rel.fault(method="PATCH", path=f"/service/{SERVICE}$", status=409, body=busy, times=1)
     other = {"tags": {"owner": "other-team", "changed-by": "other-writer"},
              "identity": {"type": "SystemAssigned, UserAssigned",
@@ -148,6 +149,7 @@ def test_conflict_while_another_writer_updates_is_merged(rel, record):
     assert _attached(service) == {FOREIGN_IDENTITY, "id-rel-a", "id-rel-b"}, "both writers' changes are present"
     assert service["tags"] == {"owner": "other-team", "changed-by": "other-writer"}
     rel.idempotent(MODULE, _args("id-rel-a"))
+    rel.assert_foreign_unchanged(before, foreign_view(state, shared={sid["service"]: ["identity", "tags"]}))
     record(writes=len(ours), reruns=0)
 
 

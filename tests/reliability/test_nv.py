@@ -122,6 +122,7 @@ def test_stale_etag_is_reread_and_the_other_writers_tags_kept(rel, record):
     created = rel.run("apim_named_value", _nv_args("shared-setting", value="blue", tags=["ours-1"]))
     assert not created.failed, created.explain()
     nv_path = _nv_id(rel, "shared-setting")
+    before = foreign_view(rel.state(), owned=[nv_path])
     client = rel.azure.arm()
     rel.fault(method="PATCH", path="/namedValues/shared-setting$", status=412, times=1)
 
@@ -144,4 +145,5 @@ def test_stale_etag_is_reread_and_the_other_writers_tags_kept(rel, record):
     tags = set(_entity(run.state, nv_path)["properties"]["tags"])
     assert tags == {"ours-1", "theirs", "ours-2"}
     rel.idempotent("apim_named_value", _nv_args("shared-setting", value="blue", tags=["ours-2"]))
+    rel.assert_foreign_unchanged(before, foreign_view(rel.state(), owned=[nv_path]))
     record(writes=len(ours), reruns=0)
