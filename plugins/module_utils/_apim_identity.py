@@ -153,3 +153,8 @@ def identity_result(outcome: Outcome) -> Dict[str, Any]:
         "service": {k: after.get(k) for k in ("id", "name", "resource_group", "provisioning_state")},
         "diff": {"before": {"identity": before.get("identity")}, "after": {"identity": after.get("identity")}},
     }
+
+
+def current_identities(identity: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Every identity a service has, in the shape dependents_of() expects."""
+    return removed_identities(identity, {"type": "None", "user_assigned_identities": {}})
