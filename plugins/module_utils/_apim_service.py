@@ -124,6 +124,7 @@ class ServiceManager:
         return wanted
 
     def _complete_for_create(self, wanted: Dict[str, Any]) -> None:
+        self.location()  # a missing resource group is the first thing to report
         missing = [k for k in ("publisher_name", "publisher_email") if not wanted.get(k)]
         if missing:
             raise AzureApimError("{0} does not exist; creating it needs {1}".format(self.what, " and ".join(missing)),
