@@ -58,6 +58,11 @@ class IdentityPlanner:
         if key not in self.known:
             body = self.module.call(self.module.arm().get, resource_id, MSI_API_VERSION,
                                     what="reading user-assigned identity {0}".format(resource_id))
+            if body is None and self.module.check_mode:
+                # An earlier task of the same check run may create it; a real run fails here if it still is missing.
+                self.module.warn("User-assigned identity {0} does not exist (yet); check mode assumes an earlier task "
+                                 "creates it".format(resource_id))
+                return {"id": resource_id, "principal_id": None, "client_id": None}
             if body is None:
                 parsed = parse_resource_id(resource_id)
                 raise AzureApimError(
