@@ -12,7 +12,7 @@ description:
   - Returns the system-assigned and user-assigned identities of one API Management service, or of every service in a
     resource group, with the principal and client IDs other tasks need.
   - With O(include_dependents=true), also lists what uses each identity (custom hostnames with a Key Vault
-    certificate, Key Vault named values, managed-identity loggers, Key Vault certificates): what must be changed
+    certificate, Key Vault named values, managed-identity loggers, Key Vault certificates), that is, what must change
     before that identity can be removed.
   - Never fails because something does not exist; the list is then empty.
 options:
