@@ -1,5 +1,6 @@
-"""apim_identity refuses to remove an identity still in use (Key Vault hostname, named value, logger), naming each
-dependent, with zero writes; unused identities are removed normally; apim_identity_info lists the dependents."""
+"""apim_identity refuses to remove an identity still in use (Key Vault hostname, named value, logger, certificate),
+naming each dependent, with zero writes; unused identities are removed normally; apim_identity_info lists the
+dependents."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _ok(response: Any) -> Any:
 @pytest.fixture
 def used_service(local_azure: Any, world: Any) -> dict[str, str]:
     """A service with system + id-a + id-b; a Key Vault hostname and a logger use the system identity, a Key Vault
-    named value uses id-a; id-b is unused."""
+    named value and a Key Vault certificate use id-a; id-b is unused."""
     spec = identity_world({SERVICE: {"type": "SystemAssigned, UserAssigned", "user_assigned": ["id-a", "id-b"]}})
     spec["resource_groups"].append({
         "name": "rg-kv", "location": "westeurope",
@@ -54,6 +55,9 @@ def used_service(local_azure: Any, world: Any) -> dict[str, str]:
     _wait_settled(local_azure, svc)
     _ok(arm.put(f"{svc}/namedValues/backend-key", {"properties": {"displayName": "backend-key", "keyVault": {
         "secretIdentifier": "https://kv-ident.vault.azure.net/secrets/backend-key", "identityClientId": client_a}}},
+        APIM_API))
+    _ok(arm.put(f"{svc}/certificates/backend-cert", {"properties": {"keyVault": {
+        "secretIdentifier": "https://kv-ident.vault.azure.net/secrets/api-cert", "identityClientId": client_a}}},
         APIM_API))
     _ok(arm.put(f"{svc}/loggers/eh-logger", {"properties": {"loggerType": "azureEventHub", "credentials": {
         "name": "apim-logs", "endpointAddress": "evhns-ident.servicebus.windows.net",
@@ -89,16 +93,17 @@ def test_system_identity_removal_refused_while_hostname_and_logger_use_it(local_
 
 def test_user_identity_removal_refused_while_named_value_uses_it(local_azure, used_service, playbook):
     failed = _refused(playbook, args_for(SERVICE, user_assigned_identities=["id-a"], user_assigned_mode="remove"),
-                      {("named_value", "backend-key")})
-    assert failed["dependents"][0]["identity_client_id"] == used_service["client_a"]
+                      {("named_value", "backend-key"), ("certificate", "backend-cert")})
+    assert {d["identity_client_id"] for d in failed["dependents"]} == {used_service["client_a"]}
     # exact mode without id-a is the same removal
     _refused(playbook, args_for(SERVICE, user_assigned_identities=["id-b"], user_assigned_mode="exact"),
-             {("named_value", "backend-key")})
+             {("named_value", "backend-key"), ("certificate", "backend-cert")})
 
 
 def test_removing_every_identity_lists_every_dependent(local_azure, used_service, playbook):
     _refused(playbook, args_for(SERVICE, state="absent"),
-             {("hostname", HOSTNAME), ("logger", "eh-logger"), ("named_value", "backend-key")})
+             {("hostname", HOSTNAME), ("logger", "eh-logger"), ("named_value", "backend-key"),
+              ("certificate", "backend-cert")})
 
 
 def test_unused_identity_is_removed_and_the_used_ones_stay(local_azure, used_service, playbook):
@@ -120,7 +125,8 @@ def test_info_lists_dependents_per_identity(local_azure, used_service, playbook)
     found = {(d["kind"], d["name"], d["identity"]) for d in entry["dependents"]}
     assert found == {("hostname", HOSTNAME, "the system-assigned identity"),
                      ("logger", "eh-logger", "the system-assigned identity"),
-                     ("named_value", "backend-key", "user-assigned identity 'id-a'")}
+                     ("named_value", "backend-key", "user-assigned identity 'id-a'"),
+                     ("certificate", "backend-cert", "user-assigned identity 'id-a'")}
     assert run.requests.writes() == []
     [service] = run.task("Read services")["services"]
     assert service["identity"]["type"] == "SystemAssigned, UserAssigned"
