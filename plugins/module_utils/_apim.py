@@ -296,7 +296,7 @@ def plan_identity(current: Optional[Dict[str, Any]], system: Optional[bool], use
     USER_ASSIGNED_MODES. Ids already attached keep the spelling Azure returns.
     """
     current = current or identity_to_dict(None)
-    has_system, _ = split_identity_type(current.get("type"))
+    has_system = split_identity_type(current.get("type"))[0]
     attached = {normalize_resource_id(k): k for k in current.get("user_assigned_identities") or {}}
     wanted = dict(attached)
     if users is not None:
@@ -321,7 +321,7 @@ def identity_patch(current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -
     the type and rejects a map that does not match it.
     """
     body: Dict[str, Any] = {"type": planned["type"]}
-    _, wants_user = split_identity_type(planned["type"])
+    wants_user = split_identity_type(planned["type"])[1]
     if not wants_user:
         return body
     keep = {normalize_resource_id(k) for k in planned["user_assigned_identities"]}
@@ -337,8 +337,8 @@ def removed_identities(current: Optional[Dict[str, Any]], planned: Dict[str, Any
     """Identities the plan takes away: ``{"kind": "system"|"user", "resource_id", "client_id", "principal_id"}``."""
     current = current or identity_to_dict(None)
     removed: List[Dict[str, Any]] = []
-    had_system, _ = split_identity_type(current.get("type"))
-    keeps_system, _ = split_identity_type(planned.get("type"))
+    had_system = split_identity_type(current.get("type"))[0]
+    keeps_system = split_identity_type(planned.get("type"))[0]
     if had_system and not keeps_system:
         removed.append({"kind": "system", "resource_id": None, "client_id": None,
                         "principal_id": current.get("principal_id")})

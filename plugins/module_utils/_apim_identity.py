@@ -93,7 +93,7 @@ class IdentityPlanner:
     def predict(self, current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> Dict[str, Any]:
         """The identity check mode reports; ids Azure has not assigned yet are None."""
         current = current or identity_to_dict(None)
-        had_system, _ = split_identity_type(current.get("type"))
+        had_system = split_identity_type(current.get("type"))[0]
         keeps_system, has_user = split_identity_type(planned["type"])
         attached = {normalize_resource_id(k): v for k, v in (current.get("user_assigned_identities") or {}).items()}
         users = {}
