@@ -1,0 +1,315 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Key Vault (management plane) as plain dicts, and "can this APIM identity read secrets from this vault?".
+
+Vaults are read and access policies written through the generic ARM client with a pinned api-version, so an
+access-policy entry is kept exactly as Key Vault stores it (permission spelling, applicationId, unknown fields):
+removal must send back the stored entry, and the SDK's enum handling would rewrite it.
+
+Public contract used by other capabilities (custom domains, named values):
+
+- :class:`VaultService` ``(module)``: ``get``, ``find``, ``require``, ``secret``, ``update_access_policy``.
+- :func:`secret_access` ``(module, vault, identity, secret=None)``: the access report (see its docstring).
+- :func:`secret_metadata` ``(module, vault, secret_name)``: a secret's management-plane metadata.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ._authz import SECRET_READ_ACTION, AuthorizationService
+from ._errors import AzureApimError
+from ._ids import parse_resource_id, parse_secret_uri
+
+API_VERSION = "2023-07-01"
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
+MAX_ACCESS_POLICIES = 1024
+PERMISSION_KINDS = ("keys", "secrets", "certificates", "storage")
+TRUSTED_SERVICES = "azureservices"
+PKCS12 = "application/x-pkcs12"
+# The article's reason, reused in every refusal and finding about user-assigned identities behind the firewall.
+FIREWALL_USER_ASSIGNED_REASON = (
+    "when the Key Vault firewall is enabled, API Management can reach the vault only as a trusted Microsoft "
+    "service, and only its system-assigned identity is treated as one; a user-assigned identity is blocked")
+
+
+def policy_to_dict(entry: Dict[str, Any]) -> Dict[str, Any]:
+    """An access-policy entry (ARM JSON) as a plain dict; ``raw`` keeps the entry exactly as stored."""
+    perms = entry.get("permissions") or {}
+    return {
+        "tenant_id": entry.get("tenantId"),
+        "object_id": entry.get("objectId"),
+        "application_id": entry.get("applicationId"),
+        "permissions": {kind: list(perms.get(kind) or []) for kind in PERMISSION_KINDS},
+        "raw": entry,
+    }
+
+
+def _acls_to_dict(acls: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    acls = acls or {}
+    return {
+        "default_action": acls.get("defaultAction") or "Allow",
+        "bypass": acls.get("bypass") or "AzureServices",
+        "ip_rules": [r.get("value") for r in acls.get("ipRules") or []],
+        "virtual_network_rules": [r.get("id") for r in acls.get("virtualNetworkRules") or []],
+    }
+
+
+def vault_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
+    """An ARM vault body as a plain dict (snake_case)."""
+    props = body.get("properties") or {}
+    rbac = bool(props.get("enableRbacAuthorization"))
+    return {
+        "id": body.get("id"),
+        "name": body.get("name"),
+        "resource_group": parse_resource_id(body["id"]).resource_group if body.get("id") else None,
+        "location": body.get("location"),
+        "tags": dict(body.get("tags") or {}),
+        "tenant_id": props.get("tenantId"),
+        "vault_uri": props.get("vaultUri"),
+        "enable_rbac_authorization": rbac,
+        "permission_model": "rbac" if rbac else "access_policy",
+        "public_network_access": props.get("publicNetworkAccess") or "Enabled",
+        "network_acls": _acls_to_dict(props.get("networkAcls")),
+        "access_policies": [policy_to_dict(p) for p in props.get("accessPolicies") or []],
+        "provisioning_state": props.get("provisioningState"),
+    }
+
+
+def vault_path(subscription_id: str, resource_group: str, name: str) -> str:
+    """ARM path of a vault."""
+    return "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(subscription_id, resource_group,
+                                                                           VAULT_TYPE, name)
+
+
+def find_policy(vault: Dict[str, Any], object_id: str, application_id: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """The vault's access-policy entry for this object id (and application id, when compound), or None."""
+    for policy in vault.get("access_policies") or []:
+        if str(policy.get("object_id") or "").lower() != object_id.lower():
+            continue
+        if str(policy.get("application_id") or "").lower() == str(application_id or "").lower():
+            return policy
+    return None
+
+
+def firewall_fit(vault: Dict[str, Any], identity_kind: Optional[str]) -> Dict[str, Any]:
+    """Can APIM get through the vault's firewall with this identity kind ('system', 'user' or None = unknown)?
+
+    With ``networkAcls.defaultAction: Deny`` (or public network access disabled), API Management passes only as a
+    trusted Microsoft service: ``bypass`` must include AzureServices and the identity must be the system-assigned one.
+    """
+    acls = vault.get("network_acls") or {}
+    public = str(vault.get("public_network_access") or "Enabled").lower()
+    enabled = str(acls.get("default_action") or "Allow").lower() == "deny" or public == "disabled"
+    bypass = TRUSTED_SERVICES in [b.strip().lower() for b in str(acls.get("bypass") or "").split(",")]
+    reason = None
+    if enabled and not bypass:
+        reason = ("the vault firewall denies public traffic and 'Allow trusted Microsoft services to bypass this "
+                  "firewall' is off (networkAcls.bypass is {0!r})".format(acls.get("bypass")))
+    elif enabled and identity_kind == "user":
+        reason = FIREWALL_USER_ASSIGNED_REASON
+    return {"enabled": enabled, "default_action": acls.get("default_action"), "bypass": acls.get("bypass"),
+            "public_network_access": vault.get("public_network_access"), "trusted_services_bypass": bypass,
+            "passes": reason is None, "reason": reason}
+
+
+class VaultService:
+    """Key Vault management-plane reads and access-policy operations through an AzureApimModule."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def _arm(self) -> Any:
+        return self.module.arm()
+
+    def get(self, resource_group: str, name: str) -> Optional[Dict[str, Any]]:
+        """The vault, or None when it (or its resource group) does not exist."""
+        body = self.module.read(self._arm().get, vault_path(self.module.subscription_id, resource_group, name),
+                                API_VERSION, what="reading key vault {0}/{1}".format(resource_group, name))
+        return vault_to_dict(body) if body else None
+
+    def list(self, resource_group: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Vaults of a resource group, or of the subscription."""
+        base = "/subscriptions/" + self.module.subscription_id
+        if resource_group:
+            base += "/resourceGroups/" + resource_group
+        bodies = self.module.read(self._arm().list, base + "/providers/" + VAULT_TYPE, API_VERSION,
+                                  what="listing key vaults") or []
+        return [vault_to_dict(b) for b in bodies]
+
+    def find(self, vault: str, resource_group: Optional[str] = None) -> Optional[Dict[str, Any]]:
+        """A vault by ARM id, by name (in ``resource_group``, else searched in the subscription), or by a secret URI.
+
+        Vault names are globally unique, so a name (or the host of a secret URI) designates one vault; without a
+        resource group the subscription's vaults are listed to find it. None when no such vault is visible.
+        """
+        ref = vault.strip()
+        if ref.lower().startswith("https://"):
+            ref = parse_secret_uri(ref).vault_name if "/secrets/" in ref.lower() or "/certificates/" in ref.lower() \
+                else ref[len("https://"):].split(".")[0]
+        if ref.startswith("/"):
+            rid = parse_resource_id(ref, VAULT_TYPE)
+            if (rid.subscription or "").lower() != self.module.subscription_id.lower():
+                return self._get_by_id(ref)
+            return self.get(rid.resource_group, rid.name)
+        if resource_group:
+            return self.get(resource_group, ref)
+        for item in self.list():
+            if (item["name"] or "").lower() == ref.lower():
+                return item
+        return None
+
+    def _get_by_id(self, vault_id: str) -> Optional[Dict[str, Any]]:
+        body = self.module.read(self._arm().get, vault_id, API_VERSION, what="reading key vault " + vault_id)
+        return vault_to_dict(body) if body else None
+
+    def require(self, vault: str, resource_group: Optional[str] = None) -> Dict[str, Any]:
+        """Like find(), but a missing vault is a clear error."""
+        found = self.find(vault, resource_group)
+        if found is None:
+            where = "resource group {0!r}".format(resource_group) if resource_group else \
+                "subscription {0}".format(self.module.subscription_id)
+            raise AzureApimError("Key vault {0!r} was not found in {1}".format(vault, where), status=404,
+                                 code="VaultNotFound",
+                                 hint="check the vault name (and resource group / subscription), and that the "
+                                      "automation identity may read it")
+        return found
+
+    def update_access_policy(self, vault: Dict[str, Any], kind: str, entry: Dict[str, Any]) -> None:
+        """``accessPolicies/{add|replace|remove}`` with one entry (ARM JSON); never a PUT/PATCH of the vault."""
+        if kind not in ("add", "replace", "remove"):
+            raise AzureApimError("internal: access policy operation {0!r}".format(kind))
+        path = "{0}/accessPolicies/{1}".format(vault["id"], kind)
+        # Not replayed here: a 409 ConflictError re-runs the whole read -> compute -> write cycle (ResourceSpec.rerun_on).
+        self.module.call(self._arm().request, "PUT", path, API_VERSION, {"properties": {"accessPolicies": [entry]}},
+                         what="{0} access policy on key vault {1}".format(
+                             {"add": "adding", "replace": "replacing", "remove": "removing"}[kind], vault["name"]))
+
+    def secret(self, vault: Dict[str, Any], name: str) -> Optional[Dict[str, Any]]:
+        """A secret's management-plane metadata, or None when the secret does not exist."""
+        body = self.module.read(self._arm().get, "{0}/secrets/{1}".format(vault["id"], name), API_VERSION,
+                                what="reading secret {0} of key vault {1}".format(name, vault["name"]))
+        return _secret_to_dict(body) if body else None
+
+
+def _secret_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
+    props = body.get("properties") or {}
+    attrs = props.get("attributes") or {}
+    with_version = props.get("secretUriWithVersion")
+    return {
+        "exists": True,
+        "id": body.get("id"),
+        "name": body.get("name"),
+        "content_type": props.get("contentType"),
+        "enabled": attrs.get("enabled", True),
+        "expires": attrs.get("exp"),
+        "not_before": attrs.get("nbf"),
+        "secret_uri": props.get("secretUri"),
+        "secret_uri_with_version": with_version,
+        "current_version": with_version.rstrip("/").rsplit("/", 1)[-1] if with_version else None,
+        "is_pkcs12": str(props.get("contentType") or "").lower() == PKCS12,
+    }
+
+
+def secret_metadata(module: Any, vault: Any, secret_name: str) -> Dict[str, Any]:
+    """Management-plane metadata of one secret (the value is never read).
+
+    ``vault``: a vault dict from VaultService, an ARM id, a name, or a secret URI. Returns ``{"exists": False,
+    "name": ...}`` when the secret does not exist, else ``exists``, ``id``, ``name``, ``content_type``, ``enabled``,
+    ``expires``, ``not_before``, ``secret_uri`` (versionless), ``secret_uri_with_version``, ``current_version`` and
+    ``is_pkcs12`` (content type ``application/x-pkcs12``, which APIM requires for certificates). The management
+    plane exposes only the current version; older versions are not listed. Raises VaultNotFound for a missing vault.
+    """
+    service = VaultService(module)
+    vault_dict = vault if isinstance(vault, dict) else service.require(vault)
+    found = service.secret(vault_dict, secret_name)
+    return found if found is not None else {"exists": False, "name": secret_name}
+
+
+def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict[str, Any]]:
+    grants = []
+    for policy in vault.get("access_policies") or []:
+        if str(policy.get("object_id") or "").lower() != principal_id.lower():
+            continue
+        secrets = [p.lower() for p in policy["permissions"].get("secrets") or []]
+        if "get" in secrets or "all" in secrets:
+            grants.append({"kind": "access_policy", "object_id": policy["object_id"],
+                           "application_id": policy.get("application_id"),
+                           "secret_permissions": policy["permissions"].get("secrets")})
+    return grants
+
+
+def _rbac_grants(module: Any, vault: Dict[str, Any], principal_id: str, secret: Optional[str]) -> List[Dict[str, Any]]:
+    scope = vault["id"] + ("/secrets/" + secret if secret else "")
+    found = AuthorizationService(module).grants(principal_id, scope, SECRET_READ_ACTION)
+    return [{"kind": "role_assignment", "name": a["name"], "scope": a["scope"], "role_name": a.get("role_name"),
+             "role_definition_id": a["role_definition_id"]} for a in found]
+
+
+def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:
+    """Can ``identity`` read secrets of ``vault`` now, and would API Management get through the vault's firewall?
+
+    Arguments:
+      ``vault``: a vault dict from VaultService, an ARM id, a vault name (searched in the subscription), or a secret
+      URI (its host names the vault; the secret name then also scopes the RBAC check unless ``secret`` is given).
+      ``identity``: a dict from ``_apim.resolve_identity`` (``kind`` system|user, ``principal_id``, ``tenant_id``)
+      or any ``{"principal_id", "tenant_id"}`` (``kind`` None = not an APIM identity).
+      ``secret``: optional secret name; role assignments scoped to that one secret then count too.
+
+    Returns a plain dict:
+      ``vault``: ``{id, name, resource_group, tenant_id, vault_uri}``;
+      ``permission_model``: ``access_policy`` or ``rbac`` (the model Key Vault enforces; the other kind of grant is
+      ignored by the vault and not counted);
+      ``principal_id``, ``identity_kind``;
+      ``can_read_secrets``: True when an access policy with secret ``get`` (access-policy vaults), or a role
+      assignment whose role's dataActions include ``secrets/getSecret/action`` at the vault, secret or a parent
+      scope (RBAC vaults), exists now. RBAC grants take minutes to reach the data plane after creation;
+      ``grants``: the entries or assignments that give that access;
+      ``firewall``: ``{enabled, default_action, bypass, public_network_access, trusted_services_bypass, passes,
+      reason}``: with the firewall on, API Management passes only with bypass AzureServices and its system identity;
+      ``tenant_match``: the identity's tenant equals the vault's tenant (None when the identity's tenant is unknown);
+      ``ok``: can read, firewall passes and tenant matches; ``problems``: ``[{code, message, hint}]`` for each failure.
+    Raises AzureApimError (VaultNotFound) when the vault does not exist; never writes.
+    """
+    service = VaultService(module)
+    if isinstance(vault, str) and vault.lower().startswith("https://") and "/secrets/" in vault.lower() and not secret:
+        secret = parse_secret_uri(vault).name
+    vault_dict = vault if isinstance(vault, dict) else service.require(vault)
+    principal = str(identity.get("principal_id") or "")
+    if vault_dict["permission_model"] == "rbac":
+        grants = _rbac_grants(module, vault_dict, principal, secret)
+    else:
+        grants = _access_policy_grants(vault_dict, principal)
+    firewall = firewall_fit(vault_dict, identity.get("kind"))
+    tenant = identity.get("tenant_id")
+    tenant_match = None if not tenant else str(tenant).lower() == str(vault_dict.get("tenant_id") or "").lower()
+    report = {
+        "vault": {k: vault_dict.get(k) for k in ("id", "name", "resource_group", "tenant_id", "vault_uri")},
+        "permission_model": vault_dict["permission_model"],
+        "principal_id": principal,
+        "identity_kind": identity.get("kind"),
+        "can_read_secrets": bool(grants),
+        "grants": grants,
+        "firewall": firewall,
+        "tenant_match": tenant_match,
+    }
+    report["problems"] = _problems(report, vault_dict)
+    report["ok"] = not report["problems"]
+    return report
+
+
+def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, str]]:
+    problems = []
+    if report["tenant_match"] is False:
+        problems.append({"code": "TenantMismatch", "message": "the identity belongs to another tenant than vault "
+                         "{0!r} ({1})".format(vault["name"], vault.get("tenant_id")),
+                         "hint": "use a vault in the identity's tenant; identities do not follow a moved subscription"})
+    if not report["can_read_secrets"]:
+        how = ("an access policy with secret permission 'get'" if report["permission_model"] == "access_policy"
+               else "a role assignment such as 'Key Vault Secrets User' at the vault or secret scope")
+        problems.append({"code": "NoSecretAccess", "message": "principal {0} cannot read secrets of vault {1!r}: it "
+                         "has no {2}".format(report["principal_id"], vault["name"], how),
+                         "hint": "grant it with azure_apim.identity.keyvault_access"})
+    if not report["firewall"]["passes"]:
+        problems.append({"code": "FirewallBlocks", "message": report["firewall"]["reason"],
+                         "hint": "use the system-assigned identity and enable 'Allow trusted Microsoft services' "
+                                 "(networkAcls.bypass AzureServices) on the vault"})
+    return problems
