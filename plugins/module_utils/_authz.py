@@ -231,3 +231,80 @@ class AuthorizationService:
             if role is not None and allows_data_action(role, action):
                 found.append(dict(assignment, role_name=role.get("role_name")))
         return found
+
+
+# -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
+
+PRINCIPAL_OPTIONS: Dict[str, Any] = dict(
+    principal_id=dict(type="str"),
+    service_name=dict(type="str"),
+    service_resource_group=dict(type="str"),
+    identity=dict(type="str", default="system"),
+)
+PRINCIPAL_KWARGS: Dict[str, Any] = dict(
+    mutually_exclusive=[("principal_id", "service_name")],
+    required_one_of=[("principal_id", "service_name")],
+    required_by={"service_name": "service_resource_group"},
+)
+
+
+def principal_from_params(module: Any) -> Dict[str, Any]:
+    """The principal the options name: ``principal_id`` as given, or an API Management identity resolved.
+
+    Returns ``{"kind": "system"|"user"|None, "principal_id", "tenant_id", "client_id", "resource_id"}``.
+    """
+    params = module.params
+    if params.get("principal_id"):
+        principal = params["principal_id"].strip()
+        if not is_guid(principal):
+            raise AzureApimError("principal_id {0!r} is not an object id (a GUID)".format(principal),
+                                 code="InvalidPrincipalId",
+                                 hint="give the principal's object id, or service_name + identity for an APIM identity")
+        return {"kind": None, "principal_id": principal, "tenant_id": params.get("principal_tenant_id"),
+                "client_id": None, "resource_id": None}
+    from ._apim import ApimServices, resolve_identity
+
+    service = ApimServices(module).require(params["service_resource_group"], params["service_name"])
+    return resolve_identity(service, params.get("identity"), module.subscription_id)
+
+
+# -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------
+
+def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, role: Dict[str, Any],
+                    principal_type: str = "ServicePrincipal", description: Optional[str] = None) -> Any:
+    """A ResourceSpec for "this role for this principal at this scope" (see _state.ensure)."""
+    from ._state import ResourceSpec
+
+    role_id = role["id"]
+    name = assignment_name(scope, principal_id, role_id)
+
+    def read() -> Optional[Dict[str, Any]]:
+        found = authz.matching(scope, principal_id, role_id)
+        found.sort(key=lambda a: (a["name"] or "").lower() != name)  # ours first, then adopted ones
+        return dict(found[0], role_name=role.get("role_name"), adopted=found[0]["name"].lower() != name) \
+            if found else None
+
+    def delete(current: Dict[str, Any]) -> None:
+        for item in authz.matching(scope, principal_id, role_id):
+            authz.delete(item["id"])
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        return current or {"id": None, "name": name, "scope": scope, "role_definition_id": role_id,
+                           "role_name": role.get("role_name"), "principal_id": principal_id,
+                           "principal_type": principal_type, "description": description, "condition": None,
+                           "adopted": False}
+
+    return ResourceSpec(
+        what="role assignment of {0!r} to {1} at {2}".format(role.get("role_name") or role_id, principal_id, scope),
+        read=read,
+        create=lambda wanted: authz.create(scope, name, role_id, principal_id, principal_type, description),
+        delete=delete, predict=predict, settle=False,
+        comparators={"scope": lambda a, b: normalize_scope(a or "") == normalize_scope(b or ""),
+                     "role_definition_id": lambda a, b: role_guid(a) == role_guid(b),
+                     "principal_id": lambda a, b: str(a).lower() == str(b or "").lower()},
+    )
+
+
+def assignment_desired(scope: str, principal_id: str, role: Dict[str, Any]) -> Dict[str, Any]:
+    """What the engine compares: the triple."""
+    return {"scope": scope, "principal_id": principal_id, "role_definition_id": role["id"]}
