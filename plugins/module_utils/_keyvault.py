@@ -313,3 +313,166 @@ def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, s
                          "hint": "use the system-assigned identity and enable 'Allow trusted Microsoft services' "
                                  "(networkAcls.bypass AzureServices) on the vault"})
     return problems
+
+
+# -- one principal's access-policy entry (keyvault_access) ---------------------------------------------------------
+
+def _perm_set(values: Optional[List[str]]) -> set:
+    return {str(v).lower() for v in values or []}
+
+
+def permissions_equal(wanted: Any, current: Any) -> bool:
+    """Permissions compare per kind, as case-insensitive sets, only for the kinds in ``wanted``."""
+    current = current or {}
+    return all(_perm_set(values) == _perm_set(current.get(kind)) for kind, values in (wanted or {}).items())
+
+
+def merged_permissions(current: Optional[Dict[str, Any]], wanted: Dict[str, List[str]], mode: str) -> Dict[str, List[str]]:
+    """The permissions the entry should end with: ``additive`` keeps what is there, ``exact`` matches ``wanted``."""
+    result: Dict[str, List[str]] = {}
+    have = (current or {}).get("permissions") or {}
+    for kind, values in wanted.items():
+        if mode == "exact":
+            result[kind] = list(values)
+            continue
+        merged = list(have.get(kind) or [])
+        seen = _perm_set(merged)
+        merged += [v for v in values if v.lower() not in seen]
+        result[kind] = merged
+    return result
+
+
+def policy_entry(tenant_id: str, object_id: str, permissions: Dict[str, List[str]],
+                 base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """ARM JSON of an access-policy entry; ``base`` (a stored entry) keeps its other kinds and fields."""
+    entry = dict(base or {"tenantId": tenant_id, "objectId": object_id})
+    perms = dict(entry.get("permissions") or {})
+    perms.update({kind: list(values) for kind, values in permissions.items()})
+    entry["permissions"] = perms
+    return entry
+
+
+def public_policy(policy: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The entry as modules return it (no raw copy)."""
+    return None if policy is None else {k: v for k, v in policy.items() if k != "raw"}
+
+
+def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Optional[str], object_id: str,
+                       tenant_id: str, mode: str) -> Any:
+    """A ResourceSpec for one principal's access-policy entry on a vault (see _state.ensure).
+
+    Only ``accessPolicies/{add|replace|remove}`` with this one entry is sent; each cycle re-reads the vault, so a
+    policy another writer added meanwhile is never lost, and Key Vault's 409 ConflictError re-runs the cycle.
+    """
+    from ._retry import KEYVAULT_CONFLICT, THROTTLED
+    from ._state import ResourceSpec
+
+    holder: Dict[str, Any] = {}
+
+    def read() -> Optional[Dict[str, Any]]:
+        holder["vault"] = service.require(vault_ref, resource_group)
+        return find_policy(holder["vault"], object_id)
+
+    def create(wanted: Dict[str, Any]) -> None:
+        vault = holder["vault"]
+        if len(vault["access_policies"]) >= MAX_ACCESS_POLICIES:
+            raise AzureApimError("Key vault {0!r} already holds {1} access policies, Key Vault's maximum".format(
+                vault["name"], len(vault["access_policies"])), code="AccessPolicyLimitExceeded",
+                hint="remove unused access policies, or move the vault to the Azure RBAC permission model")
+        service.update_access_policy(vault, "add", policy_entry(tenant_id, object_id, wanted["permissions"]))
+
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> None:
+        if mode == "exact":
+            entry = policy_entry(tenant_id, object_id, wanted["permissions"], base=current["raw"])
+            service.update_access_policy(holder["vault"], "replace", entry)
+        else:
+            service.update_access_policy(holder["vault"], "add",
+                                         policy_entry(current["raw"].get("tenantId") or tenant_id, object_id,
+                                                      wanted["permissions"]))
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        base = public_policy(current) or {"tenant_id": tenant_id, "object_id": object_id, "application_id": None,
+                                          "permissions": {kind: [] for kind in PERMISSION_KINDS}}
+        return dict(base, permissions=dict(base["permissions"], **wanted["permissions"]))
+
+    return ResourceSpec(
+        what="access policy of {0} on key vault {1}".format(object_id, vault_ref),
+        read=read, create=create, update=update, predict=predict,
+        # Removal sends the entry back exactly as Key Vault stored it, so every permission in it goes.
+        delete=lambda current: service.update_access_policy(holder["vault"], "remove", current["raw"]),
+        comparators={"permissions": permissions_equal, "object_id": lambda a, b: str(a).lower() == str(b).lower()},
+        settle=False, rerun_on=(KEYVAULT_CONFLICT, THROTTLED),
+    ), holder  # holder["vault"]: the vault as last read
+
+
+# -- keyvault_access: checks before any write, then the access-policy or RBAC engine -------------------------------
+
+def _check_model(vault: Dict[str, Any], asked: str) -> str:
+    model = vault["permission_model"]
+    if asked not in ("auto", model):
+        raise AzureApimError(
+            "Key vault {0!r} uses the {1} permission model, not {2}; a grant of the other kind would be ignored by "
+            "the vault".format(vault["name"], model, asked), code="PermissionModelMismatch",
+            hint="use permission_model: auto, or change the vault's model yourself (this module never does)")
+    return model
+
+
+def _check_tenant(vault: Dict[str, Any], principal: Dict[str, Any]) -> str:
+    tenant = principal.get("tenant_id") or vault.get("tenant_id")
+    if str(tenant).lower() != str(vault.get("tenant_id") or "").lower():
+        raise AzureApimError(
+            "The principal {0} belongs to tenant {1} but key vault {2!r} to tenant {3}; Key Vault only accepts "
+            "principals of its own tenant".format(principal["principal_id"], tenant, vault["name"],
+                                                   vault.get("tenant_id")),
+            code="TenantMismatch", hint="use a vault in the identity's tenant (identities do not follow a "
+                                        "subscription moved to another directory; recreate them)")
+    return str(tenant)
+
+
+def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any], allow_user: bool) -> Dict[str, Any]:
+    fit = firewall_fit(vault, principal.get("kind"))
+    if fit["passes"]:
+        return fit
+    if fit["enabled"] and principal.get("kind") == "user" and not allow_user:
+        raise AzureApimError(
+            "Refusing to grant user-assigned identity {0} on key vault {1!r}: {2}".format(
+                principal.get("resource_id") or principal["principal_id"], vault["name"], FIREWALL_USER_ASSIGNED_REASON),
+            code="FirewallBlocksUserAssigned",
+            hint="use identity: system, or set allow_user_assigned_behind_firewall: true to grant anyway")
+    module.warn("API Management will not reach key vault {0!r} through its firewall: {1}".format(
+        vault["name"], fit["reason"]))
+    return fit
+
+
+def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
+          permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
+          secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
+    """Grant (``state=present``) or revoke one principal's secret access on a vault; the keyvault_access result."""
+    from ._authz import AuthorizationService, assignment_desired, assignment_spec
+    from ._state import ensure
+
+    service = VaultService(module)
+    vault = service.require(vault_ref, resource_group)
+    model = _check_model(vault, permission_model)
+    tenant = _check_tenant(vault, principal)
+    fit = _check_firewall(module, vault, principal, allow_user) if state == "present" else firewall_fit(
+        vault, principal.get("kind"))
+    result: Dict[str, Any] = {"permission_model": model, "vault": {"id": vault["id"], "name": vault["name"]},
+                              "principal": {k: principal.get(k) for k in ("kind", "principal_id", "tenant_id")},
+                              "firewall": fit, "access_policy": {}, "role_assignment": {}}
+    if model == "rbac":
+        authz = AuthorizationService(module)
+        scope = vault["id"] + ("/secrets/" + secret_name if secret_name else "")
+        role_def = authz.resolve_role(role, scope)
+        spec = assignment_spec(authz, scope, principal["principal_id"], role_def)
+        outcome = ensure(spec, state, assignment_desired(scope, principal["principal_id"], role_def),
+                         check_mode=module.check_mode, deadline=module.deadline)
+        result.update(outcome.result("role_assignment"))
+        return result
+    spec, _ = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode)
+    outcome = ensure(spec, state, lambda current: {"object_id": principal["principal_id"],
+                                                   "permissions": merged_permissions(current, permissions, mode)},
+                     check_mode=module.check_mode, deadline=module.deadline)
+    outcome.before, outcome.after = public_policy(outcome.before), public_policy(outcome.after)
+    result.update(outcome.result("access_policy"))
+    return result
