@@ -54,6 +54,10 @@ def test_access_policy_grant_keeps_foreign_policies_and_removes_exactly(local_az
     assert [(e["method"], e["path"].rsplit("/", 2)[-2:]) for e in writes] == [("PUT", ["accessPolicies", "add"])]
     assert writes[0]["body"]["properties"]["accessPolicies"][0]["objectId"] == principal
     assert all(_vault_writes(r) == [] for r in (q.check, q.apply, q.recheck, q.reapply))
+    info = q.reapply.task("Key Vault access info")
+    assert info["access"] == [{"kind": "access_policy", "principal_id": principal, "tenant_id": ours["tenantId"],
+                               "application_id": None, "permissions": {"secrets": ["get", "list"], "keys": [],
+                                                                       "certificates": [], "storage": []}}]
 
     gone = playbook("keyvault_access_one", extra_vars=_vars(kv_state="absent"), diff=True)
     assert gone.rc == 0 and gone.task(TASK)["changed"] is True, gone.explain()
@@ -115,6 +119,15 @@ def test_rbac_vault_through_keyvault_access(local_azure: Any, seeded: dict, play
             if r.get("type") == "Microsoft.Authorization/roleAssignments"
             and r["properties"]["principalId"] == principal]
     assert len(mine) == 1
+    info = q.reapply.task("Key Vault access info")
+    assert [(a["kind"], a["name"]) for a in info["access"]] == [("role_assignment", mine[0]["name"])]
+
+
+def test_info_never_fails_on_not_found(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    for extra in ({"kv_vault": "kv-missing"}, {"kv_service_name": "apim-missing"}):
+        result = playbook("keyvault_access_one", extra_vars=_vars(**extra), tags=["info"])
+        info = result.task("Key Vault access info")
+        assert info["_status"] == "ok" and info["access"] == [], info
 
 
 def test_firewall_refuses_user_assigned_without_writes(local_azure: Any, seeded: dict, playbook: Any) -> None:
