@@ -269,8 +269,21 @@ def build_apim_service(w: World, rg: str, spec: dict[str, Any], location: str) -
     identity = _apim_identity(w, name, spec.get("identity"))
     if identity:
         body["identity"] = identity
+    _apim_vnet(w, rg, body["properties"], spec.get("virtual_network"))
     w.put(sid, body)
     return body
+
+
+def _apim_vnet(w: World, rg: str, props: dict[str, Any], spec: Optional[dict]) -> None:
+    """`virtual_network: {type: External|Internal, subnet: <id> | <vnet>/<subnet> (same group)}` as ARM shows it."""
+    if not spec:
+        return
+    subnet = str(spec["subnet"])
+    if not subnet.startswith("/"):
+        vnet, _, name = subnet.partition("/")
+        subnet = f"{w.rg_id(rg)}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"
+    props["virtualNetworkType"] = spec.get("type", "External")
+    props["virtualNetworkConfiguration"] = {"subnetResourceId": subnet, "vnetid": None, "subnetname": None}
 
 
 def _apim_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
