@@ -16,12 +16,13 @@ class Quartet:
     reapply: Any
 
 
-def run_quartet(playbook: Callable[..., Any], name: str, task: str, extra_vars: dict[str, Any]) -> Quartet:
+def run_quartet(playbook: Callable[..., Any], name: str, task: str, extra_vars: dict[str, Any],
+                tags: tuple = ()) -> Quartet:
     """Run the quartet with --diff and assert what every behaviour must show: predicted change with zero writes,
     the change, then no change and zero writes twice."""
     runs = []
     for check in (True, False, True, False):
-        result = playbook(name, extra_vars=extra_vars, check=check, diff=True)
+        result = playbook(name, extra_vars=extra_vars, check=check, diff=True, tags=tags)
         assert result.rc == 0, result.explain()
         runs.append(result)
     q = Quartet(*runs)

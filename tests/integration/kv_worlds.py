@@ -50,7 +50,8 @@ BASE: dict[str, Any] = {
              "network_acls": {"default_action": "Deny", "bypass": "None"}},
         ],
         "apim_services": [{"name": "apim-kv", "identity": {"type": "SystemAssigned, UserAssigned",
-                                                           "user_assigned": ["id-apim-kv"]}}],
+                                                           "user_assigned": ["id-apim-kv"]},
+                           "virtual_network": {"type": "External", "subnet": "vnet-apim/snet-apim"}}],
     }],
 }
 
