@@ -476,3 +476,117 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
     outcome.before, outcome.after = public_policy(outcome.before), public_policy(outcome.after)
     result.update(outcome.result("access_policy"))
     return result
+
+
+# -- apim_keyvault_preflight: read-only diagnosis ------------------------------------------------------------------
+
+SEVERITIES = ("info", "warning", "error")
+
+
+def finding(code: str, severity: str, message: str, fix: str) -> Dict[str, str]:
+    """One preflight finding: what is wrong and how to fix it."""
+    return {"code": code, "severity": severity, "message": message, "fix": fix}
+
+
+def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[Dict[str, str]]:
+    found = []
+    for problem in report["problems"]:
+        if problem["code"] == "FirewallBlocks":
+            fix = ("switch to identity: system" if identity.get("kind") == "user" and
+                   report["firewall"]["trusted_services_bypass"] else
+                   "enable 'Allow trusted Microsoft services to bypass this firewall' on the vault (networkAcls.bypass "
+                   "AzureServices) and use the system-assigned identity")
+            found.append(finding("FirewallBlocks", "error", problem["message"], fix))
+        elif problem["code"] == "NoSecretAccess":
+            found.append(finding("NoSecretAccess", "error", problem["message"],
+                                 "azure_apim.identity.keyvault_access (or the apim_keyvault_access role)"))
+        else:
+            found.append(finding(problem["code"], "error", problem["message"], problem["hint"]))
+    return found
+
+
+def _secret_findings(module: Any, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
+    name, version = secret_ref, None
+    if secret_ref.lower().startswith("https://"):
+        uri = parse_secret_uri(secret_ref)
+        name, version = uri.name, uri.version
+    meta = secret_metadata(module, vault, name)
+    found = []
+    if not meta["exists"]:
+        found.append(finding("SecretNotFound", "error", "secret {0!r} does not exist in vault {1!r}".format(
+            name, vault["name"]), "create the secret (or import the certificate) in the vault, or fix the name"))
+        return found, meta
+    if meta["enabled"] is False:
+        found.append(finding("SecretDisabled", "error", "secret {0!r} is disabled".format(name),
+                             "enable the secret (or its current version) in Key Vault"))
+    if version:
+        found.append(finding("VersionedSecretUri", "warning", "the secret URI names version {0}; API Management "
+                             "will not pick up rotated versions".format(version),
+                             "use the versionless URI {0}".format(meta["secret_uri"])))
+    if certificate and not meta["is_pkcs12"]:
+        found.append(finding("NotPkcs12", "error", "secret {0!r} has content type {1!r}; API Management needs "
+                             "application/x-pkcs12 for a certificate".format(name, meta["content_type"]),
+                             "import the certificate into Key Vault as a certificate (PFX), not as a plain secret"))
+    return found, meta
+
+
+def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> tuple:
+    from ._network import NetworkService, blocking_rule, has_endpoint
+
+    mode = str(service.get("virtual_network_type") or "None")
+    summary: Dict[str, Any] = {"mode": mode, "subnet_id": service.get("subnet_id"), "service_endpoint": None,
+                               "blocking_rules": {}}
+    if mode.lower() == "none" or not service.get("subnet_id"):
+        return [], summary
+    network = NetworkService(module)
+    subnet = network.get_subnet(service["subnet_id"])
+    found = []
+    if subnet is None:
+        found.append(finding("SubnetNotFound", "error", "the service's subnet {0} does not exist".format(
+            service["subnet_id"]), "check the service's virtual network configuration"))
+        return found, summary
+    summary["service_endpoint"] = has_endpoint(subnet, "Microsoft.KeyVault")
+    if not summary["service_endpoint"]:
+        found.append(finding("NoKeyVaultServiceEndpoint", "error" if firewall_on else "warning",
+                             "subnet {0!r} has no Microsoft.KeyVault service endpoint".format(subnet["name"]),
+                             "azure_apim.identity.apim_subnet_service_endpoint"))
+    nsg = network.get_nsg(subnet["network_security_group_id"]) if subnet.get("network_security_group_id") else None
+    for tag in ("AzureKeyVault", "AzureActiveDirectory"):
+        rule = blocking_rule(nsg["rules"], tag) if nsg else None
+        summary["blocking_rules"][tag] = rule["name"] if rule else None
+        if rule:
+            found.append(finding("NsgBlocks" + tag, "error", "outbound rule {0!r} (priority {1}) of NSG {2!r} "
+                                 "blocks TCP 443 to {3}".format(rule["name"], rule["priority"], nsg["name"], tag),
+                                 "azure_apim.identity.apim_nsg_outbound_rules with a priority below {0}".format(
+                                     rule["priority"])))
+    return found, summary
+
+
+def preflight(module: Any, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
+              vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
+    """Everything that decides whether API Management can read from the vault, as findings; never writes."""
+    from ._apim import ApimServices, resolve_identity
+
+    service = ApimServices(module).require(service_group, service_name)
+    vault = VaultService(module).require(vault_ref, vault_group)
+    findings: List[Dict[str, str]] = []
+    try:
+        identity = resolve_identity(service, identity_ref, module.subscription_id)
+    except AzureApimError as err:
+        findings.append(finding("IdentityNotEnabled", "error", err.msg, err.hint or ""))
+        identity = None
+    secret_name = None
+    if secret_ref:
+        secret_name = parse_secret_uri(secret_ref).name if secret_ref.lower().startswith("https://") else secret_ref
+    access = secret_access(module, vault, identity, secret_name) if identity else None
+    if access:
+        findings += _access_findings(access, identity)
+    vnet_found, vnet = _vnet_findings(module, service, firewall_fit(vault, None)["enabled"])
+    findings += vnet_found
+    secret = None
+    if secret_ref:
+        secret_found, secret = _secret_findings(module, vault, secret_ref, certificate)
+        findings += secret_found
+    return {"findings": findings, "permission_model": vault["permission_model"],
+            "vault": {k: vault.get(k) for k in ("id", "name", "tenant_id")}, "identity": identity,
+            "access": access, "network": vnet, "secret": secret}
