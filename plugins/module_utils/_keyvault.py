@@ -76,8 +76,8 @@ def vault_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
 
 def vault_path(subscription_id: str, resource_group: str, name: str) -> str:
     """ARM path of a vault."""
-    return "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(subscription_id, resource_group,
-                                                                           VAULT_TYPE, name)
+    return "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(
+        subscription_id, resource_group, VAULT_TYPE, name)
 
 
 def find_policy(vault: Dict[str, Any], object_id: str, application_id: Optional[str] = None) -> Optional[Dict[str, Any]]:
@@ -422,8 +422,8 @@ def _check_tenant(vault: Dict[str, Any], principal: Dict[str, Any]) -> str:
     if str(tenant).lower() != str(vault.get("tenant_id") or "").lower():
         raise AzureApimError(
             "The principal {0} belongs to tenant {1} but key vault {2!r} to tenant {3}; Key Vault only accepts "
-            "principals of its own tenant".format(principal["principal_id"], tenant, vault["name"],
-                                                   vault.get("tenant_id")),
+            "principals of its own tenant".format(
+                principal["principal_id"], tenant, vault["name"], vault.get("tenant_id")),
             code="TenantMismatch", hint="use a vault in the identity's tenant (identities do not follow a "
                                         "subscription moved to another directory; recreate them)")
     return str(tenant)
@@ -469,7 +469,7 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
                          check_mode=module.check_mode, deadline=module.deadline)
         result.update(outcome.result("role_assignment"))
         return result
-    spec, _ = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode)
+    spec = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode)[0]
     outcome = ensure(spec, state, lambda current: {"object_id": principal["principal_id"],
                                                    "permissions": merged_permissions(current, permissions, mode)},
                      check_mode=module.check_mode, deadline=module.deadline)

@@ -77,8 +77,9 @@ def has_endpoint(subnet: Dict[str, Any], service: str) -> bool:
 def subnet_body_with_endpoints(subnet: Dict[str, Any], endpoints: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The PUT body: the subnet's properties as read (links, delegations, policies), with ``endpoints``."""
     props = {k: v for k, v in (subnet["raw"].get("properties") or {}).items() if k not in _SUBNET_READ_ONLY}
-    props["serviceEndpoints"] = [{"service": e["service"], **({"locations": e["locations"]} if e.get("locations")
-                                                               else {})} for e in endpoints]
+    props["serviceEndpoints"] = [
+        dict({"service": e["service"]}, **({"locations": e["locations"]} if e.get("locations") else {}))
+        for e in endpoints]
     return {"properties": props}
 
 
@@ -87,7 +88,7 @@ def _port_covers(rule: Dict[str, Any], port: int) -> bool:
     for value in (str(r).strip() for r in ranges if r):
         if value == "*":
             return True
-        low, _, high = value.partition("-")
+        low, high = (value.split("-", 1) + [""])[:2]
         try:
             if int(low) <= port <= int(high or low):
                 return True

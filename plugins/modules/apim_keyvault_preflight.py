@@ -34,13 +34,13 @@ options:
     type: str
     default: system
   vault:
-    description: Name or resource id of the vault, or a secret URI (which also sets O(vault_secret) when that is not given).
+    description: Name or resource id of the vault, or a secret URI (which also sets O(secret_name) when that is not given).
     type: str
     required: true
   vault_resource_group:
     description: Resource group of the vault (otherwise searched in the subscription).
     type: str
-  vault_secret:
+  secret_name:
     description: Secret to check, by name or secret URI.
     type: str
   certificate:
@@ -127,7 +127,7 @@ network:
   type: dict
   sample: {mode: External, service_endpoint: true, blocking_rules: {AzureKeyVault: null, AzureActiveDirectory: null}}
 secret:
-  description: Secret metadata (exists, content_type, secret_uri, current_version, ...); null without O(vault_secret).
+  description: Secret metadata (exists, content_type, secret_uri, current_version, ...); null without O(secret_name).
   returned: always
   type: dict
   sample: {exists: true, content_type: application/x-pkcs12, is_pkcs12: true}
@@ -150,7 +150,7 @@ ARGUMENT_SPEC = dict(
     identity=dict(type="str", default="system"),
     vault=dict(type="str", required=True),
     vault_resource_group=dict(type="str"),
-    vault_secret=dict(type="str"),
+    secret_name=dict(type="str"),
     certificate=dict(type="bool", default=False),
     fail_on=dict(type="str", choices=["never", "info", "warning", "error"], default="error"),
 )
@@ -159,7 +159,7 @@ ARGUMENT_SPEC = dict(
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Diagnose; fail when a finding reaches fail_on."""
     params = module.params
-    secret = params["vault_secret"]
+    secret = params["secret_name"]
     if not secret and "/secrets/" in params["vault"].lower():
         secret = params["vault"]
     report = preflight(module, params["service_resource_group"], params["service_name"], params["identity"],

@@ -94,7 +94,7 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
@@ -152,7 +152,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
                              code="NetworkSecurityGroupNotFound", hint="check the NSG name and resource group")
     absent = params["state"] == "absent"
     plan = plan_rules(nsg, params["service_tags"], params["port"], params["priority"]) if not absent else {}
-    changed, before, after = False, [], []  # type: bool, List[Any], List[Any]
+    changed, before, after = False, [], []
     for tag in params["service_tags"]:
         spec = nsg_rule_spec(network, nsg_id, tag, params["port"], plan.get(tag, {}), owned_only=absent)
         outcome = ensure(spec, params["state"], {"allows": True}, check_mode=module.check_mode,

@@ -159,9 +159,11 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
         raise AzureApimError("Subnet {0} does not exist".format(subnet_id), status=404, code="SubnetNotFound",
                              hint="check the virtual network and subnet names; this module does not create subnets")
     present = params["state"] == "present"
-    outcome = ensure(subnet_endpoint_spec(network, subnet_id), "present",
-                     lambda current: {"service_endpoints": endpoints_wanted(current, params["service"],
-                                                                             params["locations"], present)},
+
+    def desired(current: Dict[str, Any]) -> Dict[str, Any]:
+        return {"service_endpoints": endpoints_wanted(current, params["service"], params["locations"], present)}
+
+    outcome = ensure(subnet_endpoint_spec(network, subnet_id), "present", desired,
                      check_mode=module.check_mode, deadline=module.deadline)
     outcome.before, outcome.after = public_subnet(outcome.before), public_subnet(outcome.after)
     return outcome.result("subnet")

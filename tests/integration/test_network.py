@@ -59,8 +59,8 @@ def test_nsg_rules_added_keeping_other_rules(local_azure: Any, seeded: dict, pla
         assert json.dumps(after[name]["properties"], sort_keys=True) == json.dumps(rule["properties"], sort_keys=True)
     kv = after["AllowApimToAzureKeyVaultOutbound"]["properties"]
     aad = after["AllowApimToAzureActiveDirectoryOutbound"]["properties"]
-    assert (kv["destinationAddressPrefix"], kv["destinationPortRange"], kv["direction"]) == ("AzureKeyVault", "443",
-                                                                                               "Outbound")
+    assert (kv["destinationAddressPrefix"], kv["destinationPortRange"], kv["direction"]) == (
+        "AzureKeyVault", "443", "Outbound")
     assert aad["destinationAddressPrefix"] == "AzureActiveDirectory"
     # 100 is taken by AllowSqlOutbound: the lowest free outbound priorities are chosen
     assert (kv["priority"], aad["priority"]) == (101, 102)

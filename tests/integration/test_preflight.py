@@ -73,10 +73,10 @@ def test_each_seeded_problem_is_reported(local_azure: Any, healthy: dict, playbo
     assert result.requests.writes() == []
 
 
-def test_plain_secret_as_certificate_missing_secret_and_fail_on(local_azure: Any, healthy: dict,
-                                                                 playbook: Any) -> None:
-    result = playbook("preflight_one", extra_vars={"pf_vault": "kv-ap", "pf_secret": "plain",
-                                                    "pf_certificate": True, "pf_fail_on": "never"})
+def test_plain_secret_as_certificate_missing_secret_and_fail_on(
+        local_azure: Any, healthy: dict, playbook: Any) -> None:
+    extra = {"pf_vault": "kv-ap", "pf_secret": "plain", "pf_certificate": True, "pf_fail_on": "never"}
+    result = playbook("preflight_one", extra_vars=extra)
     assert result.rc == 0, result.explain()
     assert _codes(result.task(TASK)) == {"NoSecretAccess": "error", "NotPkcs12": "error"}
     missing = playbook("preflight_one", extra_vars={"pf_vault": "kv-ap", "pf_secret": "nope", "pf_fail_on": "never"})
