@@ -297,7 +297,7 @@ def _apim_vnet(w: World, rg: str, props: dict[str, Any], spec: Optional[dict]) -
         return
     subnet = str(spec["subnet"])
     if not subnet.startswith("/"):
-        vnet, _, name = subnet.partition("/")
+        vnet, name = subnet.split("/", 1)
         subnet = f"{w.rg_id(rg)}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"
     props["virtualNetworkType"] = spec.get("type", "External")
     props["virtualNetworkConfiguration"] = {"subnetResourceId": subnet, "vnetid": None, "subnetname": None}
