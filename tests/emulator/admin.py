@@ -249,7 +249,9 @@ def build_secret(w: World, vault: dict, spec: dict[str, Any]) -> dict:
 def _seed_apim(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
     hook = _provider_hook("apim", "seed_service")
     if hook is not None:
-        return hook(w, rg, {**spec, "location": spec.get("location", location)})
+        body = hook(w, rg, {**spec, "location": spec.get("location", location)})
+        _apim_vnet(w, rg, body["properties"], spec.get("virtual_network"))  # the stored body: set in place
+        return body
     return build_apim_service(w, rg, spec, location)
 
 
