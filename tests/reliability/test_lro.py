@@ -9,7 +9,6 @@ identity (id-foreign) and every other resource.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
