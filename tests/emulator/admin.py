@@ -399,7 +399,7 @@ def clear_requests() -> Response:
 
 
 FAULT_KEYS = {"method", "path", "status", "headers", "body", "times", "probability", "drop_connection",
-              "apply_then_fail"}
+              "apply_then_fail", "fail_operation"}
 
 
 @bp.post("/faults")

@@ -6,6 +6,7 @@ paths → handler → request log.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import random
@@ -89,7 +90,9 @@ def _before_request() -> Optional[Response]:
     fault = _match_fault(w)
     if fault is not None:
         g.log_entry["fault"] = fault["id"]
-        if fault.get("apply_then_fail"):
+        if fault.get("fail_operation"):
+            _arm_failing_operation(w, fault)
+        elif fault.get("apply_then_fail"):
             g.pending_fault = fault
         else:
             return _fault_response(fault)
@@ -104,6 +107,9 @@ def _after_request(response: Response) -> Response:
     fault = g.pop("pending_fault", None)
     if fault is not None:
         response = _fault_response(fault)
+    failing = g.pop("failing_operation", None)
+    if failing is not None:
+        _fail_new_operations(arm.world(), *failing)
     entry = g.get("log_entry")
     if entry is not None:
         entry["status"] = response.status_code
@@ -185,6 +191,32 @@ def _match_fault(w: World) -> Optional[dict]:
             rule["hits"] += 1
             return dict(rule)
     return None
+
+
+def _arm_failing_operation(w: World, rule: dict) -> None:
+    """`fail_operation: {code, message}`: the request is accepted as usual, but the long-running operation it
+    starts ends Failed with that error and the resource is left as it was before the request."""
+    with w.lock:
+        before = w.get(request.path)
+        g.failing_operation = (rule["fail_operation"], set(w.operations), copy.deepcopy(before) if before else None)
+
+
+def _fail_new_operations(w: World, error: dict, known: set, before: Optional[dict]) -> None:
+    with w.lock:
+        for op_id, op in w.operations.items():
+            if op_id in known or op.done:
+                continue
+            op.error = {"code": error.get("code", "OperationFailed"), "message": error.get("message", "Failed.")}
+            op.on_done = _restore(op.resource_id, before)
+
+
+def _restore(resource_id: str, before: Optional[dict]) -> Any:
+    def done(w: World) -> None:
+        if before is None:
+            w.delete(resource_id)
+        else:
+            w.put(resource_id, copy.deepcopy(before))
+    return done
 
 
 def _fault_response(rule: dict) -> Response:

@@ -89,7 +89,8 @@ class AdminClient:
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """Add a fault rule (method, path regex, status, headers, body, times, probability, drop_connection,
-        apply_then_fail); returns it with its id."""
+        apply_then_fail, fail_operation {code, message}: the long-running operation the request starts ends Failed
+        and the resource stays as it was); returns it with its id."""
         return self._call("POST", "faults", json=rule)
 
     def faults(self) -> list[dict]:

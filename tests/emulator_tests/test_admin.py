@@ -167,3 +167,27 @@ def test_issued_tokens_are_listed_until_cleared(local_azure, world):
     assert local_azure.admin.issued_tokens() == [token]
     local_azure.admin.clear_issued_tokens()
     assert local_azure.admin.issued_tokens() == []
+
+
+def test_fail_operation_ends_the_lro_failed_and_leaves_the_resource_as_it_was(local_azure, world):
+    world("demo", time_scale=0.01)
+    sid = f"{local_azure.rg_id('rg-apim-demo')}/providers/Microsoft.ApiManagement/service/apim-contoso-demo"
+    before = local_azure.admin.resource(sid)
+    local_azure.admin.add_fault(method="PATCH", path="/service/apim-contoso-demo$", times=1,
+                                fail_operation={"code": "ActivationFailed", "message": "gateway did not confirm"})
+    client = local_azure.arm()
+    accepted = client.request("PATCH", sid, "2024-05-01", {"tags": {"x": "1"}})
+    assert accepted.status_code == 202
+    status = None
+    for _ in range(100):
+        status = client.get(accepted.headers["Azure-AsyncOperation"]).json()
+        if status["status"] != "InProgress":
+            break
+        time.sleep(0.05)
+    assert status["status"] == "Failed"
+    assert status["error"] == {"code": "ActivationFailed", "message": "gateway did not confirm"}
+    after = local_azure.admin.resource(sid)
+    assert after["tags"] == before["tags"] and after["properties"]["provisioningState"] == "Succeeded"
+    # the rule was used up: the next PATCH succeeds and applies
+    again = client.request("PATCH", sid, "2024-05-01", {"tags": {"x": "1"}})
+    assert again.status_code == 202
