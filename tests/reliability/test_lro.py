@@ -155,14 +155,25 @@ def test_conflict_while_another_writer_updates_is_merged(rel, record):
 @pytest.mark.scenario(11, "LRO ends Failed: code and message, no blind retry")
 def test_failed_operation_reports_azure_code_and_message(rel, record):
     rel.seed(rel_world(), time_scale=1.0, apim_update_s=2.0, identity_replication_s=0.0)
-    failed = {"id": "op", "name": "op", "status": "Failed", "startTime": "2026-01-01T00:00:00Z",
-              "error": {"code": "ActivationFailed",
-                        "message": "The identity could not be assigned: the gateway did not confirm in time."}}
-    rel.fault(method="GET", path=f"/service/{SERVICE}/operationresults/", status=200, body=failed, times=1)
+    before_state = rel.state()
+    before = foreign_view(before_state)
+    failure = {"code": "ActivationFailed",
+               "message": "The identity could not be assigned: the gateway did not confirm in time."}
+    rel.fault(method="PATCH", path=f"/service/{SERVICE}$", fail_operation=failure, times=1)
     run = rel.run(MODULE, _args("id-rel-a"))
     rel.clear_faults()
     assert run.failed, run.explain()
     assert "ActivationFailed" in run.msg or run.result.get("error_code") == "ActivationFailed", run.result
     assert "gateway did not confirm" in run.msg, run.msg
     assert [e["method"] for e in run.writes()] == ["PATCH"], "a failed operation is reported, not blindly retried"
-    record(writes=len(run.writes()), reruns=0)
+    # Azure rolled the change back: everything, the service included, is as before.
+    rel.assert_foreign_unchanged(before, foreign_view(run.state))
+    assert _attached(_service(rel, run.state)) == {FOREIGN_IDENTITY}
+
+    rerun = rel.run(MODULE, _args("id-rel-a"))
+    assert not rerun.failed and rerun.changed, rerun.explain()
+    assert [e["method"] for e in rerun.writes()] == ["PATCH"]
+    rel.idempotent(MODULE, _args("id-rel-a"))
+    assert _attached(_service(rel)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    rel.assert_foreign_unchanged(_foreign(rel, before_state), _foreign(rel, rel.state()))
+    record(writes=len(run.writes()) + len(rerun.writes()), reruns=1)
