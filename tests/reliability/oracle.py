@@ -84,4 +84,3 @@ class Oracle:
         for kind in self.secrets.values():
             out[kind] = out.get(kind, 0) + 1
         return out
-

@@ -191,8 +191,8 @@ def test_vault_conflict_twice_then_success(rel, record):
     state0 = rel.state()
     apim = _apim_principal(state0, rel.azure)
     before = foreign_view(state0, shared={sid["vault"]: ["properties.accessPolicies"]})
-    conflict = {"error": {"code": "ConflictError", "message": "A conflict occurred that prevented the operation "
-                                                             "from completing. Please retry."}}
+    message = "A conflict occurred that prevented the operation from completing. Please retry."
+    conflict = {"error": {"code": "ConflictError", "message": message}}
     fault = {"method": "PUT", "path": "/accessPolicies/add$", "status": 409, "body": conflict, "times": 2}
     args = _kv_args(service_name=SERVICE, service_resource_group=RG)
     runs = rel.quartet("keyvault_access", args, faults=[fault])

@@ -94,4 +94,3 @@ def test_check_mode_sends_no_mutating_request(rel, record, module):
         assert run.changed, f"{module} must predict the change in check mode\n" + run.explain()
     assert foreign_view(rel.state()) == before
     record(writes=0, reruns=0)
-
