@@ -103,7 +103,7 @@ def run_module(azure: Any, workdir: Path, module: str, args: dict[str, Any], *, 
     if clear_log:
         azure.admin.clear_requests()
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir),
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir), check=False,
                           env=module_env(azure, sdk_log, env))
     elapsed = time.monotonic() - started
     return ModuleRun(module=module, args=args, check=check, rc=proc.returncode, result=_last_json(proc.stdout),
