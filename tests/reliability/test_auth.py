@@ -21,8 +21,9 @@ def _token_requests(run) -> list:
 
 @pytest.mark.scenario(21, "expired token mid-run")
 def test_token_expiring_during_the_run_is_renewed(rel, record):
-    # Tokens live 2 s; every request takes 1.2 s: the first token expires while the module is still working.
-    rel.seed(rel_world(), **{**FAST, "token_lifetime_s": 2.0, "latency_ms": 1200.0})
+    # Tokens live 4 s; every request takes 1.2 s: the first token expires while the module is still working.
+    # (A lifetime shorter than one request would expire every token in flight, which no real token does.)
+    rel.seed(rel_world(), **{**FAST, "token_lifetime_s": 4.0, "latency_ms": 1200.0})
     owned = [ids(rel.azure.subscription_id)["uai"] + "id-rel-token"]
     before = foreign_view(rel.state(), owned=owned)
     args = {"resource_group": RG, "name": "id-rel-token", "location": "westeurope", "tags": {"run": "long"}}
