@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import AzureApimError, status_of
+from ._lro import OperationStillRunning
 
 SYSTEM_ASSIGNED = "SystemAssigned"
 # 412 Precondition Failed: the entity changed between our read and our write (ETag mismatch). The whole
@@ -324,6 +325,13 @@ SECRET_ACCESS_HINT = ("grant the API Management identity read access to the secr
                       "Azure RBAC grants can take about 10 minutes to take effect, so raise 'timeout' to wait longer")
 
 
+def _not_readable(name: str, current: Dict[str, Any], refreshes: int, deadline: Any) -> AzureApimError:
+    return AzureApimError(
+        "API Management still cannot read the Key Vault secret of named value {0} after {1:.0f} s ({2} refreshes). "
+        "Last status {3}".format(name, deadline.elapsed(), refreshes, describe_status(current)),
+        code="KeyVaultSecretNotReadable", hint=SECRET_ACCESS_HINT, last_status=last_status(current))
+
+
 def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interval: float,
                     sleep: Callable[[float], None] = time.sleep) -> Tuple[Dict[str, Any], int]:
     """Refresh the secret until APIM reads it (lastStatus Success) or the deadline passes.
@@ -336,13 +344,12 @@ def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interva
     while current is not None and not secret_readable(current):
         if refreshes:
             if deadline.remaining() <= interval:
-                raise AzureApimError(
-                    "API Management still cannot read the Key Vault secret of named value {0} after {1:.0f} s "
-                    "({2} refreshes). Last status {3}".format(name, deadline.elapsed(), refreshes,
-                                                              describe_status(current)),
-                    code="KeyVaultSecretNotReadable", hint=SECRET_ACCESS_HINT, last_status=last_status(current))
+                raise _not_readable(name, current, refreshes, deadline)
             sleep(interval)
-        named_values.refresh(name)
+        try:
+            named_values.refresh(name)
+        except OperationStillRunning as err:
+            raise _not_readable(name, current, refreshes, deadline) from err
         refreshes += 1
         current = named_values.get(name)
     if current is None:

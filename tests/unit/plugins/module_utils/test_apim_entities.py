@@ -78,3 +78,15 @@ def test_a_readable_secret_is_not_refreshed():
     fake = FakeNamedValues([("Success", None)])
     _, refreshes = entities.wait_for_secret(fake, "n", Deadline(600), 30, sleep=lambda s: None)
     assert refreshes == 0 and fake.refreshes == 0
+
+
+def test_a_refresh_cut_short_by_the_deadline_reports_the_key_vault_reason():
+    from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
+
+    class Slow(FakeNamedValues):
+        def refresh(self, name):
+            raise OperationStillRunning("still running", code="OperationStillRunning")
+
+    with pytest.raises(AzureApimError) as err:
+        entities.wait_for_secret(Slow([("Forbidden", "no access")]), "n", Deadline(600), 30, sleep=lambda s: None)
+    assert err.value.code == "KeyVaultSecretNotReadable" and "Forbidden: no access" in err.value.msg
