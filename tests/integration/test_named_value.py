@@ -138,18 +138,19 @@ def test_key_vault_named_value_turns_success_after_the_grant(world, playbook, lo
 
 
 def test_rbac_grant_is_waited_for_through_propagation(world, playbook, local_azure):
-    world(world_spec(), **FAST)
+    # RBAC propagation of 3000 Azure seconds = 15 s here: longer than starting the next playbook on a busy machine
+    world(world_spec(), **FAST, rbac_propagation_s=3000)
     extra = {"nv_name": "rbac-key", "nv_secret_id": _secret_uri(KV_RBAC), "nv_identity": "system"}
     first = playbook(PLAYBOOK, extra_vars=extra)
     assert first.rc == 0, first.explain()
     assert first.task(TASK)["last_status"]["code"] != "Success"
     principal = resource(first.state, service_id(local_azure))["identity"]["principalId"]
     _grant_rbac(local_azure, KV_RBAC, principal)
-    waited = playbook(PLAYBOOK, extra_vars={**extra, "nv_wait": True, "nv_wait_interval": 1, "nv_timeout": 120})
+    waited = playbook(PLAYBOOK, extra_vars={**extra, "nv_wait": True, "nv_wait_interval": 2, "nv_timeout": 120})
     assert waited.rc == 0, waited.explain()
     result = waited.task(TASK)
     assert result["last_status"]["code"] == "Success"
-    # propagation (600 Azure seconds = 3 s here) made the first refresh fail: the wait was observed
+    # propagation made the first refresh fail: the wait was observed
     refreshes = [w for w in writes(waited) if w["path"].endswith("/refreshSecret")]
     assert result["secret_refreshes"] == len(refreshes) >= 2
     assert result["changed"] is True
