@@ -154,7 +154,7 @@ logger:
       sample: null
     credentials:
       description:
-        - The credentials Azure shows. RV(logger.credentials.connection_string_set) says a connection string is
+        - The credentials Azure shows. C(connection_string_set) says a connection string is
           stored; it is never returned.
       type: dict
       sample: {name: apim-logs, endpoint_address: evhns-contoso.servicebus.windows.net,

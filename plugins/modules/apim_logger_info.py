@@ -10,7 +10,7 @@ short_description: Read the loggers of an API Management service
 version_added: 0.1.0
 description:
   - Returns one logger or all loggers of an API Management service (Event Hub, Application Insights, Azure Monitor).
-  - Stored connection strings and instrumentation keys are never returned; RV(loggers[].credentials.connection_string_set)
+  - Stored connection strings and instrumentation keys are never returned; C(credentials.connection_string_set)
     says whether one is stored.
   - Never fails because something does not exist; the list is then empty.
 options:
