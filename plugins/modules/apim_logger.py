@@ -131,7 +131,7 @@ logger:
     id:
       description: Resource ID.
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-contoso/loggers/eventhub-logger
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/loggers/eh-logger
     name:
       description: Identifier of the logger.
       type: str

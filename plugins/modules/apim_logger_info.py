@@ -58,7 +58,7 @@ loggers:
     id:
       description: Resource ID.
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-contoso/loggers/eventhub-logger
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/loggers/eh-logger
     name:
       description: Identifier.
       type: str

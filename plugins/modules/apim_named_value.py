@@ -174,7 +174,7 @@ named_value:
     id:
       description: Resource ID.
       type: str
-      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/apim-contoso/namedValues/backend-api-key
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/namedValues/backend-key
     name:
       description: Identifier of the named value.
       type: str

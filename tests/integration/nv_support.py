@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 RG = "rg-nv"
@@ -59,8 +60,18 @@ def writes(result: Any) -> list:
     return list(result.requests.writes())
 
 
+@dataclass
+class Quartet:
+    """The four runs of one behaviour."""
+
+    check: Any
+    apply: Any
+    check2: Any
+    apply2: Any
+
+
 def assert_quartet(playbook: Callable[..., Any], name: str, extra_vars: dict[str, Any], task: str,
-                   secrets: tuple = ()) -> tuple:
+                   secrets: tuple = ()) -> Quartet:
     """check -> apply -> idempotent check -> idempotent apply, with --diff; returns the four results.
 
     The first check predicts a change without writing; the apply changes; both re-runs report no change and write
@@ -80,7 +91,7 @@ def assert_quartet(playbook: Callable[..., Any], name: str, extra_vars: dict[str
     for label, run in (("check2", check2), ("apply2", apply2)):
         assert run.task(task)["changed"] is False, label + "\n" + run.explain()
         assert writes(run) == [], (label, writes(run))
-    return check, apply, check2, apply2
+    return Quartet(check, apply, check2, apply2)
 
 
 def assert_no_secret(run: Any, secrets: tuple) -> None:

@@ -33,13 +33,15 @@ def test_managed_identity_logger_quartet(world, playbook, local_azure, identity)
     world(world_spec(), **FAST)
     extra = {"logger_name": "eh-logger", "logger_hub": "apim-logs", "logger_endpoint": ENDPOINT,
              "logger_identity": identity, "logger_description": "requests to Event Hubs"}
-    check, apply, _, _ = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    check = runs.check
+    apply = runs.apply
     expected_client = "SystemAssigned" if identity == "system" else _client_id(apply)
     assert check.task(TASK)["diff"]["after"]["credentials"]["identity_client_id"] == expected_client
     stored = _stored(apply, local_azure, "eh-logger")
     assert stored["properties"]["loggerType"] == "azureEventHub"
-    assert stored["properties"]["credentials"] == {"name": "apim-logs", "endpointAddress": ENDPOINT,
-                                                  "identityClientId": expected_client}
+    expected = {"name": "apim-logs", "endpointAddress": ENDPOINT, "identityClientId": expected_client}
+    assert stored["properties"]["credentials"] == expected
     assert stored["properties"]["description"] == "requests to Event Hubs"
     assert [w["method"] for w in writes(apply)] == ["PUT"]
     info = apply.task("Loggers of the service")["loggers"]
@@ -65,7 +67,9 @@ def test_switching_identity_keeps_unset_settings(world, playbook, local_azure):
 def test_connection_string_logger_is_idempotent_despite_masked_credentials(world, playbook, local_azure):
     world(world_spec(), **FAST)
     extra = {"logger_name": "cs-logger", "logger_hub": "apim-logs", "logger_connection_string": CONNECTION_STRING}
-    _, apply, _, apply2 = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(SAS_KEY,))
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(SAS_KEY,))
+    apply = runs.apply
+    apply2 = runs.apply2
     stored = _stored(apply, local_azure, "cs-logger")
     assert set(stored["properties"]["credentials"]) == {"connectionString"}  # masked on read, no hub name
     assert stored["_credentials"]["name"] == "apim-logs"
@@ -104,6 +108,7 @@ def test_absent_quartet_leaves_other_loggers(world, playbook, local_azure):
     for name in ("keep-me", "drop-me"):
         assert playbook(PLAYBOOK, extra_vars={"logger_name": name, "logger_hub": "apim-logs",
                                               "logger_endpoint": ENDPOINT}).rc == 0
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, {"logger_name": "drop-me", "logger_state": "absent"}, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, {"logger_name": "drop-me", "logger_state": "absent"}, TASK)
+    apply = runs.apply
     assert _stored(apply, local_azure, "drop-me") is None
     assert _stored(apply, local_azure, "keep-me") is not None

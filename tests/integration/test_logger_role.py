@@ -23,7 +23,8 @@ def test_role_quartet_from_the_example_vars(world, playbook, local_azure):
     extra.update(apim_eventhub_logger_service_name=SERVICE, apim_eventhub_logger_resource_group=RG,
                  apim_eventhub_logger_namespace_host=f"{EVENTHUB_NS}.servicebus.windows.net",
                  apim_eventhub_logger_identity=UAMI)
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    apply = runs.apply
     logger = resource(apply.state, f"{service_id(local_azure)}/loggers/{extra['apim_eventhub_logger_name']}")
     uami = next(r for r in apply.state["resources"].values() if r.get("name") == UAMI)
     assert logger["properties"]["credentials"]["identityClientId"] == uami["properties"]["clientId"]

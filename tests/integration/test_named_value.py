@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integration.nv_support import (
-    FAST, KV_POLICY, KV_RBAC, PLAIN_SECRET, RG, SECRET_VALUE, SERVICE, UAMI, assert_no_secret, assert_quartet,
+    FAST, KV_POLICY, KV_RBAC, PLAIN_SECRET, RG, SECRET_VALUE, UAMI, assert_no_secret, assert_quartet,
     resource, service_id, world_spec, writes,
 )
 
@@ -59,7 +59,9 @@ def _grant_rbac(azure, vault: str, principal_id: str) -> None:
 def test_plain_secret_value_quartet_and_never_shown(world, playbook, local_azure):
     world(world_spec(), **FAST)
     extra = {"nv_name": "plain-token", "nv_value": PLAIN_SECRET, "nv_secret": True, "nv_tags": ["ops"]}
-    check, apply, _, _ = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(PLAIN_SECRET,))
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(PLAIN_SECRET,))
+    check = runs.check
+    apply = runs.apply
     assert check.task(TASK)["diff"]["after"]["display_name"] == "plain-token"
     assert apply.task(TASK)["diff"]["before"] == {}
     stored = _stored(apply, local_azure, "plain-token")
@@ -103,7 +105,9 @@ def test_plain_visible_value_is_compared(world, playbook, local_azure):
 def test_key_vault_named_value_turns_success_after_the_grant(world, playbook, local_azure, identity):
     world(world_spec(), **FAST)
     extra = {"nv_name": "backend-key", "nv_secret_id": _secret_uri(KV_POLICY), "nv_identity": identity}
-    check, apply, _, apply2 = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(SECRET_VALUE,))
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK, secrets=(SECRET_VALUE,))
+    apply = runs.apply
+    apply2 = runs.apply2
     stored = _stored(apply, local_azure, "backend-key")["properties"]
     svc = resource(apply.state, service_id(local_azure))
     if identity == "system":
@@ -200,6 +204,7 @@ def test_bad_input_is_refused_before_any_write(world, playbook, extra, expected)
 def test_absent_quartet(world, playbook, local_azure):
     world(world_spec(), **FAST)
     assert playbook(PLAYBOOK, extra_vars={"nv_name": "gone", "nv_value": "v-1"}).rc == 0
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, {"nv_name": "gone", "nv_state": "absent"}, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, {"nv_name": "gone", "nv_state": "absent"}, TASK)
+    apply = runs.apply
     assert _stored(apply, local_azure, "gone") is None
     assert [w["method"] for w in writes(apply)] == ["DELETE"]

@@ -33,6 +33,7 @@ def _old_python() -> str:
 def test_quartet_with_the_oldest_sdks(world, playbook, playbook_name, task, extra):
     python = _old_python()
     world(world_spec(), **FAST)
-    check, apply, _, _ = assert_quartet(playbook, playbook_name, {**extra, "ansible_python_interpreter": python}, task)
+    runs = assert_quartet(playbook, playbook_name, {**extra, "ansible_python_interpreter": python}, task)
+    apply = runs.apply
     versions = {e["query"].get("api-version") for e in apply.requests if "/Microsoft.ApiManagement/" in e["path"]}
     assert versions == {"2022-08-01"}, versions

@@ -93,7 +93,9 @@ def test_add_update_remove_keep_the_seeded_policy(world, playbook, local_azure, 
 
     # add (system-assigned identity: no client-id)
     add = {**target, "auth_resource": "https://storage.azure.com/"}
-    check, apply, _, _ = assert_quartet(playbook, PLAYBOOK, add, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, add, TASK)
+    check = runs.check
+    apply = runs.apply
     diff = check.task(TASK)["diff"]
     assert "https://storage.azure.com/" in diff["after"] and "https://storage.azure.com/" not in diff["before"]
     xml = _stored_xml(apply, local_azure, **where)
@@ -105,7 +107,8 @@ def test_add_update_remove_keep_the_seeded_policy(world, playbook, local_azure, 
 
     # update: a user-assigned identity and ignore-error
     update = {**add, "auth_identity": UAMI, "auth_ignore_error": True}
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, update, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, update, TASK)
+    apply = runs.apply
     [element] = _ours(_stored_xml(apply, local_azure, **where))
     uami = next(r for r in apply.state["resources"].values() if r.get("name") == UAMI)
     assert element.get("client-id") == uami["properties"]["clientId"]
@@ -114,13 +117,15 @@ def test_add_update_remove_keep_the_seeded_policy(world, playbook, local_azure, 
 
     # a second element keyed by its token variable sits next to the first
     token = {**target, "auth_resource": "https://servicebus.azure.net/", "auth_token_variable": "sb-token"}
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, token, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, token, TASK)
+    apply = runs.apply
     xml = _stored_xml(apply, local_azure, **where)
     assert len(_ours(xml)) == 1 and len(_ours(xml, "sb-token")) == 1
 
     # remove the first; the token-variable one and the seeded content stay
     remove = {**target, "auth_state": "absent"}
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, remove, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, remove, TASK)
+    apply = runs.apply
     xml = _stored_xml(apply, local_azure, **where)
     assert _ours(xml) == [] and len(_ours(xml, "sb-token")) == 1
     assert _canonical_without_ours(xml, "sb-token") == seeded
@@ -130,7 +135,8 @@ def test_add_update_remove_keep_the_seeded_policy(world, playbook, local_azure, 
 
 def test_service_scope_without_policy_gets_a_default_document(world, playbook, local_azure):
     world(world_spec(), **FAST)
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, {"auth_resource": "https://vault.azure.net"}, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, {"auth_resource": "https://vault.azure.net"}, TASK)
+    apply = runs.apply
     root = etree.fromstring(_stored_xml(apply, local_azure).encode())
     assert [c.tag for c in root] == ["inbound", "backend", "outbound", "on-error"]
     assert root.find("inbound/base") is None  # the global scope has nothing to inherit

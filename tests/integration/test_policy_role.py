@@ -27,7 +27,8 @@ def test_role_quartet(world, playbook, local_azure):
             {"api_id": "orders", "resource": "https://storage.azure.com/", "identity": UAMI},
         ],
     }
-    _, apply, _, _ = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    runs = assert_quartet(playbook, PLAYBOOK, extra, TASK)
+    apply = runs.apply
     results = apply.task(FACT_TASK)["ansible_facts"]["apim_backend_auth_results"]
     assert [r["scope"] for r in results] == ["service", "api"]
     api_xml = resource(apply.state, f"{service_id(local_azure)}/apis/orders/policies/policy")["_raw"]

@@ -76,7 +76,7 @@ def test_wait_fails_with_key_vault_reason_when_time_runs_out():
 
 def test_a_readable_secret_is_not_refreshed():
     fake = FakeNamedValues([("Success", None)])
-    _, refreshes = entities.wait_for_secret(fake, "n", Deadline(600), 30, sleep=lambda s: None)
+    refreshes = entities.wait_for_secret(fake, "n", Deadline(600), 30, sleep=lambda s: None)[1]
     assert refreshes == 0 and fake.refreshes == 0
 
 

@@ -34,10 +34,12 @@ def test_credentials_are_one_or_the_other(run_module, transport, params, message
 
 
 @pytest.mark.parametrize("endpoint, client, expected", [
-    ("ns.servicebus.windows.net", None, {"name": "hub", "endpoint_address": "ns.servicebus.windows.net",
-                                        "identity_client_id": "SystemAssigned", "connection_string_set": False}),
-    ("ns.servicebus.windows.net", "c-1", {"name": "hub", "endpoint_address": "ns.servicebus.windows.net",
-                                         "identity_client_id": "c-1", "connection_string_set": False}),
+    ("ns.servicebus.windows.net", None,
+     {"name": "hub", "endpoint_address": "ns.servicebus.windows.net", "identity_client_id": "SystemAssigned",
+      "connection_string_set": False}),
+    ("ns.servicebus.windows.net", "c-1",
+     {"name": "hub", "endpoint_address": "ns.servicebus.windows.net", "identity_client_id": "c-1",
+      "connection_string_set": False}),
     (None, None, {"name": "hub", "connection_string_set": True}),
 ])
 def test_desired_credentials(endpoint, client, expected):
