@@ -72,8 +72,8 @@ options:
       - The identity of the service that reads the secret, used with O(key_vault_secret_id).
       - V(system) for the system-assigned identity, or a user-assigned identity attached to the service, by name
         (in the service's resource group) or by resource ID. Its client ID is sent as C(identityClientId).
-      - The identity needs read access to the secret, for example with the collection's Key Vault access module or the
-        C(apim_keyvault_access) role.
+      - The identity needs read access to the secret first (an access policy with secrets C(get), or the role
+        C(Key Vault Secrets User)); the C(apim_keyvault_access) role of this collection grants either.
     type: str
     default: system
   tags:
@@ -395,8 +395,10 @@ def handle_secret_status(module: AzureApimModule, named_values: NamedValues, res
     """Refresh and wait for the Key Vault secret as asked; returns the number of refreshes."""
     params, name = module.params, module.params["name"]
     current = result["named_value"]
-    if module.check_mode or not current.get("key_vault") or params["state"] == "absent":
-        return int(params["refresh_secret"] and module.check_mode and bool(current.get("key_vault")))
+    if not current.get("key_vault") or params["state"] == "absent":
+        return 0
+    if module.check_mode:
+        return 1 if params["refresh_secret"] else 0  # predicted; check mode sends nothing
     refreshes = 0
     if params["refresh_secret"]:
         named_values.refresh(name)
