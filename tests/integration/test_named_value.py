@@ -82,7 +82,7 @@ def test_plain_secret_value_rotates_only_with_update_secret_always(world, playbo
     rotate = {**base, "nv_value": "rotated-value-c44", "nv_update_secret": "always"}
     check = playbook(PLAYBOOK, extra_vars=rotate, check=True)
     assert check.task(TASK)["changed"] is True and writes(check) == []
-    rotated = playbook(PLAYBOOK, extra_vars=rotate)
+    rotated = playbook(PLAYBOOK, extra_vars=rotate, diff=True, verbosity=3)
     assert rotated.task(TASK)["changed"] is True, rotated.explain()
     assert [w["method"] for w in writes(rotated)] == ["PATCH"]
     assert_no_secret(rotated, ("rotated-value-c44", PLAIN_SECRET))
