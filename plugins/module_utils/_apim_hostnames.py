@@ -15,7 +15,7 @@ import copy
 import datetime as dt
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ._apim import resolve_identity, service_to_dict
+from ._apim import resolve_identity, service_to_dict  # noqa: F401 - re-exported for modules
 from ._errors import AzureApimError, code_of, status_of
 from ._ids import SecretUri, parse_secret_uri
 from ._lro import wait_until_settled
@@ -98,10 +98,15 @@ def same_secret_id(wanted: Optional[str], current: Optional[str]) -> bool:
     """
     if not wanted or not current:
         return not wanted and not current
+    return _secret_key(wanted) == _secret_key(current)
+
+
+def _secret_key(value: str) -> str:
     try:
-        return parse_secret_uri(wanted).uri.lower() == parse_secret_uri(current).uri.lower()
+        uri = parse_secret_uri(value).uri.lower()
     except AzureApimError:  # a foreign, unparsable value: compare it as text
-        return wanted.strip().rstrip("/").lower() == current.strip().rstrip("/").lower()
+        return value.strip().rstrip("/").lower()
+    return uri.replace(":443/", "/", 1)  # the default HTTPS port names the same vault
 
 
 def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
@@ -376,6 +381,11 @@ class HostnameService:
 
         body = models.ApiManagementServiceUpdateParameters(
             hostname_configurations=[_to_model(e, models) for e in entries])
+        for attribute in body._attribute_map:  # pylint: disable=protected-access
+            # The SDK model fills in defaults (disableGateway false, developerPortalStatus Enabled, ...) that a
+            # PATCH would apply; only the hostname list may be sent.
+            if attribute != "hostname_configurations":
+                setattr(body, attribute, None)
         headers = {"If-Match": _quoted(etag)} if etag else {}
         self.module.lro(self._ops.begin_update, self.resource_group, self.service_name, body, headers=headers,
                         what="updating the hostnames of " + self.what)
