@@ -15,7 +15,7 @@ import copy
 import datetime as dt
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ._apim import resolve_identity, service_to_dict  # noqa: F401 - re-exported for modules
+from ._apim import service_to_dict
 from ._errors import AzureApimError, code_of, status_of
 from ._ids import SecretUri, parse_secret_uri
 from ._lro import wait_until_settled
@@ -158,7 +158,7 @@ def keyvault_entry(type_: str, host_name: str, secret: SecretUri, identity: Dict
                    default_ssl_binding: Optional[bool], negotiate: Optional[bool]) -> Entry:
     """Our entry for a Key Vault certificate fetched by ``identity`` (from ``_apim.resolve_identity``)."""
     return {
-        "type": canonical_type(type_), "host_name": host_name.strip(), "key_vault_id": secret.uri,
+        "type": canonical_type(type_), "host_name": host_name.strip(), "key_vault_id": _secret_key_form(secret),
         # The system-assigned identity is designated by leaving identityClientId out (the article's template).
         "identity_client_id": identity.get("client_id") if identity.get("kind") == "user" else None,
         "certificate_source": SOURCE_KEYVAULT, "default_ssl_binding": default_ssl_binding,
@@ -175,6 +175,11 @@ def inline_entry(type_: str, host_name: str, pfx_b64: str, password: Optional[st
         "certificate": {k: info[k] for k in ("expiry", "thumbprint", "subject")},
         "default_ssl_binding": default_ssl_binding, "negotiate_client_certificate": negotiate,
     }
+
+
+def _secret_key_form(secret: SecretUri) -> str:
+    # The default HTTPS port and a trailing slash name the same secret; send the plain form.
+    return secret.uri.replace(":443/", "/", 1)
 
 
 def absent_entry(type_: str, host_name: str) -> Entry:

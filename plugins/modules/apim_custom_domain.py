@@ -266,10 +266,12 @@ auth:
 """
 
 import base64
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
@@ -329,12 +331,18 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
         info = hn.read_pfx_info(pfx, p["certificate_password"])
         return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
                                p["default_ssl_binding"], p["negotiate_client_certificate"])
-    identity = hn.resolve_identity(service, p["identity"] or "system", module.subscription_id)
-    secret, vault = hn.keyvault_secret_uri(module, p["key_vault_secret_id"], p["key_vault"], p["secret_name"],
-                                           p["secret_version"])
+    identity = resolve_identity(service, p["identity"] or "system", module.subscription_id)
+    vault = None
+    if p["key_vault_secret_id"]:
+        secret = parse_secret_uri(p["key_vault_secret_id"])  # refuses a /certificates/ URL with the /secrets/ form
+    else:
+        secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
     entry = hn.keyvault_entry(p["type"], p["host_name"], secret, identity, p["default_ssl_binding"],
                               p["negotiate_client_certificate"])
     if not hn.entry_satisfied(entry, hn.find_entry(service["hostname_configurations"], hn.entry_key(entry))):
+        # Only a change is checked against Key Vault: an idempotent run reads nothing there.
+        if vault is None:
+            secret, vault = hn.keyvault_secret_uri(module, p["key_vault_secret_id"], p["key_vault"], None, None)
         hn.refuse_keyvault_problems(module, service, identity, secret, vault)
     if secret.version:
         module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
