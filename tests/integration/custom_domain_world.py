@@ -53,8 +53,15 @@ VAULTS = {
             {"name": "kv-dom-closed", "access_policies": [], "secrets": _certs("api-contoso-com")},
             {"name": "kv-dom-fw", "access_policies": _policies(SERVICE, UAI), "secrets": _certs("api-contoso-com"),
              "network_acls": {"default_action": "Deny", "bypass": "AzureServices"}},
+            {"name": "kv-dom-rbac", "rbac": True, "secrets": _certs("api-contoso-com")},
+            {"name": "kv-dom-rbac-none", "rbac": True, "secrets": _certs("api-contoso-com")},
         ],
     }],
+    # Azure RBAC vault: the system identity holds Key Vault Secrets User on kv-dom-rbac only.
+    "role_assignments": [{
+        "scope": "/subscriptions/{subscription_id}/resourceGroups/" + RG
+                 + "/providers/Microsoft.KeyVault/vaults/kv-dom-rbac",
+        "role": "Key Vault Secrets User", "principal": SERVICE}],
 }
 
 
@@ -62,6 +69,7 @@ def seed(world: Any, local_azure: Any) -> None:
     """Reset the local Azure and seed identities, services, then vaults (fast APIM operations)."""
     world(IDENTITIES_AND_SERVICES, **FAST)
     local_azure.admin.seed(VAULTS)
+    local_azure.admin.advance(900)  # let the seeded role assignment propagate to Key Vault's data plane
     local_azure.admin.clear_requests()
 
 

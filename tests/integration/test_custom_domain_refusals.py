@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from integration.custom_domain_world import BARE_SERVICE, OTHER_UAI, UAI, by_host, secret_id, seed
+from integration.test_custom_domain import quartet
 
 CASES = [
     # (item, words the message must contain)
@@ -25,6 +26,8 @@ CASES = [
      ["cannot read secrets", "keyvault_access first", "user-assigned"]),
     ({"host_name": "h.contoso.com", "identity": UAI, "key_vault_secret_id": secret_id("kv-dom-fw", "api-contoso-com")},
      ["firewall", "system-assigned", "trusted"]),
+    ({"host_name": "j.contoso.com", "key_vault_secret_id": secret_id("kv-dom-rbac-none", "api-contoso-com")},
+     ["cannot read secrets", "role assignment", "keyvault_access first"]),
     ({"host_name": "i.contoso.com", "key_vault": "kv-dom-missing", "secret_name": "x"},
      ["kv-dom-missing", "not found"]),
 ]
@@ -48,10 +51,15 @@ def test_each_refusal_writes_nothing_and_names_the_fix(world, local_azure, playb
     assert list(held) == ["apim-dom.azure-api.net"]
 
 
-def test_firewalled_vault_works_with_the_system_identity(world, local_azure, playbook):
-    # The same vault that refuses the user-assigned identity is fine for the system-assigned one (trusted service).
+def test_firewalled_and_rbac_vaults_work_with_the_system_identity(world, local_azure, playbook):
+    # The vault that refuses the user-assigned identity behind its firewall is fine for the system-assigned one
+    # (a trusted Microsoft service); an RBAC vault is fine with the Key Vault Secrets User role.
     seed(world, local_azure)
-    item = {"host_name": "fw.contoso.com", "key_vault_secret_id": secret_id("kv-dom-fw", "api-contoso-com")}
-    run = playbook("custom_domain_many", extra_vars={"dom_items": [item]})
-    assert run.rc == 0, run.explain()
-    assert by_host(run.state)["fw.contoso.com"]["certificateSource"] == "KeyVault"
+    items = [{"host_name": "fw.contoso.com", "key_vault_secret_id": secret_id("kv-dom-fw", "api-contoso-com")},
+             {"type": "Portal", "host_name": "rbac.contoso.com",
+              "key_vault_secret_id": secret_id("kv-dom-rbac", "api-contoso-com")}]
+    run = quartet(playbook, {"dom_items": items}, name="custom_domain_many", task="Ensure each hostname")
+    held = by_host(run.state)
+    assert held["fw.contoso.com"]["certificateSource"] == "KeyVault"
+    assert held["rbac.contoso.com"]["certificateStatus"] == "Completed"
+    assert [w["method"] for w in run.requests.writes()] == ["PATCH", "PATCH"]
