@@ -324,6 +324,9 @@ def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
 def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
     """This task's instruction, validated against Azure (refusals are raised here, before any write)."""
     p = module.params
+    if hn.is_builtin({"host_name": p["host_name"]}):
+        raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
+            p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
     if p["state"] == "absent":
         return hn.absent_entry(p["type"], p["host_name"])
     pfx = _inline_pfx(p)

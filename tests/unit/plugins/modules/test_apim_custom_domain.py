@@ -174,3 +174,9 @@ def test_bad_inline_password_fails_before_any_write(run_module, apim, transport)
     assert result.failed and "password is wrong" in result.result["msg"]
     assert "not-the-Password-1" not in json.dumps(result.result)
     assert transport.writes() == []
+
+
+def test_builtin_hostname_is_refused(run_module, apim, transport):
+    result = run_module(mod, dict(BASE, host_name="APIM-X.azure-api.net", state="absent"))
+    assert result.failed and "built-in hostname" in result.result["msg"]
+    assert transport.writes() == [] and apim.names()[0] == "apim-x.azure-api.net"
