@@ -316,9 +316,9 @@ def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
         with open(params["certificate_path"], "rb") as handle:
             return base64.b64encode(handle.read()).decode("ascii")
     except OSError as err:
-        raise AzureApimError("Cannot read certificate_path {0!r}: {1}".format(params["certificate_path"],
-                                                                             err.strerror),
-                             code="CertificateFileUnreadable", hint="check the path on the host running the task")
+        message = "Cannot read certificate_path {0!r}: {1}".format(params["certificate_path"], err.strerror)
+        raise AzureApimError(message, code="CertificateFileUnreadable",
+                             hint="check the path on the host running the task")
 
 
 def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:

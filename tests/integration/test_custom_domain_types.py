@@ -49,8 +49,8 @@ def test_versioned_secret_warns_and_a_short_lived_certificate_warns(world, local
     assert "automatic rotation is off" in warnings and version in warnings
     assert "expires in" in warnings  # the seeded certificate is valid for 10 days
     assert result["hostname"]["versioned_secret"] is True and result["hostname"]["expires_in_days"] <= 10
-    assert by_host(apply.state)["pinned.contoso.com"]["keyVaultId"] == secret_id("kv-dom", "soon-contoso-com",
-                                                                                  version)
+    pinned = secret_id("kv-dom", "soon-contoso-com", version)
+    assert by_host(apply.state)["pinned.contoso.com"]["keyVaultId"] == pinned
     # Back to the versionless id: a change (rotation on again), then stable.
     items[0]["key_vault_secret_id"] = secret_id("kv-dom", "soon-contoso-com")
     unpinned = quartet(playbook, {"dom_items": items}, name="custom_domain_many", task=TASK)

@@ -77,8 +77,8 @@ class FakeApim:
         out = {k: v for k, v in sent.items() if k not in ("encodedCertificate", "certificatePassword")}
         if sent.get("encodedCertificate"):
             info = read_pfx_info(sent["encodedCertificate"], sent.get("certificatePassword"))
-            out.update(certificateSource="Custom", certificate={k: info[k] for k in ("expiry", "thumbprint",
-                                                                                      "subject")})
+            cert = {k: info[k] for k in ("expiry", "thumbprint", "subject")}
+            out.update(certificateSource="Custom", certificate=cert)
         return out
 
     def names(self) -> List[str]:
