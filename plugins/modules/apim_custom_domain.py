@@ -282,9 +282,9 @@ ARGUMENT_SPEC = dict(
     type=dict(type="str", choices=list(hn.HOSTNAME_TYPES), default="Proxy"),
     host_name=dict(type="str", required=True),
     key_vault_secret_id=dict(type="str"),
-    key_vault=dict(type="str"),
+    key_vault=dict(type="str", no_log=False),  # a vault name or id, not a key
     secret_name=dict(type="str"),
-    secret_version=dict(type="str"),
+    secret_version=dict(type="str", no_log=False),  # a version id, not a secret
     identity=dict(type="str"),
     certificate=dict(type="str", no_log=True),
     certificate_path=dict(type="path"),

@@ -29,7 +29,7 @@ def _foreign_write(local_azure: Any, entries: list[dict]) -> Any:
 
 def _settle(local_azure: Any) -> None:
     arm = local_azure.arm()
-    for _ in range(200):
+    for _attempt in range(200):
         if arm.get(_service_path(local_azure), API).json()["properties"]["provisioningState"] == "Succeeded":
             return
         time.sleep(0.05)

@@ -1,8 +1,6 @@
 """Every hostname type with a user-assigned identity; versioned secret ids warn; short-lived certificates warn."""
 from __future__ import annotations
 
-from typing import Any
-
 from integration.custom_domain_world import UAI, by_host, identity_client_id, secret_id, seed, service_writes
 from integration.test_custom_domain import quartet
 

@@ -23,8 +23,8 @@ SYSTEM = {"kind": "system", "principal_id": "p", "client_id": None}
 USER = {"kind": "user", "principal_id": "p2", "client_id": "5B7A0C1E-0000-4000-8000-000000000001"}
 
 
-def ours(secret: str = KV, identity=SYSTEM, **flags):
-    return hn.keyvault_entry("proxy", "API.contoso.com", parse_secret_uri(secret), identity,
+def ours(secret: str = KV, identity=None, **flags):
+    return hn.keyvault_entry("proxy", "API.contoso.com", parse_secret_uri(secret), identity or SYSTEM,
                              flags.get("default_ssl_binding"), flags.get("negotiate"))
 
 
@@ -112,7 +112,7 @@ def test_switching_identity_to_system_clears_client_id():
 def test_default_ssl_binding_is_cleared_on_other_proxy_entries_only():
     other_proxy = {"type": "Proxy", "host_name": "old.contoso.com", "certificate_source": "KeyVault",
                    "key_vault_id": KV, "default_ssl_binding": True}
-    new, _ = hn.apply_delta([BUILTIN, other_proxy, FOREIGN], [ours(default_ssl_binding=True)])
+    new = hn.apply_delta([BUILTIN, other_proxy, FOREIGN], [ours(default_ssl_binding=True)])[0]
     flags = {e["host_name"]: e["default_ssl_binding"] for e in new}
     assert flags == {BUILTIN["host_name"]: False, "old.contoso.com": False, FOREIGN["host_name"]: False,
                      "API.contoso.com": True}
@@ -140,7 +140,7 @@ def test_exclusive_removes_custom_entries_not_named_or_kept():
     removals = hn.exclusive_removals([BUILTIN, FOREIGN, scm, mgmt, mine], hn.entry_key(mine), ["SCM.contoso.com"])
     assert sorted(r["host_name"] for r in removals) == ["mgmt.contoso.com", "portal.contoso.com"]
     assert all(r["absent"] for r in removals)
-    new, _ = hn.apply_delta([BUILTIN, FOREIGN, scm, mgmt, mine], [ours()] + removals)
+    new = hn.apply_delta([BUILTIN, FOREIGN, scm, mgmt, mine], [ours()] + removals)[0]
     assert [e["host_name"] for e in new] == [BUILTIN["host_name"], "scm.contoso.com", "API.contoso.com"]
 
 
@@ -179,7 +179,7 @@ def test_inline_entry_is_satisfied_by_thumbprint_and_public_view_has_no_secret()
     blob = base64.b64encode(make_pfx("api.contoso.com")).decode()
     info = hn.read_pfx_info(blob, None)
     wanted = hn.inline_entry("Proxy", "api.contoso.com", blob, "pw", info, None, None)
-    applied, _ = hn.apply_delta([BUILTIN], [wanted])
+    applied = hn.apply_delta([BUILTIN], [wanted])[0]
     stored = dict(applied[1], encoded_certificate=None, certificate_password=None)  # GET never returns them
     assert hn.entry_satisfied(wanted, stored) is True
     assert hn.entry_satisfied(wanted, dict(stored, certificate=dict(stored["certificate"], thumbprint="00"))) is False
