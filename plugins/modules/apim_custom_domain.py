@@ -44,7 +44,8 @@ options:
     description:
       - Key Vault secret identifier of the certificate, C(https://<vault>.vault.azure.net/secrets/<name>[/<version>]).
       - Use the secret form; a C(/certificates/) URL is refused with the C(/secrets/) URL to use instead.
-      - Case and a trailing slash do not matter. Without a version, API Management follows renewals.
+      - Case, a trailing slash and the default port do not matter. Without a version, API Management follows
+        renewals; going from a versioned id back to the versionless one is a change (it turns rotation on again).
     type: str
   key_vault:
     description:
@@ -59,9 +60,9 @@ options:
     type: str
   identity:
     description:
-      - Which identity of the service fetches the certificate from Key Vault. V(system) (default) for the
-        system-assigned identity, or the name (in O(resource_group)) or resource ID of an attached user-assigned
-        identity; the module sends its client ID as C(identityClientId).
+      - Which identity of the service fetches the certificate from Key Vault. V(system) for the system-assigned
+        identity (used when this option is not set), or the name (in O(resource_group)) or resource ID of an
+        attached user-assigned identity; the module sends its client ID as C(identityClientId).
       - A vault behind its firewall can only be read with V(system) and trusted Microsoft services allowed.
     type: str
   certificate:
