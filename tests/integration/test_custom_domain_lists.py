@@ -54,7 +54,8 @@ def test_foreign_and_builtin_survive_add_change_and_remove_and_exclusive_is_scop
     assert held["api.contoso.com"]["identityClientId"] == changed.task(TASK)["hostname"]["identity_client_id"]
     assert held["portal.contoso.com"]["keyVaultId"] == PORTAL["keyVaultId"] and BUILTIN in held
 
-    extra = {"dom_host": "scm.contoso.com", "dom_type": "Scm", "dom_secret_id": secret_id("kv-dom", "portal-contoso-com")}
+    extra = {"dom_host": "scm.contoso.com", "dom_type": "Scm",
+             "dom_secret_id": secret_id("kv-dom", "portal-contoso-com")}
     assert playbook("custom_domain_one", extra_vars=extra).rc == 0
     # Exclusive: keep api (ours) and scm (listed); portal goes; the built-in entry always stays.
     exclusive = dict(change, dom_exclusive=True, dom_keep=["SCM.contoso.com"])
@@ -99,12 +100,11 @@ def test_inline_certificate_unblocks_identity_removal(world, local_azure, playbo
     bound = playbook("custom_domain_one", extra_vars={"dom_host": "api.contoso.com",
                                                       "dom_secret_id": secret_id("kv-dom", "api-contoso-com")})
     assert bound.rc == 0, bound.explain()
-    uai_id = next(body["id"] for key, body in bound.state["resources"].items()
-                  if key.lower().endswith("/userassignedidentities/" + UAI))
-    # apim_identity is not on this branch yet: the identity change is a direct PATCH, as the article's ARM step.
-    drop_system = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {uai_id: {}}}}
-    refused = local_azure.arm().request("PATCH", _service_path(local_azure), API, drop_system)
-    assert refused.status_code == 400 and "api.contoso.com" in refused.text
+    off = "Disable the system-assigned identity"
+    refused = playbook("custom_domain_identity_off")
+    assert refused.task(off)["_status"] == "failed" and refused.task(off)["error_code"] == "IdentityInUse"
+    assert "api.contoso.com" in refused.task(off)["msg"]
+    assert refused.requests.writes() == []
 
     password = "Inline-Pfx-Pass-314"
     blob = pfx.make_pfx_b64("api.contoso.com", days=200, password=password)
@@ -116,10 +116,9 @@ def test_inline_certificate_unblocks_identity_removal(world, local_azure, playbo
     everything = switched.stdout + switched.stderr + json.dumps(switched.result)
     assert password not in everything and blob[:64] not in everything
 
-    allowed = local_azure.arm().request("PATCH", _service_path(local_azure), API, drop_system)
-    assert allowed.status_code == 202, allowed.text
-    _settle(local_azure)
-    state = local_azure.admin.state()
-    service = next(v for k, v in state["resources"].items() if k.lower().endswith("/service/" + SERVICE))
+    allowed = playbook("custom_domain_identity_off")
+    assert allowed.rc == 0 and allowed.task(off)["_status"] == "ok", allowed.explain()
+    assert allowed.task(off)["changed"] is True
+    service = next(v for k, v in allowed.state["resources"].items() if k.lower().endswith("/service/" + SERVICE))
     assert service["identity"]["type"] == "UserAssigned"
-    assert by_host(state)["api.contoso.com"]["certificateSource"] == "Custom"
+    assert by_host(allowed.state)["api.contoso.com"]["certificateSource"] == "Custom"
