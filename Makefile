@@ -21,10 +21,11 @@ SANITY_PYTHON ?= 3.11
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 # The gates `make test` runs, in order. Add a gate by appending its target name here.
-TEST_TARGETS := unit sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
+TEST_TARGETS := unit sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect \
+	docs-build test-compat
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
-	changelog-lint ee-introspect clean emulator-test integration
+	changelog-lint ee-introspect clean emulator-test integration docs docs-build compat-venv test-compat
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
@@ -117,5 +118,47 @@ ee-introspect: venv link
 		--context "$(BUILD)/ee/context" --output-filename Containerfile
 	test -s "$(BUILD)/ee/context/Containerfile"
 
+# --- module docs as a static HTML site (offline) ---------------------------------------------------------------------
+# antsibull-docs renders every plugin's DOCUMENTATION/EXAMPLES/RETURN to plain reStructuredText (simplified-rst needs
+# no Sphinx extension), docs/site/prepare.py adds the front page and the Markdown guides, Sphinx builds the HTML
+# with its bundled theme. Open build/docs/html/index.html.
+DOCS := $(BUILD)/docs
+docs: venv link
+	rm -rf "$(DOCS)" && mkdir -p "$(DOCS)"
+	$(PY) docs/site/prepare.py --dest "$(DOCS)/src"
+	$(BIN)/antsibull-docs collection --use-current --squash-hierarchy --output-format simplified-rst \
+		--fail-on-error --no-add-antsibull-docs-version --dest-dir "$(DOCS)/src/collection" azure_apim.identity
+	$(BIN)/sphinx-build -q -W --keep-going -c docs/site -b html "$(DOCS)/src" "$(DOCS)/html"
+	@echo "docs: open $(DOCS)/html/index.html"
+
+# The site must hold a page for every module and every guide.
+docs-build: docs
+	@for path in plugins/modules/*.py; do \
+		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_module.html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	@for path in docs/*.md; do \
+		page="$(DOCS)/html/guides/$$(basename "$$path" .md).html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	@echo "docs-build: every module and guide has its page"
+
+# --- the oldest supported Azure SDKs (azure.azcollection 3.x pins) ----------------------------------------------------
+# .venv-compat holds exactly tests/requirements-compat.txt (built once, then cached). The integration tests run with
+# the modules executed by its Python (the harness writes it as ansible_python_interpreter); the controller side
+# (ansible-playbook, the local Azure, pytest) stays in $(VENV).
+COMPAT_VENV ?= .venv-compat
+COMPAT_PY := $(abspath $(COMPAT_VENV))/bin/python
+compat-venv: $(COMPAT_VENV)/.installed
+$(COMPAT_VENV)/.installed: tests/requirements-compat.txt
+	test -x $(COMPAT_PY) || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements-compat.txt
+	touch $@
+
+test-compat: venv link compat-venv
+	AZURE_APIM_MODULE_PYTHON=$(COMPAT_PY) AZURE_APIM_OLD_SDK_PYTHON=$(COMPAT_PY) \
+		$(PY) -m pytest -q -p no:cacheprovider tests/integration \
+		tests/emulator_tests/test_sdk_smoke.py::test_oldest_supported_sdk_versions_round_trip
+
 clean:
-	rm -rf "$(BUILD)" "$(COLL_ROOT)"
+	rm -rf "$(BUILD)" "$(COLL_ROOT)" "$(COMPAT_VENV)"
