@@ -35,7 +35,8 @@ def _builder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PIP_NO_INDEX": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
     proc = subprocess.run([str(BUILDER), *args], cwd=str(cwd), capture_output=True, text=True, timeout=120, env=env,
                           check=False)
-    assert proc.returncode == 0, f"ansible-builder {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    output = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"ansible-builder {' '.join(args)} failed:\n{output}"
     return proc
 
 
