@@ -17,7 +17,7 @@ options:
         tenant; or a federated token file), a profile of the credentials file, a user-assigned managed identity when
         only O(client_id) is known, and finally the host's managed identity or the Azure CLI login.
       - An incomplete service principal (for example a secret without a tenant) fails instead of falling back to
-        another identity.
+        another identity. User name and password credentials (E(AZURE_AD_USER)) are not supported and fail.
       - Environment fallback E(ANSIBLE_AZURE_AUTH_SOURCE). Defaults to V(auto).
     type: str
     choices: [auto, env, credential_file, cli, msi, workload_identity]

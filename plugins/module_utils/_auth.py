@@ -41,6 +41,9 @@ ENV_NAMES: Dict[str, Tuple[str, ...]] = {
     "credential_scope": ("AZURE_CREDENTIAL_SCOPE",),
     "ca_bundle": ("AZURE_CA_BUNDLE", "REQUESTS_CA_BUNDLE"),
     "federated_token_file": ("AZURE_FEDERATED_TOKEN_FILE",),
+    # AWX's Azure credential can also carry a user name and password; that sign-in is not supported,
+    # and it must not be replaced silently by another identity.
+    "ad_user": ("AZURE_AD_USER",),
 }
 
 # Keys a ~/.azure/credentials profile may hold (same names as azure.azcollection uses).
@@ -225,8 +228,17 @@ def _choose_kind(source: str, values: Dict[str, Any], origin: Dict[str, str], fr
         return _require("client_secret", values, origin)
     if source == "workload_identity" or (source == "auto" and values.get("federated_token_file")):
         return _require("workload_identity", values, origin)
-    if source == "auto" and values.get("tenant") and not values.get("client_id"):
-        raise _incomplete("The service principal", ["client_id", "secret"], origin)
+    if source == "auto" and values.get("ad_user"):
+        raise AzureApimError(
+            "AZURE_AD_USER is set but user name and password sign-in is not supported (Entra ID blocks it for "
+            "accounts with multi-factor authentication)",
+            code="UnsupportedCredential",
+            hint="use a service principal (client_id, secret, tenant) or a managed identity; unset AZURE_AD_USER",
+        )
+    if source == "auto" and values.get("tenant"):
+        # A tenant only makes sense for a service principal; using a managed identity instead would
+        # act as someone else than configured.
+        raise _incomplete("The service principal", _missing(values, ("client_id", "secret")), origin)
     if source == "msi" or (source == "auto" and values.get("client_id")):
         # A client_id without a secret names a user-assigned managed identity (as azure-identity does).
         return "msi"

@@ -33,6 +33,17 @@ def exact(a: Any, b: Any) -> bool:
     return (a or {}) == (b or {}) if isinstance(a, Mapping) or isinstance(b, Mapping) else a == b
 
 
+def set_equal(a: Any, b: Any) -> bool:
+    """Lists compared as sets (order and string case ignored), e.g. lists of ids or host names."""
+    if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
+        return a == b
+
+    def key(item: Any) -> Any:
+        return normalize_resource_id(item) if isinstance(item, str) else repr(item)
+
+    return sorted(key(i) for i in a) == sorted(key(i) for i in b)
+
+
 def id_equal(a: Any, b: Any) -> bool:
     """ARM id equality (case, trailing slashes ignored)."""
     if isinstance(a, str) and isinstance(b, str):

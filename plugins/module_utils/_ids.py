@@ -189,6 +189,15 @@ def parse_secret_uri(value: str) -> SecretUri:
     return SecretUri(host.split(".")[0], vault_url, path[1], path[2] if len(path) == 3 else None)
 
 
+def vault_dns_suffix(vault_url: str) -> Optional[str]:
+    """The public/sovereign Key Vault DNS suffix of a vault URL, or None for any other host (local Azure)."""
+    host = (urlsplit(vault_url).hostname or "").lower()
+    for suffix in KEYVAULT_DNS_SUFFIXES:
+        if host.endswith("." + suffix):
+            return suffix
+    return None
+
+
 def same_secret_uri(a: Optional[str], b: Optional[str]) -> bool:
     """Secret URIs equal after normalisation (case, trailing slash, default port)."""
     if not a or not b:

@@ -80,6 +80,7 @@ def test_missing_named_profile_is_an_error(profile_dir):
     ({"AZURE_CLIENT_ID": "c", "AZURE_SECRET": "x"}, "tenant"),
     ({"AZURE_SECRET": "x", "AZURE_TENANT": "t"}, "client_id"),
     ({"AZURE_TENANT": "t"}, "client_id"),
+    ({"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}, "secret"),
     ({"AZURE_FEDERATED_TOKEN_FILE": "/tmp/token", "AZURE_CLIENT_ID": "c"}, "tenant"),
 ])
 def test_incomplete_identity_never_falls_back(env, missing):
@@ -102,6 +103,12 @@ def test_credential_classes(params, env, kind, credential):
     s = resolve(params, **dict({"AZURE_SUBSCRIPTION_ID": "s"}, **env))
     assert s.kind == kind
     assert type(build_credential(s)).__name__ == credential
+
+
+def test_user_password_credential_is_refused_not_replaced():
+    with pytest.raises(AzureApimError) as caught:
+        resolve(AZURE_AD_USER="ops@example.com", AZURE_PASSWORD="pw", AZURE_SUBSCRIPTION_ID="s")
+    assert caught.value.code == "UnsupportedCredential"
 
 
 def test_auth_source_from_environment():

@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import (
     build_resource_id, normalize_resource_id, parse_resource_id, parse_secret_uri, resolve_resource_id,
-    same_resource_id, same_secret_uri,
+    same_resource_id, same_secret_uri, vault_dns_suffix,
 )
 
 UAI = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a"
@@ -120,3 +120,13 @@ def test_malformed_secret_uri(uri):
 def test_same_secret_uri_ignores_case_and_slash():
     assert same_secret_uri("https://kv.vault.azure.net/secrets/S/", "https://KV.vault.azure.net/secrets/s")
     assert not same_secret_uri("https://kv.vault.azure.net/secrets/s/v1", "https://kv.vault.azure.net/secrets/s")
+
+
+@pytest.mark.parametrize("url, suffix", [
+    ("https://kv.vault.azure.net", "vault.azure.net"),
+    ("https://kv.vault.azure.cn/", "vault.azure.cn"),
+    ("https://kv.vault.usgovcloudapi.net", "vault.usgovcloudapi.net"),
+    ("https://kv.localhost:8443", None),
+])
+def test_vault_dns_suffix(url, suffix):
+    assert vault_dns_suffix(url) == suffix

@@ -68,3 +68,21 @@ def test_a_module_imports_only_the_sdk_it_uses(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          cwd=str(REPO_ROOT), env=dict(os.environ, PYTHONPATH=""))
     assert out.stdout.strip() == "none"
+
+
+@pytest.mark.parametrize("name, call", [
+    ("apim", lambda c: c.api_management_service.get("rg", "apim")),
+    ("keyvault", lambda c: c.vaults.get("rg", "kv")),
+    ("authorization", lambda c: c.role_definitions.get("/subscriptions/s", "4633458b-17de-408a-b874-0445c86b69e6")),
+    ("msi", lambda c: c.user_assigned_identities.get("rg", "id")),
+])
+def test_every_sdk_client_works_with_our_pipeline(make_module, transport, name, call):
+    """Each SDK (old pins and newest) accepts our client options and maps 404 to None through read()."""
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: (
+        404, {"x-ms-request-id": "r"}, {"error": {"code": "NotFound", "message": "nope"}}))
+    module = make_module()
+    client = module.client(name)
+    assert module.read(call, client) is None
+    request = transport.arm_requests()[-1]
+    assert request.headers["User-Agent"].startswith(USER_AGENT)
+    assert "api-version=" in request.url

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import (
-    REDACTED, ci_equal, deep_merge, differences, exact, id_equal, merge_tags, redact, remove_keyed, replace_keyed, upsert_keyed,
+    REDACTED, ci_equal, deep_merge, set_equal, differences, exact, id_equal, merge_tags, redact, remove_keyed, replace_keyed, upsert_keyed,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
@@ -188,3 +188,13 @@ def test_conflicts_that_are_not_transient_fail_at_once():
     spec.update = update
     with pytest.raises(AzureApimError, match="locked"):
         ensure(spec, "present", {"a": 2}, check_mode=False, deadline=Deadline(60), sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("a, b, equal", [
+    (["/Subscriptions/S/x", "/subscriptions/s/y/"], ["/subscriptions/s/y", "/subscriptions/s/X"], True),
+    (["a"], ["a", "b"], False),
+    ([], [], True),
+    (None, [], False),
+])
+def test_set_equal(a, b, equal):
+    assert set_equal(a, b) is equal
