@@ -129,8 +129,10 @@ DOCS := $(BUILD)/docs
 docs: venv link
 	rm -rf "$(DOCS)" && mkdir -p "$(DOCS)"
 	$(PY) docs/site/prepare.py --dest "$(DOCS)/src"
+	mkdir -p "$(DOCS)/src/collection"
 	$(BIN)/antsibull-docs collection --use-current --squash-hierarchy --output-format simplified-rst \
 		--fail-on-error --no-add-antsibull-docs-version --dest-dir "$(DOCS)/src/collection" azure_apim.identity
+	$(PY) docs/site/prepare.py --collection "$(DOCS)/src/collection"
 	$(BIN)/sphinx-build -q -W --keep-going -c docs/site -b html "$(DOCS)/src" "$(DOCS)/html"
 	@echo "docs: open $(DOCS)/html/index.html"
 

@@ -3,7 +3,9 @@
 
 The guides stay Markdown in the repository (readable on any forge); here each one is converted to HTML with
 Python-Markdown and wrapped in a reStructuredText page, so Sphinx needs no Markdown extension. Links between guides
-(`auth.md`) become links between pages (`auth.html`). The module reference is added by antsibull-docs afterwards.
+(`auth.md`) become links between pages (`auth.html`). The module reference is added by antsibull-docs afterwards;
+`--collection DIR` then turns its simplified-rst links between files (`x_module.rst`) into Sphinx document links
+and lists every page in a hidden table of contents, so the site has no dead links and no orphan pages.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import markdown
 SITE_DIR = Path(__file__).resolve().parent
 DOCS_DIR = SITE_DIR.parent
 MD_LINK = re.compile(r'href="(?![a-z]+://)([^"#]+)\.md(#[^"]*)?"')
+RST_FILE_LINK = re.compile(r"`([^`<]+?) <([A-Za-z0-9_.-]+)\.rst>`_+")
 
 
 def title_of(text: str, fallback: str) -> str:
@@ -53,13 +56,30 @@ def prepare(dest: Path) -> list[Path]:
     return pages
 
 
+def link_collection(directory: Path) -> list[Path]:
+    """Rewrite antsibull-docs' file links as :doc: links and add a hidden toctree of the pages to its index."""
+    pages = sorted(p for p in directory.glob("*.rst") if p.name != "index.rst")
+    for page in [*pages, directory / "index.rst"]:
+        text = page.read_text(encoding="utf-8")
+        page.write_text(RST_FILE_LINK.sub(lambda m: f":doc:`{m[1]} <{m[2]}>`", text), encoding="utf-8")
+    toctree = "\n".join(["", ".. toctree::", "   :hidden:", "", *(f"   {p.stem}" for p in pages), ""])
+    with (directory / "index.rst").open("a", encoding="utf-8") as index:
+        index.write(toctree)
+    return pages
+
+
 def main() -> None:
-    """Command line: prepare.py --dest build/docs/src."""
+    """Command line: prepare.py --dest build/docs/src, then prepare.py --collection build/docs/src/collection."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, required=True, help="Sphinx source directory to (re)create")
+    parser.add_argument("--dest", type=Path, help="Sphinx source directory to (re)create with the guides")
+    parser.add_argument("--collection", type=Path, help="antsibull-docs output directory to link into the site")
     args = parser.parse_args()
-    for page in prepare(args.dest):
-        print(f"prepare: {page}")
+    if args.dest:
+        for page in prepare(args.dest):
+            print(f"prepare: {page}")
+    if args.collection:
+        for page in link_collection(args.collection):
+            print(f"prepare: linked {page}")
 
 
 if __name__ == "__main__":
