@@ -136,7 +136,7 @@ docs: venv link
 	$(BIN)/sphinx-build -q -W --keep-going -c docs/site -b html "$(DOCS)/src" "$(DOCS)/html"
 	@echo "docs: open $(DOCS)/html/index.html"
 
-# The site must hold a page for every module and every guide.
+# The site must hold a page for every module and every guide, and no dead internal link.
 docs-build: docs
 	@for path in plugins/modules/*.py; do \
 		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_module.html"; \
@@ -146,7 +146,8 @@ docs-build: docs
 		page="$(DOCS)/html/guides/$$(basename "$$path" .md).html"; \
 		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
 	done
-	@echo "docs-build: every module and guide has its page"
+	$(PY) docs/site/prepare.py --check-links "$(DOCS)/html"
+	@echo "docs-build: every module and guide has its page, and no internal link is dead"
 
 # --- the oldest supported Azure SDKs (azure.azcollection 3.x pins) ----------------------------------------------------
 # .venv-compat holds exactly tests/requirements-compat.txt (built once, then cached). The integration tests run with

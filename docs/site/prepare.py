@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import markdown
 
@@ -68,11 +71,38 @@ def link_collection(directory: Path) -> list[Path]:
     return pages
 
 
+class _Links(HTMLParser):
+    """Collects href/src targets of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.targets += [value for name, value in attrs if name in ("href", "src") and value]
+
+
+def dead_links(site: Path) -> list[str]:
+    """Links between pages of the built site that point at no file ("page.html: target")."""
+    dead = []
+    for page in sorted(site.rglob("*.html")):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for target in parser.targets:
+            parts = urlsplit(target)
+            if parts.scheme or parts.netloc or not parts.path:
+                continue  # external, mailto: or same-page anchor
+            if not (page.parent / unquote(parts.path)).exists():
+                dead.append(f"{page.relative_to(site)}: {target}")
+    return dead
+
+
 def main() -> None:
     """Command line: prepare.py --dest build/docs/src, then prepare.py --collection build/docs/src/collection."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, help="Sphinx source directory to (re)create with the guides")
     parser.add_argument("--collection", type=Path, help="antsibull-docs output directory to link into the site")
+    parser.add_argument("--check-links", type=Path, help="built HTML site whose internal links must all resolve")
     args = parser.parse_args()
     if args.dest:
         for page in prepare(args.dest):
@@ -80,6 +110,12 @@ def main() -> None:
     if args.collection:
         for page in link_collection(args.collection):
             print(f"prepare: linked {page}")
+    if args.check_links:
+        dead = dead_links(args.check_links)
+        for link in dead:
+            print(f"dead link: {link}")
+        if dead:
+            sys.exit(1)
 
 
 if __name__ == "__main__":
