@@ -43,7 +43,7 @@ def _identity_job() -> AwxJob:
 
 
 def _site_job(name: str) -> Optional[AwxJob]:
-    """A collection site playbook imported by FQCN from a one-line project playbook, as AWX users do."""
+    """A collection playbook imported by FQCN from a one-line project playbook, as AWX users do."""
     if not (REPO_ROOT / "playbooks" / f"{name}.yml").exists():
         return None
     vars_file = REPO_ROOT / "playbooks" / "vars" / f"{name}.yml"
@@ -52,8 +52,11 @@ def _site_job(name: str) -> Optional[AwxJob]:
     return AwxJob(name=name, playbook_text=text, extravars=extravars or {})
 
 
-# Test what exists: the site playbooks are added to the table when they land (no skipped placeholders).
-JOBS = [job for job in (_identity_job(), _site_job("site_system_assigned"), _site_job("site_user_assigned")) if job]
+# The collection's playbooks run as AWX jobs, each with its example variables. Test what exists: a playbook joins
+# the table when it lands in playbooks/ (no skipped placeholders).
+COLLECTION_PLAYBOOKS = ("site_system_assigned", "site_user_assigned", "identity_system_assigned",
+                        "identity_user_assigned")
+JOBS = [job for job in (_identity_job(), *(_site_job(name) for name in COLLECTION_PLAYBOOKS)) if job]
 
 
 @dataclass
