@@ -79,3 +79,41 @@ def test_async_result_files_hold_no_secret(world, local_azure, playbook, tmp_pat
     cleaned = playbook("async_identity", env={"ANSIBLE_ASYNC_DIR": str(async_dir_clean)})
     assert cleaned.rc == 0, cleaned.explain()
     assert _async_files(async_dir_clean) == []
+
+
+APIM_IDENTITY_MODULE = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "apim_identity.py"
+APIM_SERVICE = "apim-contoso-demo"
+
+
+# Runs once the apim_identity module exists (test what exists; no skipped placeholder before that).
+if APIM_IDENTITY_MODULE.exists():
+    def test_long_apim_operation_in_the_background(world, local_azure, playbook) -> None:
+        """Turning on the system-assigned identity keeps the service Updating for a while; under async the module
+        waits for it in the background and async_status returns the identity, then re-runs change nothing."""
+        # 15 Azure seconds of "Updating" last a few real seconds: long enough to poll, short enough for CI.
+        world("demo", time_scale=0.2)
+        service_id = f"{local_azure.rg_id('rg-apim-demo')}/providers/Microsoft.ApiManagement/service/{APIM_SERVICE}"
+        runs = []
+        for check in (True, False, True, False):
+            run = playbook("async_apim_identity", check=check, diff=True)
+            assert run.rc == 0, run.explain()
+            assert run.task("Start enabling the system-assigned identity")["finished"] == 0
+            runs.append(run)
+        check, apply, again_check, again = runs
+
+        predicted = check.task("Wait for API Management")
+        assert predicted["changed"] and predicted["diff"]["before"] != predicted["diff"]["after"]
+        assert check.requests.writes() == []
+
+        done = apply.task("Wait for API Management")
+        assert done["finished"] == 1 and done["changed"] and done["attempts"] > 1
+        service = local_azure.admin.resource(service_id)
+        assert service["identity"]["type"] == "SystemAssigned"
+        assert service["properties"]["provisioningState"] == "Succeeded"
+        assert done["identity"]["principal_id"] == service["identity"]["principalId"]
+        assert [w["method"] for w in apply.requests.writes()] == ["PATCH"]
+
+        for run in (again_check, again):
+            result = run.task("Wait for API Management")
+            assert result["finished"] == 1 and not result["changed"]
+            assert run.requests.writes() == []
