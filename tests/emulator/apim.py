@@ -13,7 +13,8 @@ Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (ap
 - named value ``PUT``/``PATCH`` → ``location: …/namedValues/{id}?…&asyncId=…&asyncCode=201`` (200 for updates); that
   URL answers 202 while running, then the asyncCode with the entity. With api-version 2021-08-01 (the recording) a
   PUT answers **202 with an empty body**; with 2024-05-01 it answers 201/200 with the entity in provisioningState
-  InProgress, as the spec examples show (azure-mgmt-apimanagement 5.x rejects a 202 there). ``PATCH`` is 202. Secret values never
+  InProgress, as the spec examples show (azure-mgmt-apimanagement 5.x rejects a 202 there). ``PATCH`` is 202.
+  Secret values never
   appear on GET or list (``listValue`` returns them).
 - loggers answer synchronously; their credentials come back masked as ``{{Logger-Credentials-<id>}}``.
 - policies are stored as sent and returned normalised (2-space indentation, ``\\r\\n`` line ends, ``>`` escaped in
@@ -516,8 +517,9 @@ def _seed_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
                 (i for i in w.list("Microsoft.ManagedIdentity/userAssignedIdentities") if i["name"] == ref), None)
             if uami is None:
                 raise KeyError(f"user-assigned identity {ref!r} is not in the world")
-            out["userAssignedIdentities"][uami["id"]] = {"principalId": uami["properties"]["principalId"],
-                                                        "clientId": uami["properties"]["clientId"]}
+            props = uami["properties"]
+            out["userAssignedIdentities"][uami["id"]] = {"principalId": props["principalId"],
+                                                         "clientId": props["clientId"]}
     return out
 
 

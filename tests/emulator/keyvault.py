@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import Any, Optional
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from emulator import arm
 from emulator.world import World
@@ -271,7 +271,7 @@ class vault_write:  # noqa: N801 - used as a context manager, reads like a state
             self.lock.release()
 
 
-# --- vault routes ------------------------------------------------------------------------------------------------------
+# --- vault routes -----------------------------------------------------------------------------------------------------
 
 @bp.get(VAULT)
 def get_vault(sub: str, rg: str, name: str) -> Response:

@@ -135,8 +135,8 @@ def test_sdk_pollers_follow_service_create(demo, client):
     assert created.provisioning_state == "Succeeded"
     assert created.identity.principal_id and created.identity.tenant_id == demo.tenant_id
     builtin = created.hostname_configurations[0]
-    assert (builtin.host_name, builtin.certificate_source, builtin.type) == ("apim-sdk.azure-api.net", "BuiltIn",
-                                                                            "Proxy")
+    assert (builtin.host_name, builtin.certificate_source, builtin.type) == (
+        "apim-sdk.azure-api.net", "BuiltIn", "Proxy")
     assert created.location == "West Europe"
 
 
