@@ -710,7 +710,7 @@ def service_operation_result(sub: str, rg: str, name: str, op_id: str) -> Respon
             headers = {} if op.done else {"Retry-After": retry_after(w, op.due - w.now())}
             return arm.json_response(op.to_status(w), 200, headers=headers)
         if not op.done:
-            location, _ = _op_urls(op.resource_id, op)
+            location = _op_urls(op.resource_id, op)[0]
             return arm.empty_response(202, {"Location": location, "Retry-After": retry_after(w, op.due - w.now())})
         if op.status == "Failed":
             err = op.error or {}
@@ -1370,7 +1370,7 @@ def _policy_get(sub: str, rg: str, name: str, policy_id: str, api: Optional[str]
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        pid, _ = _policy_scope(w, sub, rg, name, api, operation, write=False)
+        pid = _policy_scope(w, sub, rg, name, api, operation, write=False)[0]
         stored = w.get(pid)
         if stored is None or policy_id.lower() != "policy":
             raise _not_found("Policy")
@@ -1388,7 +1388,7 @@ def _policy_delete(sub: str, rg: str, name: str, policy_id: str, api: Optional[s
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        pid, _ = _policy_scope(w, sub, rg, name, api, operation, write=True)
+        pid = _policy_scope(w, sub, rg, name, api, operation, write=True)[0]
         stored = w.get(pid)
         if stored is None:
             return arm.empty_response(204)

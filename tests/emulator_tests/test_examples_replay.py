@@ -348,7 +348,7 @@ def test_every_example_file_has_a_scenario():
 
 def _fill(template: str, values: dict) -> str:
     out = template
-    for _ in range(3):  # placeholders may themselves contain {sub}
+    for _attempt in range(3):  # placeholders may themselves contain {sub}
         out = out.format(**values)
         if "{" not in out:
             break
