@@ -119,7 +119,6 @@ def _ansible_env(data_dir: Path) -> dict[str, str]:
     """Where the job finds the collection (AWX installs it from the project's collections/requirements.yml)."""
     return {"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_DIR), "ANSIBLE_HOME": str(data_dir / "ansible-home"),
             "ANSIBLE_LOCAL_TEMP": str(data_dir / "tmp"), "ANSIBLE_DEPRECATION_WARNINGS": "False",
-            "PYTHONPATH": str(REPO_ROOT / "tests"),
             # ansible-playbook of this virtualenv, as an execution environment has it on PATH.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
 
