@@ -136,10 +136,15 @@ docs: venv link
 	$(BIN)/sphinx-build -q -W --keep-going -c docs/site -b html "$(DOCS)/src" "$(DOCS)/html"
 	@echo "docs: open $(DOCS)/html/index.html"
 
-# The site must hold a page for every module and every guide, and no dead internal link.
+# The site must hold a page for every module, role and guide, and no dead internal link.
 docs-build: docs
 	@for path in plugins/modules/*.py; do \
 		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_module.html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	@for path in roles/*/meta/argument_specs.yml; do \
+		test -e "$$path" || continue; role=$$(basename "$$(dirname "$$(dirname "$$path")")"); \
+		page="$(DOCS)/html/collection/$${role}_role.html"; \
 		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
 	done
 	@for path in docs/*.md; do \
@@ -147,7 +152,7 @@ docs-build: docs
 		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
 	done
 	$(PY) docs/site/prepare.py --check-links "$(DOCS)/html"
-	@echo "docs-build: every module and guide has its page, and no internal link is dead"
+	@echo "docs-build: every module, role and guide has its page, and no internal link is dead"
 
 # --- the oldest supported Azure SDKs (azure.azcollection 3.x pins) ----------------------------------------------------
 # .venv-compat holds exactly tests/requirements-compat.txt (built once, then cached). The integration tests run with

@@ -24,6 +24,18 @@ SITE_DIR = Path(__file__).resolve().parent
 DOCS_DIR = SITE_DIR.parent
 MD_LINK = re.compile(r'href="(?![a-z]+://)([^"#]+)\.md(#[^"]*)?"')
 RST_FILE_LINK = re.compile(r"`([^`<]+?) <([A-Za-z0-9_.-]+)\.rst>`_+")
+# Option and return tables are HTML blobs whose plugin links assume the docsite's collections/<ns>/<name>/ tree.
+HTML_PLUGIN_LINK = re.compile(r"""(['"])\.\./\.\./(\w+)/(\w+)/([\w.-]+\.html)""")
+OWN_COLLECTION = ("azure_apim", "identity")
+ANSIBLE_DOCS = "https://docs.ansible.com/ansible/latest/collections"
+
+
+def _plugin_link(match: re.Match) -> str:
+    """Our plugins live next to each other in the site; other collections' plugins are on docs.ansible.com."""
+    quote, namespace, name, page = match.groups()
+    if (namespace, name) == OWN_COLLECTION:
+        return f"{quote}{page}"
+    return f"{quote}{ANSIBLE_DOCS}/{namespace}/{name}/{page}"
 
 
 def title_of(text: str, fallback: str) -> str:
@@ -60,11 +72,13 @@ def prepare(dest: Path) -> list[Path]:
 
 
 def link_collection(directory: Path) -> list[Path]:
-    """Rewrite antsibull-docs' file links as :doc: links and add a hidden toctree of the pages to its index."""
+    """Make antsibull-docs' links work in this site (file links become :doc: links, plugin links in HTML tables
+    point next door or to docs.ansible.com) and add a hidden toctree of the pages to its index."""
     pages = sorted(p for p in directory.glob("*.rst") if p.name != "index.rst")
     for page in [*pages, directory / "index.rst"]:
         text = page.read_text(encoding="utf-8")
-        page.write_text(RST_FILE_LINK.sub(lambda m: f":doc:`{m[1]} <{m[2]}>`", text), encoding="utf-8")
+        text = RST_FILE_LINK.sub(lambda m: f":doc:`{m[1]} <{m[2]}>`", text)
+        page.write_text(HTML_PLUGIN_LINK.sub(_plugin_link, text), encoding="utf-8")
     toctree = "\n".join(["", ".. toctree::", "   :hidden:", "", *(f"   {p.stem}" for p in pages), ""])
     with (directory / "index.rst").open("a", encoding="utf-8") as index:
         index.write(toctree)

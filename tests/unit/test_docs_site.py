@@ -45,13 +45,17 @@ def test_prepare_writes_the_front_page_and_one_page_per_guide(tmp_path: Path) ->
 
 def test_link_collection_rewrites_file_links_and_lists_every_page(tmp_path: Path) -> None:
     (tmp_path / "index.rst").write_text("* `a module <a_module.rst>`_ -- does a\n", encoding="utf-8")
-    (tmp_path / "a_module.rst").write_text("See `b <b_module.rst>`__.\n", encoding="utf-8")
+    (tmp_path / "a_module.rst").write_text(
+        "See `b <b_module.rst>`__.\n  <a href='../../azure_apim/identity/b_module.html'>b</a>"
+        " <a href='../../ansible/builtin/debug_module.html'>debug</a>\n", encoding="utf-8")
     (tmp_path / "b_module.rst").write_text("B\n", encoding="utf-8")
     prepare.link_collection(tmp_path)
     index = (tmp_path / "index.rst").read_text(encoding="utf-8")
     assert ":doc:`a module <a_module>`" in index
     assert ".. toctree::\n   :hidden:\n\n   a_module\n   b_module\n" in index
-    assert (tmp_path / "a_module.rst").read_text(encoding="utf-8") == "See :doc:`b <b_module>`.\n"
+    assert (tmp_path / "a_module.rst").read_text(encoding="utf-8") == (
+        "See :doc:`b <b_module>`.\n  <a href='b_module.html'>b</a>"
+        " <a href='https://docs.ansible.com/ansible/latest/collections/ansible/builtin/debug_module.html'>debug</a>\n")
 
 
 def test_dead_links_reports_only_missing_internal_targets(tmp_path: Path) -> None:
