@@ -115,8 +115,10 @@ def test_done_by_names_only_what_exists(row: Row) -> None:
     assert not problems, f"{row}: {problems}"
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r.done_by.startswith("pending")], ids=str)
+@pytest.mark.parametrize("row", ROWS, ids=str)
 def test_pending_rows_name_a_missing_module_and_no_test(row: Row) -> None:
+    if not row.done_by.startswith("pending"):
+        return
     names = CODE_SPAN.findall(row.done_by.split("(", 1)[0])
     assert names, f"{row}: say which module is pending"
     landed = [name for name in names if name in _modules()]
