@@ -200,7 +200,8 @@ emulator-test: venv link
 integration: venv link
 	$(PY) -m pytest -q -n 2 --durations=15 tests/integration
 
-# Fault-injection scenarios (issue 9); prints the scenario table and the secrets-oracle figure at the end.
+# Fault-injection scenarios (issue 9); prints the scenario table and the secrets-oracle figure at the end. One
+# process on purpose: the table and the oracle's figures are collected across every scenario of the session.
 reliability: venv link
 	$(PY) -m pytest -q tests/reliability
 
