@@ -179,7 +179,7 @@ def test_fail_operation_ends_the_lro_failed_and_leaves_the_resource_as_it_was(lo
     accepted = client.request("PATCH", sid, "2024-05-01", {"tags": {"x": "1"}})
     assert accepted.status_code == 202
     status = None
-    for _ in range(100):
+    for _attempt in range(100):
         status = client.get(accepted.headers["Azure-AsyncOperation"]).json()
         if status["status"] != "InProgress":
             break
