@@ -1,0 +1,142 @@
+"""The budgets of issue 10, evaluated over a report: each is `met`, `not met` or `not measured` with the figures.
+
+No budget is ever asserted in a test; `make bench` prints them and the report keeps them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
+
+LRO_NOTICE_S = 1.0
+WALL_RATIO = 1 / 3
+MEMORY_RATIO = 0.5
+SCALE_FACTOR = 1.3
+SITE_NOOP_S = 10.0
+
+
+def _budget(name: str, target: str, status: str, measured: str, details: Optional[list[str]] = None) -> dict[str, Any]:
+    return {"name": name, "target": target, "status": status, "measured": measured, "details": details or []}
+
+
+def _scenario(report: dict[str, Any], name: str) -> Optional[dict[str, Any]]:
+    for scenario in report.get("scenarios", []):
+        if scenario["name"] == name:
+            return scenario
+    return None
+
+
+def _ran(scenario: Optional[dict[str, Any]]) -> bool:
+    return bool(scenario) and scenario.get("status") == "ran"
+
+
+def _why(scenario: Optional[dict[str, Any]], name: str) -> str:
+    if not scenario:
+        return "scenario {0} not in this run".format(name)
+    return "{0}: {1}".format(name, scenario.get("reason") or scenario.get("status"))
+
+
+def site_noop_requests(report: dict[str, Any]) -> dict[str, Any]:
+    """No-op re-run of the site playbook: 0 writes and reads ≤ managed objects + tasks."""
+    target = "0 writes; reads <= managed objects + tasks"
+    site = _scenario(report, "site.noop")
+    if not _ran(site):
+        return _budget("site no-op: requests", target, NOT_MEASURED, _why(site, "site.noop"))
+    req = site["requests"]
+    limit = site["managed_objects"] + site["task_runs"]
+    ok = req["writes"] == 0 and req["reads"] <= limit
+    return _budget("site no-op: requests", target, MET if ok else NOT_MET,
+                   "{0} writes, {1} reads (limit {2} = {3} objects + {4} tasks)".format(
+                       req["writes"], req["reads"], limit, site["managed_objects"], site["task_runs"]))
+
+
+def module_noop_writes(report: dict[str, Any]) -> dict[str, Any]:
+    """Every no-op scenario that ran (modules, scale, site): 0 writes."""
+    noops = [s for s in report.get("scenarios", []) if s.get("kind") == "noop" and _ran(s)]
+    if not noops:
+        return _budget("no-op re-runs: writes", "0 writes", NOT_MEASURED, "no no-op scenario ran")
+    details = ["{0}: {1} writes, {2} reads".format(s["name"], s["requests"]["writes"], s["requests"]["reads"])
+               for s in noops]
+    ok = all(s["requests"]["writes"] == 0 for s in noops)
+    return _budget("no-op re-runs: writes", "0 writes", MET if ok else NOT_MET,
+                   "{0} no-op scenarios, {1} writes in total".format(
+                       len(noops), sum(s["requests"]["writes"] for s in noops)), details)
+
+
+def _peer_ratio_budget(report: dict[str, Any], name: str, target: str, key: str, limit: float,
+                       fmt: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    tasks = [t for t in (report.get("peer") or {}).get("tasks", []) if t.get("status") == "ran"]
+    measured = [t for t in tasks if t["ratios"].get(key) is not None]
+    if not measured:
+        return _budget(name, target, NOT_MEASURED, (report.get("peer") or {}).get("reason") or "no side-by-side task ran")
+    details = ["{0}: {1} (ratio {2:.2f})".format(t["name"], fmt(t), t["ratios"][key]) for t in measured]
+    worst = max(measured, key=lambda t: t["ratios"][key])
+    ok = all(t["ratios"][key] <= limit for t in measured)
+    return _budget(name, target, MET if ok else NOT_MET,
+                   "worst ratio {0:.2f} ({1}) over {2} tasks".format(worst["ratios"][key], worst["name"], len(measured)),
+                   details)
+
+
+def peer_wall(report: dict[str, Any]) -> dict[str, Any]:
+    """Per-task wall time ≤ 1/3 of azure.azcollection's equivalent, measured in the same run."""
+    return _peer_ratio_budget(
+        report, "per-task wall time vs azure.azcollection", "ours <= 1/3 of peer per task", "wall", WALL_RATIO,
+        lambda t: "{0:.2f} s vs {1:.2f} s".format(t["ours"]["task_s"], t["peer"]["task_s"]))
+
+
+def peer_memory(report: dict[str, Any]) -> dict[str, Any]:
+    """Peak memory of a module process ≤ 1/2 of the peer's equivalent."""
+    return _peer_ratio_budget(
+        report, "module peak memory vs azure.azcollection", "ours <= 1/2 of peer per module", "rss", MEMORY_RATIO,
+        lambda t: "{0:.0f} MiB vs {1:.0f} MiB".format(t["ours"]["rss_mib"], t["peer"]["rss_mib"]))
+
+
+def lro_notice(report: dict[str, Any]) -> dict[str, Any]:
+    """Long-running operation completion noticed within 1 s of the server finishing."""
+    target = "<= {0:.0f} s after the server finished".format(LRO_NOTICE_S)
+    lags = [(s["name"], lag) for s in report.get("scenarios", []) if _ran(s) for lag in s.get("lro_lags_s", [])]
+    if not lags:
+        return _budget("long-running operation noticed", target, NOT_MEASURED,
+                       "no scenario that ran waited for a long-running operation")
+    worst = max(lags, key=lambda item: item[1])
+    ok = worst[1] <= LRO_NOTICE_S
+    return _budget("long-running operation noticed", target, MET if ok else NOT_MET,
+                   "worst {0:.2f} s ({1}) over {2} operations".format(worst[1], worst[0], len(lags)))
+
+
+def scale(report: dict[str, Any]) -> dict[str, Any]:
+    """50 instances with forks 10 take ≤ 1.3 × (50/10) × one instance (converge and no-op)."""
+    target = "T(50) <= 1.3 x 5 x T(1)"
+    details, statuses = [], []
+    for kind in ("converge", "noop"):
+        one, fifty = _scenario(report, "scale.1." + kind), _scenario(report, "scale.50." + kind)
+        if not (_ran(one) and _ran(fifty)):
+            details.append("{0}: {1}".format(kind, _why(fifty if _ran(one) else one, "scale." + kind)))
+            continue
+        limit = SCALE_FACTOR * 5 * one["wall_s"]
+        statuses.append(fifty["wall_s"] <= limit)
+        details.append("{0}: T(50) {1:.1f} s vs limit {2:.1f} s (T(1) {3:.1f} s)".format(
+            kind, fifty["wall_s"], limit, one["wall_s"]))
+    if not statuses:
+        return _budget("scale: 50 instances, forks 10", target, NOT_MEASURED, "; ".join(details))
+    return _budget("scale: 50 instances, forks 10", target, MET if all(statuses) else NOT_MET, "; ".join(details))
+
+
+def site_noop_wall(report: dict[str, Any]) -> dict[str, Any]:
+    """Realistic site no-op re-run ≤ 10 s wall with 30 ms injected latency."""
+    target = "<= {0:.0f} s wall".format(SITE_NOOP_S)
+    site = _scenario(report, "site.noop")
+    if not _ran(site):
+        return _budget("realistic site no-op: wall", target, NOT_MEASURED, _why(site, "site.noop"))
+    ok = site["wall_s"] <= SITE_NOOP_S
+    return _budget("realistic site no-op: wall", target, MET if ok else NOT_MET,
+                   "{0:.1f} s at {1:.0f} ms latency".format(site["wall_s"], report["meta"]["latency_ms"]))
+
+
+BUDGETS = (site_noop_requests, module_noop_writes, peer_wall, lro_notice, scale, peer_memory, site_noop_wall)
+
+
+def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every budget over the report, in the order of the issue."""
+    return [budget(report) for budget in BUDGETS]

@@ -1,0 +1,159 @@
+"""Benchmark scenarios as data: playbook + variables + world + inventory size + repetitions.
+
+A scenario runs only when every module it needs is in plugins/modules/ and its playbook exists; otherwise the report
+lists it as "not available yet" with the reason. Add a scenario by appending to `SCENARIOS` (or `PEER_TASKS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from bench.runner import REPO_ROOT
+
+PLAYBOOKS = "bench/playbooks"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measured playbook run, repeated; `prepare` playbooks run unmeasured first (e.g. converge before a no-op)."""
+
+    name: str
+    title: str
+    playbook: str
+    requires: tuple[str, ...] = ()
+    world: tuple[str, dict] = ("fleet", {"instances": 1})
+    instances: int = 1
+    forks: int = 10
+    extra_vars: dict = field(default_factory=dict)
+    prepare: tuple[str, ...] = ()
+    check: bool = False
+    diff: bool = False
+    repetitions: int = 3
+    group: str = "module"
+    kind: str = "converge"
+    managed_objects_per_instance: int = 0
+    full_only: bool = False
+
+    def missing(self, root: Path = REPO_ROOT) -> Optional[str]:
+        """Why this scenario cannot run in this checkout, or None when it can."""
+        absent = [m for m in self.requires if not (root / "plugins" / "modules" / (m + ".py")).exists()]
+        if absent:
+            return "not available yet: module(s) {0} not on this branch".format(", ".join(absent))
+        for path in (self.playbook,) + self.prepare:
+            if not (root / path).exists():
+                return "not available yet: playbook {0} not written".format(path)
+        return None
+
+
+@dataclass(frozen=True)
+class PeerTask:
+    """One task measured side by side: our playbook and azure.azcollection's equivalent, on the same world."""
+
+    name: str
+    ours: str
+    peer: str
+    requires: tuple[str, ...] = ()
+    world: tuple[str, dict] = ("fleet", {"instances": 1, "identities_per_instance": 0})
+    prepare_ours: tuple[str, ...] = ()
+    prepare_peer: tuple[str, ...] = ()
+    repetitions: int = 3
+    note: str = ""
+
+    def missing(self, root: Path = REPO_ROOT) -> Optional[str]:
+        """Why this pair cannot run in this checkout, or None when it can."""
+        probe = Scenario(self.name, self.name, self.ours, self.requires, prepare=self.prepare_ours)
+        reason = probe.missing(root)
+        if reason is None and not (root / self.peer).exists():
+            reason = "not available yet: peer playbook {0} not written".format(self.peer)
+        return reason
+
+
+def _pb(name: str) -> str:
+    return "{0}/{1}.yml".format(PLAYBOOKS, name)
+
+
+def _module_scenarios(module: str, playbook: str, world: tuple[str, dict], info: Optional[tuple[str, str]] = None,
+                      managed: int = 1) -> list[Scenario]:
+    """converge (fresh world) → no-op re-run → check mode on a fresh world, plus the _info twin when there is one."""
+    common: dict[str, Any] = {"requires": (module,), "world": world, "managed_objects_per_instance": managed}
+    out = [
+        Scenario(module + ".converge", module + ": converge from scratch", _pb(playbook), **common),
+        Scenario(module + ".noop", module + ": no-op re-run", _pb(playbook), prepare=(_pb(playbook),), kind="noop",
+                 **common),
+        Scenario(module + ".check", module + ": check mode on a fresh world", _pb(playbook), check=True, diff=True,
+                 kind="check", **common),
+    ]
+    if info:
+        out.append(Scenario(info[0], info[0] + ": read", _pb(info[1]), requires=(info[0],),
+                            world=(world[0], {**world[1], "identities_per_instance": 1}), kind="read"))
+    return out
+
+
+FLEET_1 = ("fleet", {"instances": 1})
+
+SCENARIOS: list[Scenario] = [
+    *_module_scenarios("user_assigned_identity", "uai", FLEET_1, info=("user_assigned_identity_info", "uai_info")),
+    *_module_scenarios("apim_identity", "apim_identity", FLEET_1, managed=1),
+    *_module_scenarios("keyvault_access", "keyvault_access", FLEET_1, managed=1),
+    *_module_scenarios("role_assignment", "role_assignment", FLEET_1, managed=1),
+    *_module_scenarios("apim_custom_domain", "apim_custom_domain", FLEET_1, managed=1),
+    *_module_scenarios("apim_named_value", "apim_named_value", FLEET_1, managed=1),
+    # The site playbook (issue 8) over the realistic site: one APIM, system + 2 user-assigned identities, Key Vault
+    # access, 3 hostnames, 10 named values, a logger, a policy, 3 trusted-access grants = 21 managed objects.
+    Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
+             group="site", managed_objects_per_instance=21, repetitions=2),
+    Scenario("site.noop", "site playbook: no-op re-run", "playbooks/site.yml", world=("demo", {}),
+             prepare=("playbooks/site.yml",), group="site", kind="noop", managed_objects_per_instance=21),
+    Scenario("site.check", "site playbook: check mode", "playbooks/site.yml", world=("demo", {}), check=True,
+             diff=True, group="site", kind="check", managed_objects_per_instance=21, repetitions=2),
+]
+
+# Per-instance work for the scale series, best first: the first whose modules are on this branch is used.
+PER_INSTANCE = [
+    ("apim_identity", ("apim_identity", "user_assigned_identity"), _pb("per_instance_apim_identity"), 2),
+    ("user_assigned_identity", ("user_assigned_identity", "user_assigned_identity_info"), _pb("per_instance_uai"), 1),
+]
+
+SCALE_SIZES = (1, 10, 50)
+
+
+def scale_scenarios(root: Path = REPO_ROOT, sizes: tuple[int, ...] = SCALE_SIZES) -> list[Scenario]:
+    """converge and no-op at 1, 10, 50 APIM instances with forks 10, using the best available per-instance work."""
+    for label, requires, playbook, managed in PER_INSTANCE:
+        probe = Scenario(label, label, playbook, requires)
+        if probe.missing(root) is None:
+            break
+    out = []
+    for size in sizes:
+        world = ("fleet", {"instances": size})
+        reps = 3 if size < 50 else 2
+        common: dict[str, Any] = {"requires": requires, "world": world, "instances": size, "forks": 10,
+                                  "group": "scale", "managed_objects_per_instance": managed, "repetitions": reps}
+        out.append(Scenario("scale.{0}.converge".format(size), "{0} instance(s), forks 10: converge ({1})".format(
+            size, label), playbook, **common))
+        out.append(Scenario("scale.{0}.noop".format(size), "{0} instance(s), forks 10: no-op ({1})".format(
+            size, label), playbook, prepare=(playbook,), kind="noop", **common))
+    return out
+
+
+PEER_TASKS: list[PeerTask] = [
+    PeerTask("user-assigned identity: create", _pb("uai"), _pb("peer/uai"), ("user_assigned_identity",),
+             note="peer: azure_rm_resource PUT (azure.azcollection has no user-assigned identity module)"),
+    PeerTask("user-assigned identity: no-op re-run", _pb("uai"), _pb("peer/uai"), ("user_assigned_identity",),
+             prepare_ours=(_pb("uai"),), prepare_peer=(_pb("peer/uai"),),
+             note="peer: azure_rm_resource with idempotency: true"),
+    PeerTask("user-assigned identity: info", _pb("uai_info"), _pb("peer/uai_info"), ("user_assigned_identity_info",),
+             world=("fleet", {"instances": 1, "identities_per_instance": 1}), note="peer: azure_rm_resource_info"),
+    PeerTask("APIM system identity via azure_rm_resource", _pb("apim_identity"), _pb("peer/apim_identity"),
+             ("apim_identity",), note="peer: azure_rm_resource PATCH of the service identity"),
+    PeerTask("Key Vault access policy", _pb("keyvault_access"), _pb("peer/keyvault_access"), ("keyvault_access",),
+             note="peer: azure_rm_keyvault with the access policy list"),
+    PeerTask("role assignment", _pb("role_assignment"), _pb("peer/role_assignment"), ("role_assignment",),
+             note="peer: azure_rm_roleassignment"),
+    PeerTask("Key Vault info", _pb("keyvault_access_info"), _pb("peer/keyvault_info"), ("keyvault_access_info",),
+             note="peer: azure_rm_keyvault_info"),
+    PeerTask("role assignment info", _pb("role_assignment_info"), _pb("peer/role_assignment_info"),
+             ("role_assignment_info",), note="peer: azure_rm_roleassignment_info"),
+]

@@ -1,0 +1,81 @@
+"""Worlds the benchmark seeds into the local Azure, and the local Azure's timing config for a bench run.
+
+A world is the same description `POST /_admin/seed` takes (see tests/emulator/worlds/demo.yaml). Builders are named
+so scenarios can refer to them as data: `("fleet", {"instances": 10})`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+BENCH_GROUP = "rg-apim-bench"
+BENCH_VAULT = "kv-apim-bench"
+OPS_PRINCIPAL = "ops-team"
+
+
+def instance_name(index: int) -> str:
+    """The APIM service of inventory host number `index` (1-based): apim-bench-001, ..."""
+    return "apim-bench-{0:03d}".format(index)
+
+
+def identity_name(index: int, number: int = 1) -> str:
+    """User-assigned identity `number` of instance `index`: id-apim-bench-001, id-apim-bench-001-2, ..."""
+    base = "id-" + instance_name(index)
+    return base if number == 1 else "{0}-{1}".format(base, number)
+
+
+def timing_config(latency_ms: float, time_scale: float) -> dict[str, float]:
+    """Per-request latency and scaled long-running operation durations.
+
+    Durations are the real service's (seconds); `time_scale` maps them to wall time. RBAC propagation is shortened
+    from ten minutes to two so a converge that creates identities and grants does not wait on it for minutes.
+    """
+    return {
+        "latency_ms": latency_ms,
+        "time_scale": time_scale,
+        "apim_create_s": 45.0,
+        "apim_update_s": 15.0,
+        "apim_delete_s": 10.0,
+        "named_value_s": 2.0,
+        "rbac_propagation_s": 120.0,
+        "identity_replication_s": 30.0,
+        "keyvault_provisioning_s": 2.0,
+        "network_update_s": 2.0,
+    }
+
+
+def fleet(instances: int = 1, identities_per_instance: int = 0) -> dict[str, Any]:
+    """One resource group with `instances` Developer APIM services, a Key Vault and optional user identities."""
+    services = [{"name": instance_name(i), "sku": "Developer", "capacity": 1,
+                 "publisher_email": "api-team@contoso.com", "publisher_name": "Contoso"}
+                for i in range(1, instances + 1)]
+    identities = [{"name": identity_name(i, n)}
+                  for i in range(1, instances + 1) for n in range(1, identities_per_instance + 1)]
+    return {
+        "location": "westeurope",
+        "service_principals": [{"name": OPS_PRINCIPAL, "kind": "ServicePrincipal",
+                                "object_id": "6f1e3c2a-0b7d-4c1e-9a55-3f0b2d9c8e11"}],
+        "resource_groups": [{
+            "name": BENCH_GROUP,
+            "location": "westeurope",
+            "tags": {"environment": "bench"},
+            "user_assigned_identities": identities,
+            "key_vaults": [{"name": BENCH_VAULT, "rbac": False, "access_policies": [
+                {"principal": OPS_PRINCIPAL, "permissions": {"secrets": ["get", "list", "set"]}}],
+                "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]}],
+            "apim_services": services,
+        }],
+    }
+
+
+def demo() -> str:
+    """The bundled demo world (tests/emulator/worlds/demo.yaml), by name."""
+    return "demo"
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {"fleet": fleet, "demo": demo}
+
+
+def build(name: str, params: dict[str, Any]) -> Any:
+    """The world for a scenario: a dict, or the name of a bundled world file."""
+    return BUILDERS[name](**params)
