@@ -147,7 +147,7 @@ def resolve_identity(service: Dict[str, Any], reference: Optional[str], subscrip
     enabled on the service, naming the module that enables it.
     """
     identity = service.get("identity") or identity_to_dict(None)
-    has_system, _ = split_identity_type(identity.get("type"))
+    has_system = split_identity_type(identity.get("type"))[0]
     ref = (reference or "system").strip()
     if ref.lower() in SYSTEM_REFERENCES:
         if not has_system or not identity.get("principal_id"):
