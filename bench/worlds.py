@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 BENCH_GROUP = "rg-apim-bench"
 BENCH_VAULT = "kv-apim-bench"
+BENCH_RBAC_VAULT = "kv-apim-bench-rbac"
 OPS_PRINCIPAL = "ops-team"
 
 
@@ -44,11 +45,21 @@ def timing_config(latency_ms: float, time_scale: float) -> dict[str, float]:
     }
 
 
-def fleet(instances: int = 1, identities_per_instance: int = 0) -> dict[str, Any]:
-    """One resource group with `instances` Developer APIM services, a Key Vault and optional user identities."""
-    services = [{"name": instance_name(i), "sku": "Developer", "capacity": 1,
-                 "publisher_email": "api-team@contoso.com", "publisher_name": "Contoso"}
-                for i in range(1, instances + 1)]
+def _service(index: int, identities: int, with_identity: bool) -> dict[str, Any]:
+    service: dict[str, Any] = {"name": instance_name(index), "sku": "Developer", "capacity": 1,
+                               "publisher_email": "api-team@contoso.com", "publisher_name": "Contoso"}
+    if with_identity:
+        attached = [identity_name(index, n) for n in range(1, identities + 1)]
+        service["identity"] = {"type": "SystemAssigned, UserAssigned" if attached else "SystemAssigned",
+                               "user_assigned": attached}
+    return service
+
+
+def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: bool = False) -> dict[str, Any]:
+    """One resource group with `instances` Developer APIM services, an access-policy Key Vault, an RBAC Key Vault and
+    optional user identities; with `apim_identity` each service already has its system-assigned identity and its
+    user-assigned ones attached (the starting point of the Key Vault and role assignment steps)."""
+    services = [_service(i, identities_per_instance, apim_identity) for i in range(1, instances + 1)]
     identities = [{"name": identity_name(i, n)}
                   for i in range(1, instances + 1) for n in range(1, identities_per_instance + 1)]
     return {
@@ -62,7 +73,9 @@ def fleet(instances: int = 1, identities_per_instance: int = 0) -> dict[str, Any
             "user_assigned_identities": identities,
             "key_vaults": [{"name": BENCH_VAULT, "rbac": False, "access_policies": [
                 {"principal": OPS_PRINCIPAL, "permissions": {"secrets": ["get", "list", "set"]}}],
-                "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]}],
+                "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]},
+                {"name": BENCH_RBAC_VAULT, "rbac": True,
+                 "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]}],
             "apim_services": services,
         }],
     }
