@@ -32,7 +32,7 @@ RESULTS = REPO_ROOT / "bench" / "results"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, help="repetitions per scenario (default: each scenario's own, 2-3)")
+    parser.add_argument("--runs", type=int, help="repetitions per scenario (default: each scenario's own, 1-3)")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="injected latency per request (default 30)")
     parser.add_argument("--time-scale", type=float, default=0.05,
                         help="wall seconds per Azure second for long-running operations (default 0.05)")
@@ -90,8 +90,9 @@ def run_scenarios(azure: Any, args: argparse.Namespace, settings: execute.Settin
     print("scenarios ({0}):".format(len(items)), flush=True)
     for scenario in items:
         started = time.monotonic()
-        out.append(execute.run_scenario(azure, side, scenario, settings))
-        _progress("scenario", out[-1], started)
+        for result in execute.run_scenario(azure, side, scenario, settings):
+            out.append(result)
+            _progress("scenario", result, started)
     return out
 
 

@@ -40,7 +40,8 @@ class PrepareFailed(RuntimeError):
 
 
 def _one_run(azure: Any, side: Side, scenario: Scenario, settings: Settings, workdir: Path,
-             prepare: tuple[str, ...]) -> RunRecord:
+             prepare: tuple[str, ...]) -> list[RunRecord]:
+    """Seed, prepare, measure; with `scenario.rerun` also measure the immediate re-run. Failed runs end the list."""
     seed(azure, scenario.world, settings)
     hosts = hosts_for(scenario.instances)
     for index, path in enumerate(prepare):
@@ -48,31 +49,48 @@ def _one_run(azure: Any, side: Side, scenario: Scenario, settings: Settings, wor
                             scenario.extra_vars, forks=scenario.forks)
         if prep.rc != 0:
             raise PrepareFailed("preparing with {0} failed: {1}".format(path, prep.failures or prep.output_tail))
-    return run_playbook(azure, side, REPO_ROOT / scenario.playbook, workdir / "measured", hosts, scenario.extra_vars,
-                        check=scenario.check, diff=scenario.diff, forks=scenario.forks)
+    records = []
+    for label in ("measured", "rerun") if scenario.rerun else ("measured",):
+        records.append(run_playbook(azure, side, REPO_ROOT / scenario.playbook, workdir / label, hosts,
+                                    scenario.extra_vars, check=scenario.check, diff=scenario.diff,
+                                    forks=scenario.forks))
+        if records[-1].rc != 0:
+            break
+    return records
 
 
-def run_scenario(azure: Any, side: Side, scenario: Scenario, settings: Settings,
-                 prepare: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
-    """Run a scenario `repetitions` times and summarise it (status `ran`, `failed` or `unavailable`)."""
-    base = {"name": scenario.name, "title": scenario.title, "group": scenario.group, "kind": scenario.kind,
-            "instances": scenario.instances, "forks": scenario.forks, "playbook": scenario.playbook}
+def _failure(record: RunRecord) -> str:
+    return "; ".join(record.failures) or record.output_tail[-1500:]
+
+
+def run_scenario(azure: Any, side: Side, scenario: Scenario, settings: Settings) -> list[dict[str, Any]]:
+    """Run a scenario `repetitions` times and summarise it (status `ran`, `failed` or `unavailable`); with
+    `rerun`, the no-op re-run scenario is summarised too."""
+    bases = [_base(scenario, scenario.name, scenario.title, scenario.kind)]
+    if scenario.rerun:
+        bases.append(_base(scenario, scenario.rerun_name, scenario.title + ": no-op re-run", "noop"))
     reason = scenario.missing()
     if reason:
-        return {**base, "status": "unavailable", "reason": reason}
-    records = []
-    reps = settings.runs or scenario.repetitions
-    for rep in range(reps):
-        workdir = settings.workdir / side.name.replace(".", "_") / scenario.name / "run{0}".format(rep + 1)
+        return [{**base, "status": "unavailable", "reason": reason} for base in bases]
+    runs: list[list[RunRecord]] = [[] for _ in bases]
+    for rep in range(settings.runs or scenario.repetitions):
+        workdir = settings.workdir / _slug(side.name) / scenario.name / "run{0}".format(rep + 1)
         try:
-            record = _one_run(azure, side, scenario, settings, workdir,
-                              scenario.prepare if prepare is None else prepare)
+            records = _one_run(azure, side, scenario, settings, workdir, scenario.prepare)
         except PrepareFailed as err:
-            return {**base, "status": "failed", "reason": str(err)}
-        if record.rc != 0:
-            return {**base, "status": "failed", "reason": "; ".join(record.failures) or record.output_tail[-1500:]}
-        records.append(record)
-    return {**base, **summarize(records, scenario.managed_objects_per_instance * scenario.instances)}
+            return [{**base, "status": "failed", "reason": str(err)} for base in bases]
+        for index, record in enumerate(records):
+            if record.rc != 0:
+                return [{**base, "status": "failed", "reason": "{0} run: {1}".format(
+                    "re-run" if index else "measured", _failure(record))} for base in bases]
+            runs[index].append(record)
+    managed = scenario.managed_objects_per_instance * scenario.instances
+    return [{**base, **summarize(records, managed)} for base, records in zip(bases, runs)]
+
+
+def _base(scenario: Scenario, name: str, title: str, kind: str) -> dict[str, Any]:
+    return {"name": name, "title": title, "group": scenario.group, "kind": kind, "instances": scenario.instances,
+            "forks": scenario.forks, "playbook": scenario.playbook}
 
 
 def summarize(records: list[RunRecord], managed_objects: int = 0) -> dict[str, Any]:
@@ -134,12 +152,11 @@ def run_peer_task(azure: Any, ours: Side, peer: Side, task: PeerTask, settings: 
             scenario = Scenario(task.name, task.name, playbook, world=task.world)
             workdir = settings.workdir / "peer" / _slug(task.name) / key / "run{0}".format(rep + 1)
             try:
-                record = _one_run(azure, side, scenario, settings, workdir, prepare)
+                (record,) = _one_run(azure, side, scenario, settings, workdir, prepare)
             except PrepareFailed as err:
                 return {**base, "status": "failed", "reason": "{0}: {1}".format(side.name, err)}
             if record.rc != 0:
-                return {**base, "status": "failed", "reason": "{0}: {1}".format(
-                    side.name, "; ".join(record.failures) or record.output_tail[-1500:])}
+                return {**base, "status": "failed", "reason": "{0}: {1}".format(side.name, _failure(record))}
             sides[key].append(measured_task(record))
     ours_sum, peer_sum = _median_task(sides["ours"]), _median_task(sides["peer"])
     return {**base, "status": "ran", "ours": ours_sum, "peer": peer_sum, "ratios": ratios(ours_sum, peer_sum)}

@@ -17,7 +17,11 @@ PLAYBOOKS = "bench/playbooks"
 
 @dataclass(frozen=True)
 class Scenario:
-    """One measured playbook run, repeated; `prepare` playbooks run unmeasured first (e.g. converge before a no-op)."""
+    """One measured playbook run, repeated; `prepare` playbooks run unmeasured first.
+
+    With `rerun`, the same playbook runs again right after each measured run and is reported as the scenario
+    `<name without .converge>.noop` (a no-op re-run on the converged world, without paying a second converge).
+    """
 
     name: str
     title: str
@@ -30,11 +34,16 @@ class Scenario:
     prepare: tuple[str, ...] = ()
     check: bool = False
     diff: bool = False
-    repetitions: int = 3
+    repetitions: int = 2
     group: str = "module"
     kind: str = "converge"
     managed_objects_per_instance: int = 0
-    full_only: bool = False
+    rerun: bool = False
+
+    @property
+    def rerun_name(self) -> str:
+        """Name of the re-run scenario: `x.converge` → `x.noop`."""
+        return self.name.rsplit(".", 1)[0] + ".noop"
 
     def missing(self, root: Path = REPO_ROOT) -> Optional[str]:
         """Why this scenario cannot run in this checkout, or None when it can."""
@@ -58,7 +67,7 @@ class PeerTask:
     world: tuple[str, dict] = ("fleet", {"instances": 1, "identities_per_instance": 0})
     prepare_ours: tuple[str, ...] = ()
     prepare_peer: tuple[str, ...] = ()
-    repetitions: int = 3
+    repetitions: int = 2
     note: str = ""
 
     def missing(self, root: Path = REPO_ROOT) -> Optional[str]:
@@ -76,12 +85,10 @@ def _pb(name: str) -> str:
 
 def _module_scenarios(module: str, playbook: str, world: tuple[str, dict], info: Optional[tuple[str, str]] = None,
                       managed: int = 1) -> list[Scenario]:
-    """converge (fresh world) → no-op re-run → check mode on a fresh world, plus the _info twin when there is one."""
+    """converge (fresh world) and its no-op re-run, check mode on a fresh world, and the _info twin if any."""
     common: dict[str, Any] = {"requires": (module,), "world": world, "managed_objects_per_instance": managed}
     out = [
-        Scenario(module + ".converge", module + ": converge from scratch", _pb(playbook), **common),
-        Scenario(module + ".noop", module + ": no-op re-run", _pb(playbook), prepare=(_pb(playbook),), kind="noop",
-                 **common),
+        Scenario(module + ".converge", module + ": converge from scratch", _pb(playbook), rerun=True, **common),
         Scenario(module + ".check", module + ": check mode on a fresh world", _pb(playbook), check=True, diff=True,
                  kind="check", **common),
     ]
@@ -103,9 +110,7 @@ SCENARIOS: list[Scenario] = [
     # The site playbook (issue 8) over the realistic site: one APIM, system + 2 user-assigned identities, Key Vault
     # access, 3 hostnames, 10 named values, a logger, a policy, 3 trusted-access grants = 21 managed objects.
     Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
-             group="site", managed_objects_per_instance=21, repetitions=2),
-    Scenario("site.noop", "site playbook: no-op re-run", "playbooks/site.yml", world=("demo", {}),
-             prepare=("playbooks/site.yml",), group="site", kind="noop", managed_objects_per_instance=21),
+             group="site", managed_objects_per_instance=21, repetitions=2, rerun=True),
     Scenario("site.check", "site playbook: check mode", "playbooks/site.yml", world=("demo", {}), check=True,
              diff=True, group="site", kind="check", managed_objects_per_instance=21, repetitions=2),
 ]
@@ -128,13 +133,10 @@ def scale_scenarios(root: Path = REPO_ROOT, sizes: tuple[int, ...] = SCALE_SIZES
     out = []
     for size in sizes:
         world = ("fleet", {"instances": size})
-        reps = 3 if size < 50 else 2
-        common: dict[str, Any] = {"requires": requires, "world": world, "instances": size, "forks": 10,
-                                  "group": "scale", "managed_objects_per_instance": managed, "repetitions": reps}
-        out.append(Scenario("scale.{0}.converge".format(size), "{0} instance(s), forks 10: converge ({1})".format(
-            size, label), playbook, **common))
-        out.append(Scenario("scale.{0}.noop".format(size), "{0} instance(s), forks 10: no-op ({1})".format(
-            size, label), playbook, prepare=(playbook,), kind="noop", **common))
+        out.append(Scenario(
+            "scale.{0}.converge".format(size), "{0} instance(s), forks 10 ({1})".format(size, label), playbook,
+            requires=requires, world=("fleet", {"instances": size}), instances=size, forks=10, group="scale",
+            managed_objects_per_instance=managed, repetitions={1: 3, 10: 2}.get(size, 1), rerun=True))
     return out
 
 

@@ -25,10 +25,11 @@ def test_scale_scenarios_fall_back_to_identity_level_modules(tmp_path):
     _touch(tmp_path, "plugins/modules/user_assigned_identity.py", "plugins/modules/user_assigned_identity_info.py",
            "bench/playbooks/per_instance_uai.yml")
     found = scenarios.scale_scenarios(tmp_path, sizes=(1, 50))
-    assert [s.name for s in found] == ["scale.1.converge", "scale.1.noop", "scale.50.converge", "scale.50.noop"]
+    assert [s.name for s in found] == ["scale.1.converge", "scale.50.converge"]
+    assert [s.rerun_name for s in found] == ["scale.1.noop", "scale.50.noop"]
+    assert all(s.rerun for s in found)
     assert {s.playbook for s in found} == {"bench/playbooks/per_instance_uai.yml"}
-    assert [s.instances for s in found] == [1, 1, 50, 50] and {s.forks for s in found} == {10}
-    assert found[1].prepare == (found[1].playbook,)
+    assert [s.instances for s in found] == [1, 50] and {s.forks for s in found} == {10}
 
 
 def test_scale_scenarios_prefer_apim_identity_once_it_lands(tmp_path):
@@ -45,3 +46,9 @@ def test_every_scenario_and_peer_task_in_this_checkout_is_runnable_or_says_why()
         assert reason is None or reason.startswith("not available yet: "), (item.name, reason)
     names = [s.name for s in scenarios.SCENARIOS]
     assert len(names) == len(set(names))
+
+
+def test_rerun_names_follow_the_converge_name():
+    assert scenarios.Scenario("site.converge", "t", "p.yml", rerun=True).rerun_name == "site.noop"
+    names = [s.name for s in scenarios.SCENARIOS] + [s.rerun_name for s in scenarios.SCENARIOS if s.rerun]
+    assert "site.noop" in names and "user_assigned_identity.noop" in names
