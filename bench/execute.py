@@ -112,6 +112,7 @@ def summarize(records: list[RunRecord], managed_objects: int = 0) -> dict[str, A
         "changed": sum(len(t["changed"]) for t in middle.tasks),
         "managed_objects": managed_objects,
         "peak_rss_mib": metrics.peak_rss_by_module(s for r in records for s in r.rss),
+        "module_cpu_s": metrics.cpu_by_module(s for r in records for s in r.rss),
         "lro_lags_s": [round(item["lag_s"], 3) for item in lags if item["lag_s"] is not None],
         "lro_unobserved": len([item for item in lags if item["lag_s"] is None]),
         "request_lines": _request_lines(middle.requests),
@@ -134,9 +135,11 @@ def measured_task(record: RunRecord) -> dict[str, Any]:
     """The task named `BENCH ...` of a side-by-side playbook: wall, requests in its window, module peak RSS."""
     task = next(t for t in record.tasks if t["name"].startswith("BENCH"))
     module = task["action"].rsplit(".", 1)[-1]
-    rss = [s["rss_mib"] for s in record.rss if s["module"] == module]
+    samples = [s for s in record.rss if s["module"] == module]
     reqs = metrics.request_stats(metrics.in_window(record.requests, task["start"], task["end"]))
-    return {"module": module, "task_s": task["wall_s"], "requests": reqs, "rss_mib": max(rss) if rss else None}
+    return {"module": module, "task_s": task["wall_s"], "requests": reqs,
+            "rss_mib": max(s["rss_mib"] for s in samples) if samples else None,
+            "cpu_s": max(s.get("cpu_s", 0.0) for s in samples) if samples else None}
 
 
 def run_peer_task(azure: Any, ours: Side, peer: Side, task: PeerTask, settings: Settings) -> dict[str, Any]:
@@ -166,8 +169,9 @@ def _median_task(samples: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(samples, key=lambda s: s["task_s"])
     middle = ordered[(len(ordered) - 1) // 2]
     rss = [s["rss_mib"] for s in samples if s["rss_mib"] is not None]
+    cpu = [s["cpu_s"] for s in samples if s.get("cpu_s") is not None]
     return {"module": middle["module"], "task_s": metrics.median([s["task_s"] for s in samples]),
-            "requests": middle["requests"], "rss_mib": max(rss) if rss else None}
+            "requests": middle["requests"], "rss_mib": max(rss) if rss else None, "cpu_s": metrics.median(cpu)}
 
 
 def ratios(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Optional[float]]:

@@ -63,23 +63,32 @@ def task_windows(timing: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def parse_rss_log(text: str) -> list[dict[str, Any]]:
-    """Lines `BENCHRSS <max RSS KiB> <elapsed s> <command>` written by GNU time → module, rss_mib, elapsed_s.
+    """Lines `BENCHRSS <max RSS KiB> <elapsed s> <user s> <system s> <command>` written by GNU time →
+    module, rss_mib, elapsed_s, cpu_s.
 
     Processes that are not Ansible modules (no AnsiballZ file on the command line) are reported as `other`.
     """
     out = []
     for line in text.splitlines():
-        parts = line.split(" ", 3)
-        if len(parts) < 4 or parts[0] != "BENCHRSS":
+        parts = line.split(" ", 5)
+        if len(parts) < 6 or parts[0] != "BENCHRSS":
             continue
         try:
-            rss_kib, elapsed = int(parts[1]), float(parts[2])
+            rss_kib, elapsed, cpu = int(parts[1]), float(parts[2]), float(parts[3]) + float(parts[4])
         except ValueError:
             continue
-        match = _ANSIBALLZ.search(parts[3])
+        match = _ANSIBALLZ.search(parts[5])
         out.append({"module": match.group(1) if match else "other", "rss_mib": rss_kib / 1024.0,
-                    "elapsed_s": elapsed})
+                    "elapsed_s": elapsed, "cpu_s": cpu})
     return out
+
+
+def cpu_by_module(samples: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """Median CPU seconds (user + system) of one module process, per module."""
+    per: dict[str, list[float]] = {}
+    for sample in samples:
+        per.setdefault(sample["module"], []).append(sample.get("cpu_s", 0.0))
+    return {module: round(statistics.median(values), 3) for module, values in sorted(per.items())}
 
 
 def peak_rss_by_module(samples: Iterable[dict[str, Any]]) -> dict[str, float]:

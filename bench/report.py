@@ -17,8 +17,8 @@ def _methods(requests: dict[str, Any]) -> str:
 
 def scenario_rows(report: dict[str, Any]) -> list[str]:
     """Markdown table of every scenario that ran, then the ones that did not."""
-    rows = ["| scenario | runs | wall (median) | ARM requests | by method | writes | token | changed | peak RSS |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| scenario | runs | wall (median) | ARM requests | by method | writes | token | changed | peak RSS "
+            "| module CPU |", "|---|---|---|---|---|---|---|---|---|---|"]
     skipped = []
     for s in report.get("scenarios", []):
         if s["status"] != "ran":
@@ -26,9 +26,10 @@ def scenario_rows(report: dict[str, Any]) -> list[str]:
             continue
         req = s["requests"]
         rss = max(s["peak_rss_mib"].values()) if s["peak_rss_mib"] else None
-        rows.append("| `{0}` | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} |".format(
+        cpu = max(s.get("module_cpu_s", {}).values(), default=None)
+        rows.append("| `{0}` | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |".format(
             s["name"], s["runs"], _fmt(s["wall_s"], " s"), req["arm"], _methods(req), req["writes"], req["auth"],
-            s["changed"], _fmt(rss, " MiB", 0)))
+            s["changed"], _fmt(rss, " MiB", 0), _fmt(cpu, " s")))
     if skipped:
         rows += ["", "Not run:", ""] + skipped
     return rows
@@ -42,18 +43,18 @@ def peer_rows(report: dict[str, Any]) -> list[str]:
             peer.get("status", "not measured"), peer.get("reason", "run `make bench-peer`"))]
     rows = ["azure.azcollection {0} (ansible {1}) vs azure_apim.identity; ratio = ours / peer.".format(
                 peer.get("peer_version", "?"), peer.get("ansible_version", "?")), "",
-            "| task | ours wall | peer wall | wall ratio | ours req | peer req | req ratio | ours RSS | peer RSS | RSS ratio |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| task | ours wall | peer wall | wall ratio | ours req | peer req | req ratio | ours RSS | peer RSS | RSS ratio "
+            "| ours CPU | peer CPU |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes = []
     for t in peer.get("tasks", []):
         if t["status"] != "ran":
             notes.append("- {0}: **{1}** — {2}".format(t["name"], t["status"], t.get("reason")))
             continue
         o, p, r = t["ours"], t["peer"], t["ratios"]
-        rows.append("| {0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |".format(
+        rows.append("| {0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} | {10} | {11} |".format(
             t["name"], _fmt(o["task_s"], " s"), _fmt(p["task_s"], " s"), _fmt(r["wall"]), o["requests"]["arm"],
             p["requests"]["arm"], _fmt(r["requests"]), _fmt(o["rss_mib"], " MiB", 0), _fmt(p["rss_mib"], " MiB", 0),
-            _fmt(r["rss"])))
+            _fmt(r["rss"]), _fmt(o.get("cpu_s"), " s"), _fmt(p.get("cpu_s"), " s")))
     return rows + ([""] + notes if notes else [])
 
 

@@ -132,7 +132,7 @@ def interpreter_wrapper(workdir: Path, python: str) -> tuple[str, bool]:
     if not (os.path.exists(GNU_TIME) and os.access(GNU_TIME, os.X_OK)):
         return python, False
     wrapper = workdir / "python-with-rss.sh"
-    wrapper.write_text('#!/bin/sh\nexec {0} -a -o "$BENCH_RSS_LOG" -f "BENCHRSS %M %e %C" {1} "$@"\n'.format(
+    wrapper.write_text('#!/bin/sh\nexec {0} -a -o "$BENCH_RSS_LOG" -f "BENCHRSS %M %e %U %S %C" {1} "$@"\n'.format(
         GNU_TIME, python), encoding="utf-8")
     wrapper.chmod(0o755)
     return str(wrapper), True

@@ -48,15 +48,19 @@ def test_task_windows_use_the_last_host_and_count_skips_apart():
 
 def test_parse_rss_log_names_modules_and_ignores_other_lines():
     text = "\n".join([
-        "BENCHRSS 54272 1.25 /venv/bin/python /tmp/ansible-tmp-1/AnsiballZ_user_assigned_identity.py",
+        "BENCHRSS 54272 1.25 0.90 0.10 /venv/bin/python /tmp/ansible-tmp-1/AnsiballZ_user_assigned_identity.py",
         "Command exited with non-zero status 1",
-        "BENCHRSS 176128 3.50 /peer/bin/python /tmp/x/AnsiballZ_azure_rm_keyvault_info.py",
+        "BENCHRSS 176128 3.50 2.50 0.25 /peer/bin/python /tmp/x/AnsiballZ_azure_rm_keyvault_info.py",
+        "BENCHRSS 9000 0.01 0.00 0.00 /bin/python -c pass",
+        "BENCHRSS notanumber 1 0 0 x",
         "BENCHRSS 9000 0.01 /bin/python -c pass",
-        "BENCHRSS notanumber 1 x",
     ])
     samples = metrics.parse_rss_log(text)
     assert [s["module"] for s in samples] == ["user_assigned_identity", "azure_rm_keyvault_info", "other"]
     assert samples[0]["rss_mib"] == pytest.approx(53.0)
+    assert samples[1]["cpu_s"] == pytest.approx(2.75)
+    assert metrics.cpu_by_module(samples + [dict(samples[0], cpu_s=3.0), dict(samples[0], cpu_s=0.2)]) == {
+        "azure_rm_keyvault_info": 2.75, "other": 0.0, "user_assigned_identity": 1.0}
     assert metrics.peak_rss_by_module(samples + [{"module": "other", "rss_mib": 1.0}])["other"] == pytest.approx(
         9000 / 1024)
 

@@ -13,7 +13,8 @@ def _ran(name, instances, wall, arm, kind="converge", group="scale"):
     return {"name": name, "title": name, "status": "ran", "group": group, "kind": kind, "instances": instances,
             "runs": 3, "wall_s": wall, "changed": instances, "managed_objects": instances, "task_runs": instances,
             "requests": {"arm": arm, "reads": arm - 1, "writes": 1, "auth": 2, "by_method": {"GET": arm - 1, "PUT": 1}},
-            "peak_rss_mib": {"user_assigned_identity": 53.2}, "lro_lags_s": []}
+            "peak_rss_mib": {"user_assigned_identity": 53.2}, "lro_lags_s": [],
+            "module_cpu_s": {"user_assigned_identity": 0.8}}
 
 
 def _report():
@@ -33,7 +34,7 @@ def _report():
 def test_markdown_lists_budgets_scenarios_and_what_did_not_run():
     text = report.markdown(_report())
     assert "| site no-op: requests | 0 writes; reads <= managed objects + tasks | **not measured** |" in text
-    assert "| `scale.10.converge` | 3 | 7.00 s | 40 | GET 39 PUT 1 | 1 | 2 | 10 | 53 MiB |" in text
+    assert "| `scale.10.converge` | 3 | 7.00 s | 40 | GET 39 PUT 1 | 1 | 2 | 10 | 53 MiB | 0.80 s |" in text
     assert "`site.noop` (site): **unavailable** — not available yet: playbook playbooks/site.yml not written" in text
     assert "run `make bench-peer`" in text
 
