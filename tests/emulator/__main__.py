@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the server until a signal arrives."""
-    server = EmulatorServer(World(), host=args.host, port=args.port, state_dir=args.state_dir)
+    server = EmulatorServer(World(), host=args.host, port=args.port, state_dir=args.state_dir).bind()
     if args.time_scale is not None:
         server.world.set_config({"time_scale": args.time_scale})
     if args.world:

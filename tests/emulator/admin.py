@@ -37,8 +37,14 @@ def bootstrap(w: World) -> dict[str, Any]:
     with w.lock:
         if not w.automation:
             w.automation = {"client_id": new_guid(), "client_secret": secrets.token_urlsafe(32),
-                            "object_id": new_guid()}
+                            "object_id": new_guid(), "identity_header": secrets.token_urlsafe(16),
+                            "host_identity_object_id": new_guid()}
         auto = w.automation
+        # The managed identity of the machine running Ansible (auth_source msi), also Owner on the subscription.
+        host = w.new_principal("controller-host", "ManagedIdentity", object_id=auto["host_identity_object_id"])
+        host["created_at"] = -1e9
+        authorization.assign(w, w.subscription_scope(), "Owner", host["object_id"],
+                             name=str(uuid.uuid5(uuid.NAMESPACE_URL, host["object_id"])))
         principal = w.new_principal(AUTOMATION_NAME, "ServicePrincipal", client_secret=auto["client_secret"],
                                     object_id=auto["object_id"], app_id=auto["client_id"])
         principal["created_at"] = -1e9  # long replicated
@@ -133,8 +139,9 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
     body = resources.create_group(w, name, location, rg.get("tags"))
     summary["resources"].append(body["id"])
     builders: list[tuple[str, Callable[[World, str, dict], dict]]] = [
-        ("user_assigned_identities", lambda w_, g_, s: msi.create_identity(w_, g_, s["name"], s.get("location", location), s.get("tags"))),
+        ("user_assigned_identities", lambda w_, g_, s: _seed_identity(w_, g_, s, location)),
         ("route_tables", lambda w_, g_, s: network.create_route_table(w_, g_, s, location)),
+        ("nat_gateways", lambda w_, g_, s: network.create_nat_gateway(w_, g_, s, location)),
         ("network_security_groups", lambda w_, g_, s: network.create_nsg(w_, g_, s, location)),
         ("virtual_networks", lambda w_, g_, s: network.create_vnet(w_, g_, s, location)),
         ("eventhub_namespaces", lambda w_, g_, s: others.create_eventhub_namespace(w_, g_, s, location)),
@@ -147,6 +154,16 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
         for item in rg.get(key, []):
             created = build(w, name, item)
             summary["resources"].append(created["id"])
+
+
+def _seed_identity(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
+    """A user-assigned identity with optional `federated_credentials` [{name, subject, issuer, audiences}]
+    (issuer defaults to the local external issuer, `<base_url>/oidc-issuer`)."""
+    body = msi.create_identity(w, rg, spec["name"], spec.get("location", location), spec.get("tags"))
+    for fic in spec.get("federated_credentials", []):
+        issuer = fic.get("issuer") or f"{getattr(w, 'base_url', '')}/oidc-issuer"
+        msi.create_federated_credential(w, body, fic["name"], issuer, fic["subject"], fic.get("audiences"))
+    return body
 
 
 # --- Key Vault and API Management bodies (used unless the provider modules offer their own seeders) ----------------
@@ -286,8 +303,8 @@ def _apim_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
         out["userAssignedIdentities"] = {}
         for ref in spec.get("user_assigned", []):
             uami = _find_uami(w, ref)
-            out["userAssignedIdentities"][uami["id"]] = {"principalId": uami["properties"]["principalId"],
-                                                        "clientId": uami["properties"]["clientId"]}
+            out["userAssignedIdentities"][uami["id"]] = {
+                "principalId": uami["properties"]["principalId"], "clientId": uami["properties"]["clientId"]}
     return out
 
 
@@ -314,7 +331,7 @@ def _system_data(w: World) -> dict[str, Any]:
             "lastModifiedBy": "seed@contoso.com", "lastModifiedByType": "User", "lastModifiedAt": stamp}
 
 
-# --- routes ------------------------------------------------------------------------------------------------------------
+# --- routes -----------------------------------------------------------------------------------------------------
 
 
 def _world() -> World:
@@ -417,6 +434,19 @@ def set_config() -> Response:
     if unknown:
         return jsonify({"error": f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}"}), 400
     return jsonify(_world().set_config(values))
+
+
+@bp.post("/federated-token")
+def mint_federated_token() -> Response:
+    """A token from the local external issuer for `subject` (put it in AZURE_FEDERATED_TOKEN_FILE)."""
+    from emulator import entra
+
+    spec = request.get_json(force=True, silent=True) or {}
+    if not spec.get("subject"):
+        return jsonify({"error": "send {\"subject\": ..., [\"audience\"], [\"lifetime_s\"]}"}), 400
+    token = entra.federated_token(spec["subject"], spec.get("audience", entra.TOKEN_EXCHANGE_AUDIENCE),
+                                  int(spec.get("lifetime_s", 3600)))
+    return jsonify({"token": token, "issuer": entra.issuer_url()})
 
 
 @bp.get("/principals")

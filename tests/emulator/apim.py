@@ -10,8 +10,10 @@ Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (ap
   ``PATCH`` → 202 without a body; ``DELETE`` → 202 with the body (``targetProvisioningState: Deleting``).
 - Writes to a service that is still transitioning (Created/Activating/Updating/Deleting) get **409**.
 - Real responses carry explicit ``null`` fields (``zones``, ``certificates``, ``identity`` when there is none, …).
-- named value ``PUT``/``PATCH`` → **202 with an empty body** and ``location: …/namedValues/{id}?…&asyncId=…&asyncCode=201``
-  (200 for updates); that URL answers 202 while running, then the asyncCode with the entity. Secret values never
+- named value ``PUT``/``PATCH`` → ``location: …/namedValues/{id}?…&asyncId=…&asyncCode=201`` (200 for updates); that
+  URL answers 202 while running, then the asyncCode with the entity. With api-version 2021-08-01 (the recording) a
+  PUT answers **202 with an empty body**; with 2024-05-01 it answers 201/200 with the entity in provisioningState
+  InProgress, as the spec examples show (azure-mgmt-apimanagement 5.x rejects a 202 there). ``PATCH`` is 202. Secret values never
   appear on GET or list (``listValue`` returns them).
 - loggers answer synchronously; their credentials come back masked as ``{{Logger-Credentials-<id>}}``.
 - policies are stored as sent and returned normalised (2-space indentation, ``\\r\\n`` line ends, ``>`` escaped in
@@ -23,6 +25,7 @@ Key Vault references (hostname certificates and named values) are read through :
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 from typing import Any, Callable, Optional
@@ -44,6 +47,7 @@ API_TYPE = "Microsoft.ApiManagement/service/apis"
 OPERATION_TYPE = "Microsoft.ApiManagement/service/apis/operations"
 MAX_USER_ASSIGNED = 10
 ASYNC_HEADER_FROM = "2022-08-01"  # older api-versions (the 2021-08-01 recording) only send Location
+NV_BODY_FROM = "2023-03-01"  # named-value PUT answers 201/200 with a body from here on, 202 without one before
 TRANSITIONING = ("Created", "Activating", "Updating", "Deleting")
 NOT_ONLINE = ("Created", "Activating", "Deleting")
 DEFAULT_SENDER = "apimgmt-noreply@mail.windowsazure.com"
@@ -780,15 +784,24 @@ def _nv_location(svc: dict, nv_name: str, op: Operation, code: int, suffix: str 
             f"&asyncId={op.id.replace('-', '')[:24]}&asyncCode={code}")
 
 
-def _nv_accepted(w: World, svc: dict, nv_name: str, op: Operation, code: int, suffix: str = "") -> Response:
-    """202 without a body, pointing at the entity URL with asyncId/asyncCode (the live service's shape)."""
+def _nv_accepted(w: World, svc: dict, nv_name: str, op: Operation, code: int, suffix: str = "",
+                 body: Optional[dict] = None) -> Response:
+    """The first answer of a named-value write: polling headers pointing at the entity URL with asyncId/asyncCode.
+
+    Without ``body``: 202 and no content (the live 2021-08-01 recording). With ``body``: ``code`` and the entity in
+    provisioningState InProgress (the 2024-05-01 examples; azure-mgmt-apimanagement 5.x accepts only 200/201 here).
+    """
     headers = {"location": _nv_location(svc, nv_name, op, code, suffix),
                "Retry-After": retry_after(w, float(w.config.get("named_value_s", 2.0)))}
     if api_version() >= ASYNC_HEADER_FROM:
         headers["Azure-AsyncOperation"] = (f"{arm.base_url()}{svc['id']}/tenant/operationResults/"
                                            f"{op.id.replace('-', '')[:24]}?api-version={api_version()}")
     svc.setdefault("_async", {})[op.id.replace("-", "")[:24]] = op.id
-    return arm.empty_response(202, headers)
+    if body is None:
+        return arm.empty_response(202, headers)
+    shown = _nv_public(body)
+    shown["properties"]["provisioningState"] = "InProgress"
+    return arm.json_response(shown, code, headers=headers)
 
 
 def _start_nv_write(w: World, svc: dict, nv_name: str, target: dict, error: Optional[dict]) -> Operation:
@@ -834,7 +847,13 @@ def _write_nv(sub: str, rg: str, name: str, nv: str, merge: bool) -> Response:
         if old is None and not error:
             w.put(target["id"], {**target, "_pending": True})
         op = _start_nv_write(w, svc, nv, target, error)
-        return _nv_accepted(w, svc, nv, op, 201 if old is None else 200)
+        code = 201 if old is None else 200
+        if merge or api_version() < NV_BODY_FROM:
+            return _nv_accepted(w, svc, nv, op, code)
+        shown = json.loads(json.dumps(target))
+        if shown["properties"].get("keyVault") and not error:
+            _kv_status(w, svc, shown)  # APIM reads the secret while accepting the write
+        return _nv_accepted(w, svc, nv, op, code, body=shown)
 
 
 def _nv_props_for_merge(old: dict) -> dict:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from emulator import arm, entra
+from emulator import arm, authorization, entra
 from emulator.world import World, mask_secrets
 
 # Provider modules, each exposing a Blueprint `bp`. Missing ones (not written yet) are skipped.
@@ -26,7 +26,7 @@ PROVIDER_MODULES = ("entra", "admin", "resources", "apim", "keyvault", "authoriz
 
 # Paths that are not ARM: Entra ID's own endpoints and the admin interface need no bearer token.
 _UNAUTHENTICATED = re.compile(
-    r"^/(_admin(/|$)|[^/]+/oauth2/|[^/]+/v2\.0/\.well-known/|[^/]+/discovery/|common/discovery|favicon\.ico$)"
+    r"^/(_admin(/|$)|msi/token$|oidc-issuer/|[^/]+/oauth2/|[^/]+/v2\.0/\.well-known/|[^/]+/discovery/|common/discovery|favicon\.ico$)"
 )
 # POSTs that read rather than write (list secrets/values/keys): excluded from `writes()` in the request log.
 READ_LIKE_POST = re.compile(r"/(list[A-Za-z]*|[^/]*/oauth2/v2\.0/token)$")
@@ -44,6 +44,7 @@ def create_app(world: Optional[World] = None) -> Flask:
     app = Flask("emulator")
     app.config["WORLD"] = world or World()
     app.config["SIGNING_KEY"] = entra.SigningKey()
+    app.config["ISSUER_KEY"] = entra.SigningKey()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.wsgi_app = arm.CanonicalPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(arm.ops_bp)
@@ -95,6 +96,7 @@ def _before_request() -> Optional[Response]:
     if is_arm_path(request.path):
         g.caller = entra.authenticate_arm_request(w)
         g.log_entry["caller"] = g.caller.get("object_id")
+        authorization.check_arm_access(w, g.caller, request.method, request.path)
     return None
 
 
@@ -139,7 +141,7 @@ def _masked_body() -> Any:
 
 def _log_request(w: World) -> None:
     entry = {
-        "seq": len(w.requests) + 1,
+        "seq": 0,
         "time": time.time(),
         "azure_time": w.now(),
         "method": request.method,
@@ -151,6 +153,7 @@ def _log_request(w: World) -> None:
         "write": is_write(request.method, request.path),
     }
     with w.lock:
+        entry["seq"] = len(w.requests) + 1
         w.requests.append(entry)
     g.log_entry = entry
 

@@ -347,7 +347,11 @@ def _validate_new_assignment(w: World, scope: str, name: str, props: dict) -> tu
         w.config.get("identity_replication_s", 0))
     if principal is None or (replicating and not sent_type):
         raise _principal_not_found(w, principal_id)
-    return guid, sent_type or _principal_type_of(principal)
+    actual = _principal_type_of(principal)
+    if sent_type and not replicating and sent_type.lower() != actual.lower():
+        raise arm.ArmError(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal_id.replace('-', '')}' has "
+                           f"type '{actual}' , which is different from specified PrincipalType '{sent_type}'.")
+    return guid, sent_type or actual
 
 
 def _duplicate_of(w: World, scope: str, name: str, guid: str, principal_id: str) -> Optional[dict]:
@@ -489,3 +493,51 @@ def list_role_definitions(scope: str) -> Response:
             continue
         out.append(role_definition_body(w, guid, norm_scope(scope)))
     return arm.json_response({"value": out})
+
+
+# --- ARM's own check: may the caller perform this management operation? ------------------------------------------------
+
+_METHOD_VERB = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
+def arm_action(method: str, path: str) -> tuple[str, str]:
+    """(action, scope) ARM authorizes for a management request, e.g. ('Microsoft.KeyVault/vaults/write', <vault id>).
+
+    Resource paths alternate type/name after `providers/<namespace>`; a trailing odd segment on a POST is an action
+    (`.../namedValues/x/listValue` → `Microsoft.ApiManagement/service/namedValues/listValue/action`).
+    """
+    parts = [p for p in path.split("/") if p]
+    low = [p.lower() for p in parts]
+    tail: list[str] = []
+    if "providers" not in low:
+        types = ["Microsoft.Resources", "subscriptions"] + (["resourceGroups"] if "resourcegroups" in low else [])
+    else:
+        idx = len(low) - 1 - low[::-1].index("providers")
+        rest = parts[idx + 1:]
+        types = [rest[0]] + rest[1::2]
+        if method.upper() == "POST" and len(rest) > 1 and len(rest) % 2 == 0:
+            tail, types = [rest[-1]], types[:-1]
+    scope_parts = parts[:-1] if tail else parts
+    rtype = "/".join(types)
+    if tail:
+        return f"{rtype}/{tail[0]}/action", "/" + "/".join(scope_parts)
+    verb = _METHOD_VERB.get(method.upper(), "action")
+    return f"{rtype}/{verb}", "/" + "/".join(scope_parts)
+
+
+def check_arm_access(w: World, caller: dict, method: str, path: str) -> None:
+    """403 AuthorizationFailed, worded like ARM, when no role assignment of the caller allows the operation."""
+    action, scope = arm_action(method, path)
+    if "/locations/" in path.lower() and method.upper() == "GET":
+        return  # polling an operation the caller started
+    parts = [p.lower() for p in path.split("/") if p]
+    if parts[:1] == ["subscriptions"] and parts[1:2] != [w.subscription_id.lower()]:
+        return  # ARM answers SubscriptionNotFound for a subscription outside the tenant
+    with w.lock:
+        if grants_action(w, caller["object_id"], scope, action):
+            return
+    raise arm.ArmError(
+        403, "AuthorizationFailed",
+        f"The client '{caller.get('app_id')}' with object id '{caller['object_id']}' does not have authorization to "
+        f"perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, "
+        "please refresh your credentials.")

@@ -108,6 +108,10 @@ class AdminClient:
         """The current config."""
         return self._call("GET", "config")
 
+    def federated_token(self, subject: str, **kwargs: Any) -> dict[str, str]:
+        """A workload's token from the local external issuer: `{"token", "issuer"}` (kwargs: audience, lifetime_s)."""
+        return self._call("POST", "federated-token", json={"subject": subject, **kwargs})
+
     def advance(self, seconds: float) -> dict[str, float]:
         """Move the Azure clock forward (pending operations and propagation delays catch up)."""
         return self._call("POST", "config", json={"advance_s": seconds})
@@ -172,12 +176,16 @@ class LocalAzure:
     client_secret: str
     admin: AdminClient
     server: Any = field(repr=False, default=None)
+    identity_endpoint: str = ""
+    identity_header: str = field(repr=False, default="")
 
     @classmethod
     def from_info(cls, info: dict[str, Any], server: Any = None) -> "LocalAzure":
         """Build from the JSON line `python -m emulator serve` prints (or `EmulatorServer.info()`)."""
         keys = ("base_url", "ca_bundle", "tenant_id", "subscription_id", "client_id", "client_secret")
-        return cls(admin=AdminClient(info["base_url"], info["ca_bundle"]), server=server, **{k: info[k] for k in keys})
+        return cls(admin=AdminClient(info["base_url"], info["ca_bundle"]), server=server,
+                   identity_endpoint=info.get("identity_endpoint", ""), identity_header=info.get("identity_header", ""),
+                   **{k: info[k] for k in keys})
 
     def __repr__(self) -> str:
         return f"LocalAzure(base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
@@ -194,6 +202,11 @@ class LocalAzure:
             "AZURE_CREDENTIAL_SCOPE": f"{self.base_url}/.default",
             "AZURE_CA_BUNDLE": self.ca_bundle,
         }
+
+    def msi_env(self) -> dict[str, str]:
+        """The environment of a machine with a managed identity (App Service protocol): azure-identity's
+        ManagedIdentityCredential reads IDENTITY_ENDPOINT / IDENTITY_HEADER. Pass `client_id` for a user-assigned one."""
+        return {"IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header}
 
     def arm(self) -> ArmClient:
         """A raw ARM client signed in as the automation principal."""

@@ -149,6 +149,77 @@ def _client_secret_from_request() -> tuple[Optional[str], Optional[str]]:
     return client_id, secret
 
 
+# --- an external OIDC issuer (like a Kubernetes service-account issuer) for workload identity federation -----------
+
+ISSUER_PATH = "/oidc-issuer"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def issuer_url() -> str:
+    """The issuer URL of the local external identity provider."""
+    return f"{arm.base_url()}{ISSUER_PATH}"
+
+
+@bp.get(f"{ISSUER_PATH}/.well-known/openid-configuration")
+def issuer_configuration() -> Response:
+    """Discovery document of the external issuer."""
+    return jsonify({"issuer": issuer_url(), "jwks_uri": f"{issuer_url()}/keys", "response_types_supported": ["id_token"],
+                    "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]})
+
+
+@bp.get(f"{ISSUER_PATH}/keys")
+def issuer_keys() -> Response:
+    """The external issuer's signing keys."""
+    return jsonify({"keys": [current_app.config["ISSUER_KEY"].jwk()]})
+
+
+def federated_token(subject: str, audience: str = TOKEN_EXCHANGE_AUDIENCE, lifetime_s: int = 3600) -> str:
+    """A token the external issuer hands a workload (what AZURE_FEDERATED_TOKEN_FILE holds)."""
+    now = int(time.time())
+    key: SigningKey = current_app.config["ISSUER_KEY"]
+    claims = {"iss": issuer_url(), "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + lifetime_s}
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+def _no_federation_match(claims: dict) -> Response:
+    return aad_error(400, "invalid_request", 70021,
+                     "No matching federated identity record found for presented assertion. Assertion Issuer: "
+                     f"'{claims.get('iss')}'. Assertion Subject: '{claims.get('sub')}'. Assertion Audience: "
+                     f"'{claims.get('aud')}'.")
+
+
+def _federated_principal(w: World, client_id: str, assertion: str) -> tuple[Optional[dict], Optional[Response]]:
+    """Check a client assertion against the federated identity credentials of the identity `client_id` names."""
+    principal = w.principal_by_app_id(client_id or "")
+    if principal is None:
+        return None, aad_error(400, "unauthorized_client", 700016,
+                               f"Application with identifier '{client_id}' was not found in the directory "
+                               f"'{w.tenant_id}'.")
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None, aad_error(400, "invalid_client", 50027, "JWT token is invalid or malformed.")
+    if unverified.get("iss") != issuer_url():
+        return None, _no_federation_match(unverified)
+    key = current_app.config["ISSUER_KEY"].private_key.public_key()
+    try:
+        claims = jwt.decode(assertion, key, algorithms=["RS256"], options={"verify_aud": False})
+    except jwt.ExpiredSignatureError:
+        return None, aad_error(400, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+    except jwt.PyJWTError:
+        return None, aad_error(400, "invalid_client", 50027, "JWT token is invalid or malformed.")
+    audiences = claims["aud"] if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+    for fic in w.list("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"):
+        props = fic["properties"]
+        owner = w.get(fic["id"].rsplit("/federatedIdentityCredentials/", 1)[0])
+        if (owner and owner["properties"]["principalId"] == principal["object_id"]
+                and props.get("issuer") == claims["iss"] and props.get("subject") == claims.get("sub")
+                and set(props.get("audiences") or []) & set(audiences)):
+            return principal, None
+    return None, _no_federation_match(claims)
+
+
 @bp.post("/<tenant>/oauth2/v2.0/token")
 def token(tenant: str) -> Response:
     """Client-credentials grant: verify the app's secret and issue an access token for the requested resource."""
@@ -166,6 +237,15 @@ def token(tenant: str) -> Response:
                          f"The provided value for scope {request.form.get('scope', '')} is not valid. Client "
                          "credential flows must have a scope value with /.default suffixed to the resource identifier "
                          "(application ID URI).")
+    if request.form.get("client_assertion_type") == JWT_BEARER:
+        with w.lock:
+            principal, error = _federated_principal(w, client_id or "", request.form.get("client_assertion", ""))
+            if error is not None:
+                return error
+            lifetime = int(w.config.get("token_lifetime_s", TOKEN_LIFETIME_S))
+            access_token = issue_token(w, principal, resource, lifetime)  # type: ignore[arg-type]
+        return jsonify({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                        "access_token": access_token})
     with w.lock:
         principal = w.principal_by_app_id(client_id or "")
         if principal is None or principal["kind"] != "ServicePrincipal":
@@ -206,6 +286,51 @@ def issue_token(w: World, principal: dict, audience: str, lifetime_s: int = TOKE
     }
     key = signing_key()
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+# --- managed identity endpoint (the App Service / Azure Functions protocol, api-version 2019-08-01) ----------------
+
+
+def _msi_principal(w: World) -> Optional[dict]:
+    """The identity a managed-identity token request asks for: a user-assigned one by client id, object id or
+    resource id, else the controller host's system-assigned identity."""
+    client_id = request.args.get("client_id")
+    object_id = request.args.get("principal_id") or request.args.get("object_id")
+    res_id = request.args.get("mi_res_id") or request.args.get("msi_res_id")
+    if client_id:
+        found = w.principal_by_app_id(client_id)
+        return found if found and found["kind"] == "ManagedIdentity" else None
+    if object_id:
+        found = w.principals.get(object_id)
+        return found if found and found["kind"] == "ManagedIdentity" else None
+    if res_id:
+        body = w.get(res_id)
+        return w.principals.get(body["properties"]["principalId"]) if body else None
+    return w.principals.get(w.automation.get("host_identity_object_id", ""))
+
+
+@bp.get("/msi/token")
+def msi_token() -> Response:
+    """Tokens for the managed identities of the machine running Ansible (IDENTITY_ENDPOINT / IDENTITY_HEADER)."""
+    w = _world()
+    if request.headers.get("X-IDENTITY-HEADER") != w.automation.get("identity_header"):
+        resp = jsonify({"error": "invalid_request", "error_description": "The X-IDENTITY-HEADER header is missing "
+                        "or does not match."})
+        resp.status_code = 401
+        return resp
+    resource = request.args.get("resource", "")
+    with w.lock:
+        principal = _msi_principal(w)
+        if principal is None or not resource:
+            resp = jsonify({"statusCode": 400, "message": "No managed identity found for the specified identity "
+                            "or resource." if resource else "The resource parameter is required.",
+                            "correlationId": str(uuid.uuid4())})
+            resp.status_code = 400
+            return resp
+        lifetime = int(w.config.get("token_lifetime_s", TOKEN_LIFETIME_S))
+        access_token = issue_token(w, principal, resource.rstrip("/"), lifetime)
+    return jsonify({"access_token": access_token, "expires_on": str(int(time.time()) + lifetime),
+                    "resource": resource, "token_type": "Bearer", "client_id": principal["app_id"]})
 
 
 # --- ARM's side: the bearer token on every management request ------------------------------------------------------

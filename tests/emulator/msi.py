@@ -119,6 +119,80 @@ def delete_identity(sub: str, rg: str, name: str) -> Response:
         return arm.empty_response(200)
 
 
+# --- federated identity credentials (workload identity federation) -------------------------------------------------
+
+FIC_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
+MAX_FEDERATED_CREDENTIALS = 20  # Azure's limit per identity
+
+
+def create_federated_credential(w: World, identity: dict, name: str, issuer: str, subject: str,
+                                audiences: Optional[list] = None) -> dict:
+    """Store a federated identity credential under a user-assigned identity."""
+    body = {"id": f"{identity['id']}/federatedIdentityCredentials/{name}", "name": name, "type": FIC_TYPE,
+            "properties": {"issuer": issuer, "subject": subject,
+                           "audiences": audiences or ["api://AzureADTokenExchange"]}}
+    return w.put(body["id"], body)
+
+
+@bp.put(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
+def put_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
+    """FederatedIdentityCredentials_CreateOrUpdate: 201 on create, 200 on update."""
+    arm.require_api_version(FIC_TYPE)
+    w = arm.world()
+    props = arm.parse_json_body().get("properties") or {}
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        identity = _require(w, rg, name)
+        if not str(props.get("issuer", "")).startswith("https://") or not props.get("subject"):
+            raise arm.ArmError(400, "BadRequest", "The federated identity credential needs an https issuer URL and "
+                               "a subject.")
+        existing = w.children(identity["id"], FIC_TYPE)
+        fic_id = f"{identity['id']}/federatedIdentityCredentials/{fic}"
+        existed = w.get(fic_id) is not None
+        if not existed and len(existing) >= MAX_FEDERATED_CREDENTIALS:
+            raise arm.ArmError(400, "BadRequest", f"Too many Federated Identity Credentials are written to Managed "
+                               f"Identity '{identity['id']}'. The limit is {MAX_FEDERATED_CREDENTIALS}.")
+        body = create_federated_credential(w, identity, fic, props["issuer"], props["subject"], props.get("audiences"))
+        return arm.json_response(arm.public(body), 200 if existed else 201)
+
+
+@bp.get(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
+def get_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
+    """FederatedIdentityCredentials_Get."""
+    arm.require_api_version(FIC_TYPE)
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        identity = _require(w, rg, name)
+        body = w.get(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+        if body is None:
+            raise arm.not_found(FIC_TYPE, f"{name}/{fic}", rg)
+        return arm.json_response(arm.public(body))
+
+
+@bp.delete(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
+def delete_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
+    """FederatedIdentityCredentials_Delete: 200, or 204 when absent."""
+    arm.require_api_version(FIC_TYPE)
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        identity = _require(w, rg, name)
+        removed = w.delete(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+        return arm.empty_response(200 if removed else 204)
+
+
+@bp.get(f"{_BASE}/<name>/federatedIdentityCredentials")
+def list_federated_credentials(sub: str, rg: str, name: str) -> Response:
+    """FederatedIdentityCredentials_List."""
+    arm.require_api_version(FIC_TYPE)
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        identity = _require(w, rg, name)
+        return arm.json_response(arm.paged(w.children(identity["id"], FIC_TYPE)))
+
+
 @bp.get(_BASE)
 def list_by_group(sub: str, rg: str) -> Response:
     """UserAssignedIdentities_ListByResourceGroup."""

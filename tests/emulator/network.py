@@ -145,10 +145,10 @@ def rule_body(nsg_id: str, name: str, props: dict[str, Any], state: str = "Succe
                 "sourceAddressPrefixes", "destinationAddressPrefix", "destinationAddressPrefixes", "sourcePortRanges"):
         if props.get(key) not in (None, [], ""):
             out[key] = props[key]
-    out.setdefault("sourceAddressPrefix", "*") if "sourceAddressPrefixes" not in out else None
-    out.setdefault("destinationAddressPrefix", "*") if "destinationAddressPrefixes" not in out else None
-    if "destinationPortRanges" not in out:
-        out.setdefault("destinationPortRange", "*")
+    # ARM fills in '*' for the singular form unless the plural form was sent.
+    for singular in ("sourceAddressPrefix", "destinationAddressPrefix", "destinationPortRange"):
+        if singular + "es" not in out and singular + "s" not in out:
+            out.setdefault(singular, "*")
     return {"id": f"{nsg_id}/securityRules/{name}", "name": name, "type": RULE, "etag": _etag(), "properties": out}
 
 
@@ -195,6 +195,16 @@ def create_route_table(w: World, rg: str, spec: dict[str, Any], location: str) -
     return w.put(rid, body)
 
 
+def create_nat_gateway(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
+    """Seed a NAT gateway (Standard SKU; public IPs not modelled)."""
+    rid = _rid(w, rg, "natGateways", spec["name"])
+    body = {"id": rid, "name": spec["name"], "type": NAT, "location": spec.get("location", location),
+            "tags": spec.get("tags", {}), "etag": _etag(), "sku": {"name": "Standard"},
+            "properties": {"provisioningState": "Succeeded", "idleTimeoutInMinutes": 4,
+                           "resourceGuid": str(uuid.uuid4())}}
+    return w.put(rid, body)
+
+
 # --- rendering: parents embed their children as ARM does ------------------------------------------------------------
 
 
@@ -236,6 +246,13 @@ def render_route_table(w: World, body: dict) -> dict:
     return out
 
 
+def render_nat_gateway(w: World, body: dict) -> dict:
+    """A NAT gateway with the subnets that use it."""
+    out = arm.public(body)
+    out["properties"]["subnets"] = _subnets_linking(w, body["id"], "natGateway")
+    return out
+
+
 # --- virtual networks -------------------------------------------------------------------------------------------------
 
 
@@ -265,7 +282,8 @@ def put_vnet(sub: str, rg: str, name: str) -> Response:
                 "location": req.get("location") or resources.location_of(w, sub, rg, None),
                 "tags": req.get("tags") or {}, "etag": _etag(),
                 "properties": {"addressSpace": {"addressPrefixes": prefixes}, "provisioningState": "Updating",
-                               "resourceGuid": existing["properties"]["resourceGuid"] if existing else str(uuid.uuid4()),
+                               "resourceGuid": (existing["properties"]["resourceGuid"] if existing
+                                                else str(uuid.uuid4())),
                                "virtualNetworkPeerings": [], "enableDdosProtection": False}}
         subnets = props.get("subnets")
         new_subnets = [subnet_body(w, vid, s["name"], s.get("properties") or {}, "Updating") for s in subnets or []]
@@ -313,12 +331,15 @@ def _delete_lro(rid: str, sub: str, rg: str) -> Response:
         if w.get(rid) is None:
             return arm.empty_response(204)
         w.get(rid)["properties"]["provisioningState"] = "Deleting"
-        op = w.start_operation(rid, float(w.config.get("network_update_s", 2.0)), on_done=lambda world: world.delete(rid) and None,
-                               namespace=NS)
+
+        def gone(world: World) -> None:
+            world.delete(rid)
+
+        op = w.start_operation(rid, float(w.config.get("network_update_s", 2.0)), on_done=gone, namespace=NS)
         return arm.lro_response(op, 202)
 
 
-# --- subnets ------------------------------------------------------------------------------------------------------------
+# --- subnets -----------------------------------------------------------------------------------------------------
 
 
 @bp.put(f"{_RG}/virtualNetworks/<vnet>/subnets/<name>")
@@ -528,3 +549,14 @@ def put_route_table(sub: str, rg: str, name: str) -> Response:
                                   {"name": name, "tags": req.get("tags") or {}},
                                   resources.location_of(w, sub, rg, None))
         return arm.json_response(render_route_table(w, body), 200 if existed else 201)
+
+
+@bp.get(f"{_RG}/natGateways/<name>")
+def get_nat_gateway(sub: str, rg: str, name: str) -> Response:
+    """NatGateways_Get."""
+    arm.require_api_version(NAT)
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        body = _require(w, _rid(w, rg, "natGateways", name), NAT, name, rg)
+        return arm.json_response(render_nat_gateway(w, body))

@@ -78,7 +78,8 @@ def _child_body(w: World, rtype: str, rid: str, name: str) -> dict[str, Any]:
 def create_eventhub_namespace(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
     """Seed an Event Hubs namespace with `hubs: [name, ...]`."""
     rid = _rid(w, rg, EH_NS, spec["name"])
-    body = w.put(rid, _tracked_body(w, EH_NS, rid, spec["name"], spec.get("location", location), spec.get("tags"), None))
+    location = spec.get("location", location)
+    body = w.put(rid, _tracked_body(w, EH_NS, rid, spec["name"], location, spec.get("tags"), None))
     for hub in spec.get("hubs", []):
         hid = f"{rid}/eventhubs/{hub}"
         w.put(hid, _child_body(w, EH_HUB, hid, hub))
@@ -88,7 +89,8 @@ def create_eventhub_namespace(w: World, rg: str, spec: dict[str, Any], location:
 def create_servicebus_namespace(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
     """Seed a Service Bus namespace with `queues` and `topics`."""
     rid = _rid(w, rg, SB_NS, spec["name"])
-    body = w.put(rid, _tracked_body(w, SB_NS, rid, spec["name"], spec.get("location", location), spec.get("tags"), None))
+    location = spec.get("location", location)
+    body = w.put(rid, _tracked_body(w, SB_NS, rid, spec["name"], location, spec.get("tags"), None))
     for kind, rtype in (("queues", SB_QUEUE), ("topics", SB_TOPIC)):
         for child in spec.get(kind, []):
             cid = f"{rid}/{kind}/{child}"

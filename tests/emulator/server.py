@@ -67,6 +67,7 @@ class EmulatorServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True, ssl_context=self._ssl_context())
         self._server.daemon_threads = True
         self.port = self._server.server_port
+        self.world.base_url = self.base_url
         return self
 
     def stop(self) -> None:
@@ -91,6 +92,8 @@ class EmulatorServer:
             "subscription_id": self.world.subscription_id,
             "client_id": auto.get("client_id"),
             "client_secret": auto.get("client_secret"),
+            "identity_endpoint": f"{self.base_url}/msi/token",
+            "identity_header": auto.get("identity_header"),
         }
 
     def __enter__(self) -> "EmulatorServer":

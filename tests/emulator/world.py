@@ -44,26 +44,35 @@ SECRET_KEYS = frozenset(
         "encodedCertificate",
         "_value",
         "access_token",
+        "client_assertion",
+        "identity_header",
     )
 )
 MASK = "***"
 
 
-def mask_secrets(data: Any) -> Any:
+# Lists whose items carry a non-secret `value` (Key Vault / Storage firewall IP rules).
+_PLAIN_VALUE_LISTS = frozenset({"iprules"})
+
+
+def mask_secrets(data: Any, _plain_value: bool = False) -> Any:
     """Return a deep copy of `data` with every secret-named key's value replaced by a mask.
 
-    A `value` key holding a list or dict (ARM's list envelope) is walked into, not masked.
+    A `value` key holding a list or dict (ARM's list envelope) is walked into, not masked; so are the `value`s of
+    firewall `ipRules`, which are addresses, not secrets.
     """
     if isinstance(data, dict):
         out: dict[str, Any] = {}
         for key, val in data.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS and not isinstance(val, (dict, list)):
+            lowered = key.lower() if isinstance(key, str) else ""
+            secret = lowered in SECRET_KEYS and not (_plain_value and lowered == "value")
+            if secret and not isinstance(val, (dict, list)):
                 out[key] = MASK if val not in (None, "") else val
             else:
-                out[key] = mask_secrets(val)
+                out[key] = mask_secrets(val, lowered in _PLAIN_VALUE_LISTS)
         return out
     if isinstance(data, list):
-        return [mask_secrets(item) for item in data]
+        return [mask_secrets(item, _plain_value) for item in data]
     return data
 
 
@@ -124,6 +133,7 @@ class World:
         self.requests: list[dict] = []
         self.faults: list[dict] = []
         self.location = "westeurope"
+        self.base_url = ""  # set by the server once bound (seeding uses it for the local OIDC issuer)
         self._real_base = time.monotonic()
         self._azure_base = 0.0
         self._epoch = time.time()
@@ -289,8 +299,8 @@ class World:
         """Complete every operation whose due time has passed, in due order."""
         with self.lock:
             now = self.now()
-            pending = sorted((op for op in self.operations.values() if not op.done and op.due <= now), key=lambda o: o.due)
-            for op in pending:
+            due = [op for op in self.operations.values() if not op.done and op.due <= now]
+            for op in sorted(due, key=lambda o: o.due):
                 self._finish(op)
 
     def _finish(self, op: Operation) -> None:

@@ -16,7 +16,7 @@ def test_reset_empties_but_keeps_automation_signin(local_azure, world):
     world("demo")
     local_azure.admin.reset()
     state = local_azure.admin.state()
-    assert [r["type"] for r in state["resources"].values()] == ["Microsoft.Authorization/roleAssignments"]
+    assert {r["type"] for r in state["resources"].values()} == {"Microsoft.Authorization/roleAssignments"}
     # the credentials printed at start still work after a reset
     assert local_azure.arm().get(f"/subscriptions/{local_azure.subscription_id}/resourceGroups",
                                  "2021-04-01").json() == {"value": []}
@@ -143,3 +143,14 @@ def test_seed_rejects_bad_world(local_azure, world):
     world()
     with pytest.raises(RuntimeError, match="cannot seed"):
         local_azure.admin.seed({"resource_groups": [{"location": "westeurope"}]})
+
+
+def test_request_log_masks_federated_assertions(local_azure, world):
+    world()
+    token = local_azure.admin.federated_token("someone")["token"]
+    requests.post(f"{local_azure.base_url}/{local_azure.tenant_id}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": local_azure.client_id, "client_assertion": token,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "scope": f"{local_azure.base_url}/.default"}, verify=local_azure.ca_bundle, timeout=10)
+    entry = local_azure.admin.requests().matching("POST", "/oauth2/v2.0/token")[-1]
+    assert entry["body"]["client_assertion"] == "***" and token not in str(local_azure.admin.requests())

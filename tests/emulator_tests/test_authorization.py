@@ -162,3 +162,41 @@ def test_contributor_cannot_write_role_assignments():
     contributor = authorization.role_by_name("Contributor")
     assert authorization.role_allows_action(contributor, "Microsoft.Network/virtualNetworks/write")
     assert not authorization.role_allows_action(contributor, "Microsoft.Authorization/roleAssignments/write")
+
+
+def test_arm_checks_the_callers_roles(local_azure, world):
+    from emulator.client import ArmClient
+
+    world({"resource_groups": [{"name": "rg-x"}], "service_principals": [
+        {"name": "deployer", "client_id": "0d1e6b5a-1111-4a4a-9b9b-000000000001", "client_secret": "deployer-pw",
+         "roles": [{"scope": "/subscriptions/{subscription_id}/resourceGroups/rg-x", "role": "Contributor"}]},
+        {"name": "auditor", "client_id": "0d1e6b5a-1111-4a4a-9b9b-000000000002", "client_secret": "auditor-pw",
+         "roles": [{"scope": "/subscriptions/{subscription_id}", "role": "Reader"}]}]})
+    rg = local_azure.rg_id("rg-x")
+
+    def client(app_id, secret):
+        return ArmClient(local_azure.base_url, local_azure.ca_bundle, local_azure.tenant_id, app_id, secret)
+
+    deployer = client("0d1e6b5a-1111-4a4a-9b9b-000000000001", "deployer-pw")
+    auditor = client("0d1e6b5a-1111-4a4a-9b9b-000000000002", "auditor-pw")
+    made = deployer.put(f"{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x",
+                        {"location": "westeurope"}, "2023-01-31")
+    assert made.status_code == 201
+    principal = made.json()["properties"]["principalId"]
+    denied = deployer.put(_ra_path(rg, str(uuid.uuid4())), _body(local_azure, principal), API)
+    assert denied.status_code == 403
+    error = denied.json()["error"]
+    assert error["code"] == "AuthorizationFailed"
+    assert "'Microsoft.Authorization/roleAssignments/write'" in error["message"] and rg in error["message"]
+    assert auditor.get(rg, "2021-04-01").status_code == 200
+    assert auditor.put(rg, {"location": "westeurope"}, "2021-04-01").status_code == 403
+    outside = deployer.put(local_azure.rg_id("rg-other"), {"location": "westeurope"}, "2021-04-01")
+    assert outside.status_code == 403  # Contributor on rg-x only
+
+
+def test_principal_type_must_match_once_replicated(local_azure, demo):
+    resp = local_azure.arm().put(_ra_path(demo["vault"], str(uuid.uuid4())),
+                                 _body(local_azure, demo["uami"], principal_type="User"), API)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "UnmatchedPrincipalType"
+    assert "'ServicePrincipal'" in resp.json()["error"]["message"]

@@ -112,3 +112,80 @@ def test_valid_token_is_accepted_and_caller_logged(local_azure, world):
     assert _arm_get(local_azure, {"Authorization": f"Bearer {token}"}).status_code == 200
     entry = local_azure.admin.requests().arm()[-1]
     assert entry["caller"] == jwt.decode(token, options={"verify_signature": False})["oid"]
+
+
+def test_managed_identity_endpoint_with_azure_identity(local_azure, world, monkeypatch):
+    """auth_source msi: azure-identity's ManagedIdentityCredential (App Service protocol) gets ARM tokens."""
+    from azure.identity import ManagedIdentityCredential
+
+    summary = world("demo")
+    for key, value in local_azure.msi_env().items():
+        monkeypatch.setenv(key, value)
+    scope = f"{local_azure.base_url}/.default"
+    host = ManagedIdentityCredential(connection_verify=local_azure.ca_bundle).get_token(scope)
+    claims = jwt.decode(host.token, options={"verify_signature": False})
+    assert local_azure.admin.state()["principals"][claims["oid"]]["display_name"] == "controller-host"
+    assert _arm_get(local_azure, {"Authorization": f"Bearer {host.token}"}).status_code == 200
+    uami = summary["principals"]["id-apim-demo"]
+    user = ManagedIdentityCredential(client_id=uami["client_id"], connection_verify=local_azure.ca_bundle)
+    user_claims = jwt.decode(user.get_token(scope).token, options={"verify_signature": False})
+    assert user_claims["oid"] == uami["object_id"]
+    # the user-assigned identity holds no role: ARM says so in plain words
+    denied = _arm_get(local_azure, {"Authorization": f"Bearer {user.get_token(scope).token}"})
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "AuthorizationFailed"
+
+
+def test_managed_identity_endpoint_rejects_a_wrong_header(local_azure):
+    resp = requests.get(local_azure.identity_endpoint, params={"api-version": "2019-08-01",
+                                                               "resource": local_azure.base_url},
+                        headers={"X-IDENTITY-HEADER": "nope"}, verify=local_azure.ca_bundle, timeout=10)
+    assert resp.status_code == 401
+
+
+def test_workload_identity_federation_with_azure_identity(local_azure, world, tmp_path):
+    """auth_source workload_identity: a federated token file is exchanged for an ARM token of the identity."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import WorkloadIdentityCredential
+
+    summary = world({"resource_groups": [{"name": "rg-wi", "user_assigned_identities": [
+        {"name": "id-awx", "federated_credentials": [{"name": "awx-runner", "subject": "system:serviceaccount:awx:runner"}]}]}],
+        "role_assignments": [{"scope": "/subscriptions/{subscription_id}/resourceGroups/rg-wi", "role": "Reader",
+                              "principal": "id-awx"}]})
+    identity = summary["principals"]["id-awx"]
+    token_file = tmp_path / "token"
+
+    def credential():
+        return WorkloadIdentityCredential(tenant_id=local_azure.tenant_id, client_id=identity["client_id"],
+                                          token_file_path=str(token_file), authority=local_azure.base_url,
+                                          disable_instance_discovery=True, connection_verify=local_azure.ca_bundle)
+
+    scope = f"{local_azure.base_url}/.default"
+    token_file.write_text(local_azure.admin.federated_token("system:serviceaccount:awx:runner")["token"])
+    access = credential().get_token(scope).token
+    assert jwt.decode(access, options={"verify_signature": False})["oid"] == identity["object_id"]
+    resp = requests.get(f"{local_azure.base_url}{local_azure.rg_id('rg-wi')}?api-version=2021-04-01",
+                        headers={"Authorization": f"Bearer {access}"}, verify=local_azure.ca_bundle, timeout=10)
+    assert resp.status_code == 200
+    token_file.write_text(local_azure.admin.federated_token("system:serviceaccount:awx:other")["token"])
+    with pytest.raises(ClientAuthenticationError, match="AADSTS70021"):
+        credential().get_token(scope)
+    token_file.write_text(local_azure.admin.federated_token("system:serviceaccount:awx:runner", lifetime_s=-60)["token"])
+    with pytest.raises(ClientAuthenticationError, match="AADSTS700024"):
+        credential().get_token(scope)
+
+
+def test_federated_credentials_through_arm(local_azure, world):
+    world("demo")
+    client = local_azure.arm()
+    base = f"{local_azure.rg_id('rg-apim-demo')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-apim-demo"
+    fic = {"properties": {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:contoso/ops:ref:main",
+                          "audiences": ["api://AzureADTokenExchange"]}}
+    assert client.put(f"{base}/federatedIdentityCredentials/gh", fic, "2023-01-31").status_code == 201
+    assert client.put(f"{base}/federatedIdentityCredentials/gh", fic, "2023-01-31").status_code == 200
+    listed = client.get(f"{base}/federatedIdentityCredentials", "2023-01-31").json()["value"]
+    assert [f["properties"]["subject"] for f in listed] == ["repo:contoso/ops:ref:main"]
+    bad = client.put(f"{base}/federatedIdentityCredentials/x", {"properties": {"issuer": "http://x", "subject": "s"}},
+                     "2023-01-31")
+    assert bad.status_code == 400
+    assert client.delete(f"{base}/federatedIdentityCredentials/gh", "2023-01-31").status_code == 200
+    assert client.get(f"{base}/federatedIdentityCredentials/gh", "2023-01-31").status_code == 404

@@ -94,3 +94,14 @@ def test_vnet_put_replaces_subnets(local_azure, net):
     vnet = client.get(f"{net['base']}/virtualNetworks/vnet-new", API).json()
     assert vnet["properties"]["provisioningState"] == "Succeeded"
     assert [s["name"] for s in vnet["properties"]["subnets"]] == ["a"]
+
+
+def test_subnet_links_a_nat_gateway(local_azure, world):
+    world({"resource_groups": [{"name": "rg-n", "nat_gateways": [{"name": "ng"}], "virtual_networks": [
+        {"name": "v", "subnets": [{"name": "s", "address_prefix": "10.0.1.0/24", "nat_gateway": "ng"}]}]}]})
+    client = local_azure.arm()
+    base = f"{local_azure.rg_id('rg-n')}/providers/Microsoft.Network"
+    subnet = client.get(f"{base}/virtualNetworks/v/subnets/s", API).json()["properties"]
+    assert subnet["natGateway"]["id"] == f"{base}/natGateways/ng"
+    gateway = client.get(f"{base}/natGateways/ng", API).json()
+    assert [s["id"] for s in gateway["properties"]["subnets"]] == [f"{base}/virtualNetworks/v/subnets/s"]

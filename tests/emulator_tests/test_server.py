@@ -140,3 +140,51 @@ def test_integration_harness_runs_a_playbook_like_awx(local_azure, world, tmp_pa
     assert run.state["resources"][local_azure.rg_id("rg-apim-demo").lower()]["tags"] == {"sandbox": "true"}
     assert [(e["method"], e["status"]) for e in run.requests.writes()] == [("PATCH", 200)]
     assert local_azure.client_secret not in run.stdout + run.stderr + str(run.result) + str(run.requests)
+
+
+def test_integration_harness_check_mode_sends_no_writes(local_azure, world, tmp_path):
+    from integration.harness import run_playbook
+
+    world("demo")
+    run = run_playbook(local_azure, "uri_smoke", tmp_path, check=True, diff=True)
+    assert run.rc == 0, run.explain()
+    assert "--check" in run.command and "--diff" in run.command
+    assert run.task("Tag the resource group (a write the harness can see)")["_status"] == "skipped"
+    assert run.requests.writes() == []
+    assert run.state["resources"][local_azure.rg_id("rg-apim-demo").lower()]["tags"] == {"environment": "demo"}
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01])
+def test_world_clock_scales_and_never_jumps_back(scale):
+    from emulator.world import World
+
+    w = World()
+    w.set_config({"time_scale": scale})
+    first = w.now()
+    w.set_config({"time_scale": 1.0 if scale != 1.0 else 0.5})
+    assert w.now() >= first
+    op = w.start_operation("/subscriptions/s/resourceGroups/rg", 10.0)
+    assert op.status == "InProgress"
+    w.set_config({"advance_s": 10.0})
+    assert op.status == "Succeeded" and op.ended == op.due
+
+
+def test_failed_operation_reports_its_error():
+    from emulator.world import World
+
+    w = World()
+    op = w.start_operation("/x", 0.0, on_done=lambda world: {"code": "Boom", "message": "no"})
+    assert op.status == "Failed" and op.to_status(w)["error"]["code"] == "Boom"
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"properties": {"value": "s3cret", "displayName": "n"}}, {"properties": {"value": "***", "displayName": "n"}}),
+    ({"value": [{"name": "a"}]}, {"value": [{"name": "a"}]}),  # ARM list envelopes are walked, not masked
+    ({"connectionString": "Endpoint=sb://x", "ClientSecret": "x"}, {"connectionString": "***", "ClientSecret": "***"}),
+    ({"encodedCertificate": "", "certificatePassword": None}, {"encodedCertificate": "", "certificatePassword": None}),
+    ({"networkAcls": {"ipRules": [{"value": "1.2.3.4/32"}]}}, {"networkAcls": {"ipRules": [{"value": "1.2.3.4/32"}]}}),
+])
+def test_mask_secrets(data, expected):
+    from emulator.world import mask_secrets
+
+    assert mask_secrets(data) == expected

@@ -58,6 +58,18 @@ class PlaybookResult:
         return f"$ {' '.join(self.command)}\nrc={self.rc}\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}"
 
 
+def ensure_collection_link() -> Path:
+    """`.collections/ansible_collections/azure_apim/identity -> <repo>` so Ansible finds the collection."""
+    link = COLLECTIONS_DIR / "ansible_collections" / "azure_apim" / "identity"
+    if not (link.is_symlink() or link.exists()):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(REPO_ROOT, target_is_directory=True)
+        except FileExistsError:
+            pass  # made concurrently by another worker
+    return link
+
+
 def write_inventory(path: Path, python: str = sys.executable) -> Path:
     """A local-connection inventory whose interpreter is this virtualenv's Python (it has the Azure SDKs)."""
     path.write_text(f"[local]\nlocalhost ansible_connection=local ansible_python_interpreter={python}\n",
@@ -92,6 +104,7 @@ def run_playbook(azure: Any, playbook: str | Path, workdir: Path, extra_vars: Op
                  env: Optional[dict[str, str]] = None, timeout: float = 900) -> PlaybookResult:
     """Run a playbook (a path, or a name under tests/integration/playbooks) against the local Azure."""
     workdir.mkdir(parents=True, exist_ok=True)
+    ensure_collection_link()
     path = Path(playbook)
     if not path.exists():
         path = PLAYBOOKS_DIR / (str(playbook) if str(playbook).endswith(".yml") else f"{playbook}.yml")
