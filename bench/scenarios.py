@@ -99,14 +99,20 @@ def _module_scenarios(module: str, playbook: str, world: tuple[str, dict], info:
 
 
 FLEET_1 = ("fleet", {"instances": 1})
+# One service that already has its system identity and a user-assigned one (Key Vault and role assignment steps).
+WITH_IDENTITY = ("fleet", {"instances": 1, "identities_per_instance": 1, "apim_identity": True})
+# ... and whose system identity may already read the RBAC vault (custom domains, Key Vault named values).
+WITH_GRANTS = ("fleet", {"instances": 1, "identities_per_instance": 1, "apim_identity": True, "vault_grants": True})
 
 SCENARIOS: list[Scenario] = [
     *_module_scenarios("user_assigned_identity", "uai", FLEET_1, info=("user_assigned_identity_info", "uai_info")),
-    *_module_scenarios("apim_identity", "apim_identity", FLEET_1, managed=1),
-    *_module_scenarios("keyvault_access", "keyvault_access", FLEET_1, managed=1),
-    *_module_scenarios("role_assignment", "role_assignment", FLEET_1, managed=1),
-    *_module_scenarios("apim_custom_domain", "apim_custom_domain", FLEET_1, managed=1),
-    *_module_scenarios("apim_named_value", "apim_named_value", FLEET_1, managed=1),
+    *_module_scenarios("apim_identity", "apim_identity", FLEET_1, info=("apim_service_info", "apim_service_info")),
+    *_module_scenarios("keyvault_access", "keyvault_access", WITH_IDENTITY,
+                       info=("keyvault_access_info", "keyvault_access_info")),
+    *_module_scenarios("role_assignment", "role_assignment", WITH_IDENTITY,
+                       info=("role_assignment_info", "role_assignment_info")),
+    *_module_scenarios("apim_custom_domain", "apim_custom_domain", WITH_GRANTS),
+    *_module_scenarios("apim_named_value", "apim_named_value", WITH_GRANTS),
     # The site playbook (issue 8) over the realistic site: one APIM, system + 2 user-assigned identities, Key Vault
     # access, 3 hostnames, 10 named values, a logger, a policy, 3 trusted-access grants = 21 managed objects.
     Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
@@ -148,14 +154,16 @@ PEER_TASKS: list[PeerTask] = [
              note="peer: azure_rm_resource with idempotency: true"),
     PeerTask("user-assigned identity: info", _pb("uai_info"), _pb("peer/uai_info"), ("user_assigned_identity_info",),
              world=("fleet", {"instances": 1, "identities_per_instance": 1}), note="peer: azure_rm_resource_info"),
-    PeerTask("APIM system identity via azure_rm_resource", _pb("apim_identity"), _pb("peer/apim_identity"),
-             ("apim_identity",), note="peer: azure_rm_resource PATCH of the service identity"),
+    PeerTask("APIM system identity (long-running)", _pb("apim_identity"), _pb("peer/apim_identity"),
+             ("apim_identity",), note="peer: azure_rm_resource PATCH, polling_interval 1"),
     PeerTask("Key Vault access policy", _pb("keyvault_access"), _pb("peer/keyvault_access"), ("keyvault_access",),
-             note="peer: azure_rm_keyvault with the access policy list"),
+             world=WITH_IDENTITY, note="peer: azure_rm_keyvault with the whole access policy list"),
     PeerTask("role assignment", _pb("role_assignment"), _pb("peer/role_assignment"), ("role_assignment",),
-             note="peer: azure_rm_roleassignment"),
+             world=WITH_IDENTITY, note="peer: azure_rm_roleassignment"),
+    PeerTask("APIM service info", _pb("apim_service_info"), _pb("peer/apim_service_info"), ("apim_service_info",),
+             note="peer: azure_rm_apimanagementservice_info"),
     PeerTask("Key Vault info", _pb("keyvault_access_info"), _pb("peer/keyvault_info"), ("keyvault_access_info",),
-             note="peer: azure_rm_keyvault_info"),
+             world=WITH_IDENTITY, note="peer: azure_rm_keyvault_info"),
     PeerTask("role assignment info", _pb("role_assignment_info"), _pb("peer/role_assignment_info"),
-             ("role_assignment_info",), note="peer: azure_rm_roleassignment_info"),
+             ("role_assignment_info",), world=WITH_IDENTITY, note="peer: azure_rm_roleassignment_info"),
 ]

@@ -55,11 +55,18 @@ def _service(index: int, identities: int, with_identity: bool) -> dict[str, Any]
     return service
 
 
-def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: bool = False) -> dict[str, Any]:
+def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: bool = False,
+          vault_grants: bool = False) -> dict[str, Any]:
     """One resource group with `instances` Developer APIM services, an access-policy Key Vault, an RBAC Key Vault and
     optional user identities; with `apim_identity` each service already has its system-assigned identity and its
-    user-assigned ones attached (the starting point of the Key Vault and role assignment steps)."""
+    user-assigned ones attached (the starting point of the Key Vault and role assignment steps); with `vault_grants`
+    each system identity also holds Key Vault Secrets User on the RBAC vault (the starting point of custom domains
+    and Key Vault named values)."""
     services = [_service(i, identities_per_instance, apim_identity) for i in range(1, instances + 1)]
+    grants = [{"scope": "/subscriptions/{subscription_id}/resourceGroups/" + BENCH_GROUP
+                        + "/providers/Microsoft.KeyVault/vaults/" + BENCH_RBAC_VAULT,
+               "role": "Key Vault Secrets User", "principal": instance_name(i)}
+              for i in range(1, instances + 1)] if (vault_grants and apim_identity) else []
     identities = [{"name": identity_name(i, n)}
                   for i in range(1, instances + 1) for n in range(1, identities_per_instance + 1)]
     return {
@@ -75,9 +82,11 @@ def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: b
                 {"principal": OPS_PRINCIPAL, "permissions": {"secrets": ["get", "list", "set"]}}],
                 "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]},
                 {"name": BENCH_RBAC_VAULT, "rbac": True,
-                 "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"}]}],
+                 "secrets": [{"name": "backend-api-key", "value": "bench-not-a-real-secret"},
+                             {"name": "api-contoso-com", "certificate": {"subject": "CN=api.contoso.com", "days": 365}}]}],
             "apim_services": services,
         }],
+        "role_assignments": grants,
     }
 
 
