@@ -136,8 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     paths = report.write(data, args.out)
     print("\nbudgets:")
     for item in data["budgets"]:
-        print("  [{0:^12}] {1}: {2} (target: {3})".format(item["status"], item["name"], item["measured"],
-                                                           item["target"]))
+        line = "  [{0:^12}] {1}: {2} (target: {3})"
+        print(line.format(item["status"], item["name"], item["measured"], item["target"]))
     print("\nreport: {0}, {1}".format(paths["md"], paths["json"]))
     return 0
 

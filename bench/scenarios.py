@@ -138,7 +138,6 @@ def scale_scenarios(root: Path = REPO_ROOT, sizes: tuple[int, ...] = SCALE_SIZES
             break
     out = []
     for size in sizes:
-        world = ("fleet", {"instances": size})
         out.append(Scenario(
             "scale.{0}.converge".format(size), "{0} instance(s), forks 10 ({1})".format(size, label), playbook,
             requires=requires, world=("fleet", {"instances": size}), instances=size, forks=10, group="scale",

@@ -20,6 +20,7 @@ def _record(wall, writes=0, rc=0, failed=None):
                      rss=[{"module": "m", "rss_mib": 50.0 + wall, "elapsed_s": wall}], operations={},
                      azure_start=0.0, time_scale=0.05)
 
+
 SIDE = Side("test-side", "/nonexistent/ansible-playbook", "/nonexistent/python")  # never executed: runs are faked
 
 
