@@ -116,11 +116,23 @@ def scale(report: dict[str, Any]) -> dict[str, Any]:
             continue
         limit = SCALE_FACTOR * 5 * one["wall_s"]
         statuses.append(fifty["wall_s"] <= limit)
-        details.append("{0}: T(50) {1:.1f} s vs limit {2:.1f} s (T(1) {3:.1f} s)".format(
-            kind, fifty["wall_s"], limit, one["wall_s"]))
+        details.append("{0}: T(50) {1:.1f} s vs limit {2:.1f} s (T(1) {3:.1f} s){4}".format(
+            kind, fifty["wall_s"], limit, one["wall_s"], _cpu_floor(report, fifty)))
     if not statuses:
         return _budget("scale: 50 instances, forks 10", target, NOT_MEASURED, "; ".join(details))
     return _budget("scale: 50 instances, forks 10", target, MET if all(statuses) else NOT_MET, "; ".join(details))
+
+
+def _cpu_floor(report: dict[str, Any], scenario: dict[str, Any]) -> str:
+    """What the module processes alone cost in CPU, spread over the CPUs the bench had (a lower bound on wall)."""
+    cpus = (report.get("meta") or {}).get("cpus")
+    cpu = sum((scenario.get("module_cpu_s") or {}).values())
+    runs = scenario.get("task_runs") or 0
+    if not (cpus and cpu and runs):
+        return ""
+    per_task = cpu / max(1, len(scenario.get("module_cpu_s") or {}))
+    return "; module processes alone: {0} x {1:.2f} s CPU on {2} CPUs = {3:.1f} s".format(
+        runs, per_task, cpus, runs * per_task / cpus)
 
 
 def site_noop_wall(report: dict[str, Any]) -> dict[str, Any]:

@@ -84,3 +84,13 @@ def test_peer_not_measured_carries_the_reason():
 def test_site_noop_wall():
     assert budgets.site_noop_wall(_report(_scenario("site.noop", wall=9.9, kind="noop")))["status"] == budgets.MET
     assert budgets.site_noop_wall(_report(_scenario("site.noop", wall=10.1, kind="noop")))["status"] == budgets.NOT_MET
+
+
+def test_scale_details_show_the_cpu_floor():
+    fifty = _scenario("scale.50.converge", wall=80.0, task_runs=100)
+    fifty["module_cpu_s"] = {"a": 0.8, "b": 1.0}
+    report = _report(_scenario("scale.1.converge", wall=7.0), fifty)
+    report["meta"]["cpus"] = 2
+    result = budgets.scale(report)
+    assert result["status"] == budgets.NOT_MET
+    assert "module processes alone: 100 x 0.90 s CPU on 2 CPUs = 45.0 s" in result["measured"]
