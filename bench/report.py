@@ -73,7 +73,7 @@ def markdown(report: dict[str, Any]) -> str:
              "{0} · commit {1} · latency {2:.0f} ms/request · time scale {3} · ansible-core {4} · python {5}".format(
                  meta["started"], meta["commit"], meta["latency_ms"], meta["time_scale"], meta["ansible_core"],
                  meta["python"]), "", "## Budgets", ""]
-    lines += budget_rows(report.get("budgets", []))
+    lines += budget_rows(report.get("budgets", [])) + [""]
     for b in report.get("budgets", []):
         for detail in b["details"]:
             lines.append("- {0}: {1}".format(b["name"], detail))
@@ -108,6 +108,11 @@ def plot(report: dict[str, Any], path: Path) -> Optional[str]:
         xs = [p[0] for p in points]
         ax_time.plot(xs, [p[1] for p in points], marker="o", label=kind)
         ax_req.plot(xs, [p[2] for p in points], marker="o", label=kind)
+    one = dict((p[0], p[1]) for p in series.get("converge", [])).get(1)
+    if one:
+        xs = sorted({p[0] for points in series.values() for p in points})
+        ax_time.plot(xs, [one * max(1.0, 1.3 * x / 10) for x in xs], linestyle="--", color="grey",
+                     label="budget (1.3 x n/10 x T(1))")
     ax_time.set(xlabel="APIM instances (forks 10)", ylabel="wall time, median (s)", title="Wall time")
     ax_req.set(xlabel="APIM instances (forks 10)", ylabel="ARM requests", title="ARM requests")
     for axis in (ax_time, ax_req):
