@@ -415,9 +415,9 @@ def new_service_body(w: World, sub: str, rg: str, name: str, body: dict) -> dict
 
 
 def _system_data(w: World, created: Optional[dict] = None) -> dict:
-    from flask import g
+    from flask import g, has_app_context
 
-    caller = g.get("caller") or {}
+    caller = (g.get("caller") or {}) if has_app_context() else {}
     who = caller.get("app_id") or caller.get("object_id") or "local-azure"
     now = w.iso()
     base = created or {"createdBy": who, "createdByType": "Application", "createdAt": now}
@@ -477,6 +477,48 @@ def _retire_system_identity(w: World, before: Optional[dict], after: Optional[di
     old = (before or {}).get("principalId")
     if old and old != (after or {}).get("principalId"):
         w.remove_principal(old)
+
+
+def seed_service(w: World, rg: str, spec: dict) -> dict:
+    """Seeding hook for the admin interface: an activated service (state Succeeded) shaped like ``GET`` returns it.
+
+    ``spec``: name, location, sku (name), capacity, publisher_email, publisher_name, tags, and
+    identity ``{type, user_assigned: [name or ARM id, ...]}``.
+    """
+    name = spec["name"]
+    body = {"location": spec.get("location") or w.location, "tags": spec.get("tags") or {},
+            "sku": {"name": spec.get("sku", "Developer"), "capacity": int(spec.get("capacity", 1))},
+            "properties": {"publisherEmail": spec.get("publisher_email", "admin@contoso.com"),
+                           "publisherName": spec.get("publisher_name", "Contoso")}}
+    svc = new_service_body(w, w.subscription_id, rg, name, body)
+    _activate(svc)
+    svc["properties"].update(provisioningState="Succeeded", targetProvisioningState="")
+    identity = _seed_identity(w, name, spec.get("identity"))
+    svc.pop("identity")
+    if identity:
+        svc["identity"] = identity  # absent in the stored state when none; GET renders it as null
+    return w.put(svc["id"], svc)
+
+
+def _seed_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
+    kind = _normalise_identity_type((spec or {}).get("type"))
+    if kind in ("", "None"):
+        return None
+    out: dict[str, Any] = {"type": kind, "tenantId": w.tenant_id}
+    if "SystemAssigned" in kind:
+        principal = w.new_principal(name, "ManagedIdentity")
+        principal["created_at"] = -1e9  # seeded identities are long replicated
+        out["principalId"] = principal["object_id"]
+    if "UserAssigned" in kind:
+        out["userAssignedIdentities"] = {}
+        for ref in spec.get("user_assigned", []):
+            uami = w.get(ref) if ref.startswith("/") else next(
+                (i for i in w.list("Microsoft.ManagedIdentity/userAssignedIdentities") if i["name"] == ref), None)
+            if uami is None:
+                raise KeyError(f"user-assigned identity {ref!r} is not in the world")
+            out["userAssignedIdentities"][uami["id"]] = {"principalId": uami["properties"]["principalId"],
+                                                        "clientId": uami["properties"]["clientId"]}
+    return out
 
 
 # ======================================================================================================================
@@ -540,7 +582,9 @@ def _finish_delete(sid: str) -> Callable[[World], None]:
 # ======================================================================================================================
 
 def _service_response(svc: dict, status: int, headers: Optional[dict] = None) -> Response:
-    return arm.json_response(arm.public(svc), status, etag=svc.get("etag"), headers=headers)
+    body = arm.public(svc)
+    body.setdefault("identity", None)  # the live service always sends the key (null when there is no identity)
+    return arm.json_response(body, status, etag=svc.get("etag"), headers=headers)
 
 
 @bp.get(SERVICE)
@@ -567,7 +611,28 @@ def put_service(sub: str, rg: str, name: str) -> Response:
         return _update_service(w, current, body, merge=False)
 
 
+class _principals_rolled_back:  # noqa: N801 - a context manager read as a statement
+    """A rejected request must not leave behind the system identity it generated on the way."""
+
+    def __init__(self, w: World) -> None:
+        self.w = w
+        self.before = set(w.principals)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is not None:
+            for oid in set(self.w.principals) - self.before:
+                self.w.remove_principal(oid)
+
+
 def _create_service(w: World, sub: str, rg: str, name: str, body: dict) -> Response:
+    with _principals_rolled_back(w):
+        return _create_service_checked(w, sub, rg, name, body)
+
+
+def _create_service_checked(w: World, sub: str, rg: str, name: str, body: dict) -> Response:
     _validate_service_create(body)
     svc = new_service_body(w, sub, rg, name, body)
     svc["identity"] = build_identity(w, name, None, body.get("identity"), merge=False)
@@ -585,7 +650,8 @@ def _update_service(w: World, current: dict, body: dict, merge: bool) -> Respons
             current["properties"].get("targetProvisioningState"):
         raise _busy(current)
     _check_if_match(current.get("etag"))
-    target = apply_update(w, current, body, merge)
+    with _principals_rolled_back(w):
+        target = apply_update(w, current, body, merge)
     target["systemData"] = _system_data(w, current.get("systemData"))
     current["systemData"] = target["systemData"]
     current["properties"].update(provisioningState="Updating", targetProvisioningState="Succeeded")
@@ -657,7 +723,8 @@ def _list_services(under: str) -> Response:
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        return arm.json_response({**arm.paged(w.list(SERVICE_TYPE, under=under)), "nextLink": None})
+        items = [{**arm.public(s), "identity": s.get("identity")} for s in w.list(SERVICE_TYPE, under=under)]
+        return arm.json_response({"value": items, "nextLink": None})
 
 
 @bp.get("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ApiManagement/service")
@@ -813,7 +880,7 @@ def _start_nv_write(w: World, svc: dict, nv_name: str, target: dict, error: Opti
                 world.delete(nid)
             return error
         if target["properties"].get("keyVault"):
-            _kv_status(world, svc, target)
+            _kv_status(world, world.get(svc["id"]) or svc, target)  # the service as it is now
         target.pop("_pending", None)
         world.put(nid, target)
         return None
@@ -972,7 +1039,7 @@ def refresh_secret(sub: str, rg: str, name: str, nv: str) -> Response:
         def done(world: World) -> None:
             current = world.get(stored["id"])
             if current is not None:
-                _kv_status(world, svc, current)
+                _kv_status(world, world.get(svc["id"]) or svc, current)
                 current["_etag"] = new_etag()
 
         op = w.start_operation(stored["id"], float(w.config.get("named_value_s", 2.0)), on_done=done,

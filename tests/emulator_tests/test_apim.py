@@ -29,6 +29,17 @@ def demo(local_azure: Any, world: Callable) -> Any:
 
 
 @pytest.fixture
+def slow(local_azure: Any, world: Callable) -> Any:
+    """The demo world with operations that never end on their own: tests end them with `admin.advance()`, so what
+    they see in between does not depend on how busy the machine is."""
+    world("demo", time_scale=0.01, apim_create_s=LONG, apim_update_s=LONG, named_value_s=LONG)
+    return local_azure
+
+
+LONG = 1e6
+
+
+@pytest.fixture
 def client(demo: Any) -> Any:
     from azure.mgmt.apimanagement import ApiManagementClient
 
@@ -88,7 +99,8 @@ def error_of(resp: Any) -> tuple[int, str]:
 # service lifecycle
 # ======================================================================================================================
 
-def test_create_is_a_long_running_operation_with_the_live_shape(demo, client):
+def test_create_is_a_long_running_operation_with_the_live_shape(slow):
+    demo = slow
     arm = demo.arm()
     body = {"location": "westeurope", "sku": {"name": "Developer", "capacity": 1},
             "properties": {"publisherEmail": "a@contoso.com", "publisherName": "Contoso"}}
@@ -102,6 +114,7 @@ def test_create_is_a_long_running_operation_with_the_live_shape(demo, client):
     status = arm.get(first.headers["Azure-AsyncOperation"]).json()
     assert status["status"] == "InProgress"
     assert arm.get(first.headers["Location"]).status_code == 202
+    demo.admin.advance(LONG)
     done = finish(arm, first)
     assert done.status_code == 200 and done.json()["properties"]["provisioningState"] == "Succeeded"
     assert done.json()["properties"]["portalUrl"] == "https://apim-raw.portal.azure-api.net"
@@ -109,6 +122,8 @@ def test_create_is_a_long_running_operation_with_the_live_shape(demo, client):
     legacy = arm.put(svc_path(demo, "apim-legacy"), body, "2021-08-01")
     assert legacy.status_code == 201 and "Azure-AsyncOperation" not in legacy.headers  # as recorded live
 
+
+def test_sdk_pollers_follow_service_create(demo, client):
     from azure.mgmt.apimanagement.models import (ApiManagementServiceIdentity,
                                                  ApiManagementServiceResource,
                                                  ApiManagementServiceSkuProperties)
@@ -125,7 +140,8 @@ def test_create_is_a_long_running_operation_with_the_live_shape(demo, client):
     assert created.location == "West Europe"
 
 
-def test_writes_while_updating_get_409_then_succeed(demo):
+def test_writes_while_updating_get_409_then_succeed(slow):
+    demo = slow
     arm = demo.arm()
     first = arm.request("PATCH", svc_path(demo), API, {"properties": {"publisherName": "Contoso Ltd"}})
     assert first.status_code == 202 and first.content == b""
@@ -133,8 +149,12 @@ def test_writes_while_updating_get_409_then_succeed(demo):
     assert (during["provisioningState"], during["targetProvisioningState"]) == ("Updating", "Succeeded")
     for method, body in (("PATCH", {"tags": {"a": "b"}}), ("DELETE", None)):
         assert error_of(arm.request(method, svc_path(demo), API, body)) == (409, "Conflict")
+    demo.admin.advance(LONG)
     assert finish(arm, first).json()["properties"]["publisherName"] == "Contoso Ltd"
-    assert patch(arm, demo, {"tags": {"a": "b"}}).status_code == 200
+    second = arm.request("PATCH", svc_path(demo), API, {"tags": {"a": "b"}})
+    assert second.status_code == 202
+    demo.admin.advance(LONG)
+    assert finish(arm, second).json()["tags"] == {"a": "b"}
 
 
 def test_patch_merges_put_replaces(demo):
@@ -309,7 +329,7 @@ def test_keyvault_hostname_through_a_user_assigned_identity(demo):
 def test_rbac_grant_works_for_hostnames_only_after_propagation(demo):
     arm = demo.arm()
     principal = enable_system_identity(arm, demo)
-    demo.admin.config(rbac_propagation_s=600)
+    demo.admin.config(rbac_propagation_s=LONG)
     vault = f"{demo.rg_id(RG)}/providers/Microsoft.KeyVault/vaults/kv-contoso-rbac"
     blob = pfx.make_pfx_b64("rbac.contoso.com")
     arm.put(f"{vault}/secrets/rbac-cert", {"properties": {"value": blob, "contentType": pfx.PKCS12_CONTENT_TYPE}},
@@ -322,7 +342,7 @@ def test_rbac_grant_works_for_hostnames_only_after_propagation(demo):
     uri = "https://kv-contoso-rbac.vault.azure.net/secrets/rbac-cert"
     early = arm.request("PATCH", svc_path(demo), API, hostname(uri, host="rbac.contoso.com"))
     assert error_of(early) == (400, "InvalidOperation") and "ForbiddenByRbac" in early.json()["error"]["message"]
-    demo.admin.advance(601)
+    demo.admin.advance(LONG + 1)
     assert patch(arm, demo, hostname(uri, host="rbac.contoso.com")).status_code == 200
 
 
@@ -389,7 +409,8 @@ def test_named_value_lifecycle_through_the_sdk(demo, client):
     assert error_of(demo.arm().get(f"{svc_path(demo)}/namedValues/backend-key", API)) == (404, "ResourceNotFound")
 
 
-def test_named_value_put_polls_an_asyncid_location(demo):
+def test_named_value_put_polls_an_asyncid_location(slow):
+    demo = slow
     arm = demo.arm()
     nv = f"{svc_path(demo)}/namedValues/plain"
     legacy = arm.put(nv, {"properties": {"displayName": "plain", "value": "v"}}, "2021-08-01")
@@ -397,6 +418,7 @@ def test_named_value_put_polls_an_asyncid_location(demo):
     assert "asyncId=" in legacy.headers["location"] and legacy.headers["location"].endswith("asyncCode=201")
     assert "Azure-AsyncOperation" not in legacy.headers
     assert arm.get(legacy.headers["location"]).status_code == 202
+    demo.admin.advance(LONG)
     final = finish(arm, legacy)
     assert final.status_code == 201 and final.json()["properties"]["value"] == "v"
     assert final.headers["ETag"].startswith('"')
@@ -407,6 +429,9 @@ def test_named_value_put_polls_an_asyncid_location(demo):
     assert current.json()["properties"]["provisioningState"] == "InProgress"
     assert "value" not in current.json()["properties"]
     assert "/tenant/operationResults/" in current.headers["Azure-AsyncOperation"]
+    assert arm.get(current.headers["Azure-AsyncOperation"]).json()["status"] == "InProgress"
+    demo.admin.advance(LONG)
+    assert finish(arm, current).status_code == 201
     updated = arm.put(f"{nv}2", {"properties": {"displayName": "plain2", "value": "w", "secret": True}}, API)
     assert updated.status_code == 200 and updated.headers["location"].endswith("asyncCode=200")
 
@@ -427,7 +452,7 @@ def test_keyvault_named_value_waits_for_rbac_propagation(demo, client):
 
     arm = demo.arm()
     principal = enable_system_identity(arm, demo)
-    demo.admin.config(rbac_propagation_s=600)
+    demo.admin.config(rbac_propagation_s=LONG)
     vault = f"{demo.rg_id(RG)}/providers/Microsoft.KeyVault/vaults/kv-contoso-rbac"
     grant = arm.put(f"{vault}/providers/Microsoft.Authorization/roleAssignments/5e0b0f55-0d5a-4c5e-8f3c-2a1b3c4d5e6f",
                     {"properties": {"roleDefinitionId": f"/subscriptions/{demo.subscription_id}/providers/"
@@ -440,7 +465,7 @@ def test_keyvault_named_value_waits_for_rbac_propagation(demo, client):
     assert nv.key_vault.last_status.code == "ForbiddenByRbac"
     with pytest.raises(HttpResponseError):
         client.named_value.list_value(RG, SVC, "rbac-key")
-    demo.admin.advance(601)
+    demo.admin.advance(LONG + 1)
     refreshed = client.named_value.begin_refresh_secret(RG, SVC, "rbac-key").result()
     assert refreshed.key_vault.last_status.code == "Success"
     assert client.named_value.list_value(RG, SVC, "rbac-key").value == "demo-rbac-backend-key"
@@ -544,7 +569,8 @@ def test_rawxml_round_trip(demo):
     assert got == {"format": "rawxml", "value": raw}
 
 
-def test_entities_wait_for_activation(demo):
+def test_entities_wait_for_activation(slow):
+    demo = slow
     arm = demo.arm()
     body = {"location": "westeurope", "sku": {"name": "Developer", "capacity": 1},
             "properties": {"publisherEmail": "a@contoso.com", "publisherName": "Contoso"}}
@@ -552,6 +578,7 @@ def test_entities_wait_for_activation(demo):
     resp = arm.put(f"{svc_path(demo, 'apim-new')}/namedValues/x", {"properties": {"displayName": "x", "value": "v"}},
                    API)
     assert error_of(resp) == (409, "Conflict")
+    demo.admin.advance(LONG)
     finish(arm, created)
     assert arm.put(f"{svc_path(demo, 'apim-new')}/namedValues/x", {"properties": {
         "displayName": "x", "value": "v"}}, API).status_code == 201
@@ -631,3 +658,12 @@ def test_oldest_supported_sdk_runs_the_long_running_operations(demo):
     out = json.loads(run.stdout)
     assert out == {"create": "Succeeded", "update": "y", "named_value": "v", "vault": ["Succeeded", False]}
     assert error_of(demo.arm().get(svc_path(demo, "apim-old"), API)) == (404, "ResourceNotFound")
+
+
+def test_a_rejected_update_leaves_no_orphan_identity(demo):
+    arm = demo.arm()
+    before = set(demo.admin.state()["principals"])
+    resp = arm.request("PATCH", svc_path(demo), API, {"identity": {"type": "SystemAssigned"}, **hostname()})
+    assert error_of(resp) == (400, "InvalidOperation")  # the brand-new identity cannot have Key Vault access yet
+    assert set(demo.admin.state()["principals"]) == before
+    assert arm.get(svc_path(demo), API).json()["identity"] is None

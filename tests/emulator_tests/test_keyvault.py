@@ -140,7 +140,7 @@ def test_parallel_writes_to_one_vault_conflict(demo, monkeypatch):
     # a wider commit window than the default keeps the overlap certain on a busy machine
     monkeypatch.setitem(demo.server.world.config, "keyvault_write_lock_ms", 250.0)
     path = vault_path(demo, "kv-contoso-demo")
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(6, timeout=60)
     statuses: list[int] = []
     bodies: list[dict] = []
 
