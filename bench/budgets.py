@@ -124,15 +124,13 @@ def scale(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cpu_floor(report: dict[str, Any], scenario: dict[str, Any]) -> str:
-    """What the module processes alone cost in CPU, spread over the CPUs the bench had (a lower bound on wall)."""
+    """Where the CPU went (module processes vs Ansible itself) and what that costs on the bench's CPUs."""
     cpus = (report.get("meta") or {}).get("cpus")
-    cpu = sum((scenario.get("module_cpu_s") or {}).values())
-    runs = scenario.get("task_runs") or 0
-    if not (cpus and cpu and runs):
+    cpu = scenario.get("cpu") or {}
+    if not (cpus and cpu.get("total_s")):
         return ""
-    per_task = cpu / max(1, len(scenario.get("module_cpu_s") or {}))
-    return "; module processes alone: {0} x {1:.2f} s CPU on {2} CPUs = {3:.1f} s".format(
-        runs, per_task, cpus, runs * per_task / cpus)
+    return "; CPU {0:.0f} s = modules {1:.0f} s + Ansible {2:.0f} s, on {3} CPUs >= {4:.1f} s wall".format(
+        cpu["total_s"], cpu["modules_s"], cpu["ansible_s"], cpus, cpu["total_s"] / cpus)
 
 
 def site_noop_wall(report: dict[str, Any]) -> dict[str, Any]:

@@ -113,11 +113,21 @@ def summarize(records: list[RunRecord], managed_objects: int = 0) -> dict[str, A
         "managed_objects": managed_objects,
         "peak_rss_mib": metrics.peak_rss_by_module(s for r in records for s in r.rss),
         "module_cpu_s": metrics.cpu_by_module(s for r in records for s in r.rss),
+        "cpu": _cpu_split(middle),
         "lro_lags_s": [round(item["lag_s"], 3) for item in lags if item["lag_s"] is not None],
         "lro_unobserved": len([item for item in lags if item["lag_s"] is None]),
         "request_lines": _request_lines(middle.requests),
         "per_task": [{"name": t["name"], "wall_s": round(t["wall_s"], 3)} for t in middle.tasks],
     }
+
+
+def _cpu_split(record: RunRecord) -> dict[str, Optional[float]]:
+    """CPU seconds of the run: all of it, the module processes, and the rest (Ansible's controller and forks)."""
+    modules = sum(s.get("cpu_s", 0.0) for s in record.rss)
+    if record.total_cpu_s is None:
+        return {"total_s": None, "modules_s": round(modules, 3), "ansible_s": None}
+    return {"total_s": round(record.total_cpu_s, 3), "modules_s": round(modules, 3),
+            "ansible_s": round(record.total_cpu_s - modules, 3)}
 
 
 def _request_lines(entries: list[dict[str, Any]], limit: int = 60) -> list[str]:

@@ -109,6 +109,7 @@ class RunRecord:
     azure_start: float
     time_scale: float
     output_tail: str = ""
+    total_cpu_s: Optional[float] = None  # ansible-playbook and every process it waited for (modules included)
 
     @property
     def failures(self) -> list[str]:
@@ -145,9 +146,11 @@ def run_playbook(azure: Any, side: Side, playbook: Path, workdir: Path, hosts: l
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    interpreter, _ = interpreter_wrapper(workdir, side.python)
-    cmd = [side.ansible_playbook, "-i", str(write_inventory(workdir / "inventory.ini", hosts, interpreter)),
-           str(playbook), "-f", str(forks)]
+    interpreter, measures = interpreter_wrapper(workdir, side.python)
+    # GNU time around ansible-playbook too: its children's CPU includes the forks and the module processes.
+    timed = [GNU_TIME, "-o", str(workdir / "playbook.time"), "-f", "%U %S"] if measures else []
+    inventory = write_inventory(workdir / "inventory.ini", hosts, interpreter)
+    cmd = timed + [side.ansible_playbook, "-i", str(inventory), str(playbook), "-f", str(forks)]
     if extra_vars:
         (workdir / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
         cmd += ["-e", "@" + str(workdir / "vars.json")]
@@ -182,6 +185,17 @@ def _process_env(side: Side, azure: Any, workdir: Path) -> dict[str, str]:
     return env
 
 
+def _total_cpu(path: Path) -> Optional[float]:
+    """User + system seconds from GNU time's `%U %S` line (the last line; earlier ones may report an exit status)."""
+    if not path.exists():
+        return None
+    try:
+        user, system = path.read_text(encoding="utf-8").strip().splitlines()[-1].split()
+        return float(user) + float(system)
+    except (ValueError, IndexError):
+        return None
+
+
 def _collect(azure: Any, proc: subprocess.CompletedProcess, wall: float, workdir: Path,
              before: dict[str, Any]) -> RunRecord:
     timing_file = workdir / "timing.json"
@@ -190,6 +204,7 @@ def _collect(azure: Any, proc: subprocess.CompletedProcess, wall: float, workdir
     rss = metrics.parse_rss_log(rss_file.read_text(encoding="utf-8")) if rss_file.exists() else []
     after = azure.admin.state()
     return RunRecord(rc=proc.returncode, wall_s=wall, tasks=metrics.task_windows(timing),
+                     total_cpu_s=_total_cpu(workdir / "playbook.time"),
                      requests=list(azure.admin.requests()), rss=rss, operations=after.get("operations", {}),
                      azure_start=float(before.get("now", 0.0)),
                      time_scale=float(after.get("config", {}).get("time_scale", 1.0)),

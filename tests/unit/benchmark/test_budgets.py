@@ -88,9 +88,9 @@ def test_site_noop_wall():
 
 def test_scale_details_show_the_cpu_floor():
     fifty = _scenario("scale.50.converge", wall=80.0, task_runs=100)
-    fifty["module_cpu_s"] = {"a": 0.8, "b": 1.0}
+    fifty["cpu"] = {"total_s": 150.0, "modules_s": 90.0, "ansible_s": 60.0}
     report = _report(_scenario("scale.1.converge", wall=7.0), fifty)
     report["meta"]["cpus"] = 2
     result = budgets.scale(report)
     assert result["status"] == budgets.NOT_MET
-    assert "module processes alone: 100 x 0.90 s CPU on 2 CPUs = 45.0 s" in result["measured"]
+    assert "CPU 150 s = modules 90 s + Ansible 60 s, on 2 CPUs >= 75.0 s wall" in result["measured"]
