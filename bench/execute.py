@@ -21,28 +21,35 @@ class Settings:
     workdir: Path = REPO_ROOT / "build" / "bench"
 
 
+class PrepareFailed(RuntimeError):
+    """Seeding or an unmeasured preparation run failed; the scenario cannot be measured."""
+
+
 def hosts_for(instances: int) -> list[dict[str, Any]]:
     """Inventory hosts inst001.. with `bench_instance` naming their APIM service."""
     return [{"name": "inst{0:03d}".format(i), "vars": {"bench_instance": worlds.instance_name(i)}}
             for i in range(1, instances + 1)]
 
 
-def seed(azure: Any, world: tuple[str, dict], settings: Settings) -> None:
-    """Fresh local Azure state: reset, no faults, bench timing config, the world."""
+def seed(azure: Any, world: tuple[str, dict], settings: Settings,
+         arm_setup: tuple[tuple[str, str, str, dict], ...] = ()) -> None:
+    """Fresh local Azure state: reset, no faults, bench timing config, the world, then raw ARM setup calls."""
     azure.admin.reset()
     azure.admin.clear_faults()
     azure.admin.config(**worlds.timing_config(settings.latency_ms, settings.time_scale))
     azure.admin.seed(worlds.build(world[0], world[1]))
-
-
-class PrepareFailed(RuntimeError):
-    """An unmeasured preparation run failed; the scenario cannot be measured."""
+    if arm_setup:
+        client = azure.arm()
+        for method, path, api_version, body in arm_setup:
+            resp = client.request(method, path.format(subscription_id=azure.subscription_id), api_version, body)
+            if resp.status_code >= 400:
+                raise PrepareFailed("setup {0} {1} failed: {2} {3}".format(method, path, resp.status_code, resp.text))
 
 
 def _one_run(azure: Any, side: Side, scenario: Scenario, settings: Settings, workdir: Path,
              prepare: tuple[str, ...]) -> list[RunRecord]:
     """Seed, prepare, measure; with `scenario.rerun` also measure the immediate re-run. Failed runs end the list."""
-    seed(azure, scenario.world, settings)
+    seed(azure, scenario.world, settings, scenario.arm_setup)
     hosts = hosts_for(scenario.instances)
     for index, path in enumerate(prepare):
         prep = run_playbook(azure, side, REPO_ROOT / path, workdir / "prepare{0}".format(index), hosts,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from bench import worlds
 from bench.runner import REPO_ROOT
 
 PLAYBOOKS = "bench/playbooks"
@@ -39,6 +40,7 @@ class Scenario:
     kind: str = "converge"
     managed_objects_per_instance: int = 0
     rerun: bool = False
+    arm_setup: tuple[tuple[str, str, str, dict], ...] = ()  # (method, path, api-version, body) after seeding
 
     @property
     def rerun_name(self) -> str:
@@ -98,6 +100,9 @@ def _module_scenarios(module: str, playbook: str, world: tuple[str, dict], info:
     return out
 
 
+SITE_MODULES = ("user_assigned_identity", "apim_identity", "keyvault_access", "apim_custom_domain", "apim_named_value",
+                "apim_logger", "apim_backend_auth", "role_assignment")
+
 FLEET_1 = ("fleet", {"instances": 1})
 # One service that already has its system identity and a user-assigned one (Key Vault and role assignment steps).
 WITH_IDENTITY = ("fleet", {"instances": 1, "identities_per_instance": 1, "apim_identity": True})
@@ -113,8 +118,15 @@ SCENARIOS: list[Scenario] = [
                        info=("role_assignment_info", "role_assignment_info")),
     *_module_scenarios("apim_custom_domain", "apim_custom_domain", WITH_GRANTS),
     *_module_scenarios("apim_named_value", "apim_named_value", WITH_GRANTS),
-    # The site playbook (issue 8) over the realistic site: one APIM, system + 2 user-assigned identities, Key Vault
-    # access, 3 hostnames, 10 named values, a logger, a policy, 3 trusted-access grants = 21 managed objects.
+    # The realistic site of issue 10 through the modules directly: one APIM, system + 2 user-assigned identities,
+    # Key Vault access, 3 hostnames, 10 named values, a logger, a policy, 3 trusted-access grants: 22 objects.
+    Scenario("realistic_site.converge", "realistic site (modules directly): converge", _pb("site_realistic"),
+             requires=SITE_MODULES, world=("site", {}), group="site", managed_objects_per_instance=22, rerun=True,
+             arm_setup=tuple(worlds.site_api_setup())),
+    Scenario("realistic_site.check", "realistic site (modules directly): check mode", _pb("site_realistic"),
+             requires=SITE_MODULES, world=("site", {}), group="site", kind="check", check=True, diff=True,
+             managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup())),
+    # The site playbook of issue 8 over the demo world.
     Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
              group="site", managed_objects_per_instance=21, repetitions=2, rerun=True),
     Scenario("site.check", "site playbook: check mode", "playbooks/site.yml", world=("demo", {}), check=True,

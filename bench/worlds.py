@@ -90,12 +90,45 @@ def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: b
     }
 
 
+SITE_HOSTNAMES = (("Proxy", "api.contoso.com"), ("DeveloperPortal", "portal.contoso.com"),
+                  ("Management", "management.contoso.com"))
+SITE_NAMED_VALUES = 10
+SITE_API = "echo"
+
+
+def site() -> dict[str, Any]:
+    """The realistic site of issue 10 before converging: one APIM service (no identity yet), user-assigned identities
+    to be created, an access-policy vault holding 3 certificates and 10 secrets, and the Storage, Service Bus and
+    Event Hubs resources the trusted-access grants and the logger point at."""
+    world = fleet(instances=1)
+    group = world["resource_groups"][0]
+    vault = group["key_vaults"][0]
+    vault["secrets"] = vault["secrets"] + [
+        {"name": host.replace(".", "-"), "certificate": {"subject": "CN=" + host, "days": 365}}
+        for _, host in SITE_HOSTNAMES] + [
+        {"name": "nv-{0:02d}".format(n), "value": "bench-value-{0:02d}-not-a-real-secret".format(n)}
+        for n in range(1, SITE_NAMED_VALUES + 1)]
+    group["eventhub_namespaces"] = [{"name": "evhns-apim-bench", "hubs": ["apim-logs"]}]
+    group["servicebus_namespaces"] = [{"name": "sb-apim-bench", "queues": ["orders"]}]
+    group["storage_accounts"] = [{"name": "stapimbench"}]
+    return world
+
+
+def site_api_setup(instances: int = 1) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """ARM calls seeding cannot express: an API on each service for the backend-auth policy to attach to."""
+    return [("PUT", "/subscriptions/{subscription_id}/resourceGroups/" + BENCH_GROUP
+             + "/providers/Microsoft.ApiManagement/service/" + instance_name(i) + "/apis/" + SITE_API, "2022-08-01",
+             {"properties": {"displayName": "Echo", "path": "echo", "protocols": ["https"],
+                             "serviceUrl": "https://echo.contoso.com"}})
+            for i in range(1, instances + 1)]
+
+
 def demo() -> str:
     """The bundled demo world (tests/emulator/worlds/demo.yaml), by name."""
     return "demo"
 
 
-BUILDERS: dict[str, Callable[..., Any]] = {"fleet": fleet, "demo": demo}
+BUILDERS: dict[str, Callable[..., Any]] = {"fleet": fleet, "demo": demo, "site": site}
 
 
 def build(name: str, params: dict[str, Any]) -> Any:

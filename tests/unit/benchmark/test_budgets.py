@@ -94,3 +94,16 @@ def test_scale_details_show_the_cpu_floor():
     result = budgets.scale(report)
     assert result["status"] == budgets.NOT_MET
     assert "CPU 150 s = modules 90 s + Ansible 60 s, on 2 CPUs >= 75.0 s wall" in result["measured"]
+
+
+def test_site_budgets_fall_back_between_the_site_playbook_and_the_realistic_site():
+    realistic = _scenario("realistic_site.noop", wall=12.0, reads=40, kind="noop", managed=22, task_runs=9)
+    report = _report(_scenario("site.noop", status="unavailable"), realistic)
+    requests = budgets.site_noop_requests(report)
+    assert requests["status"] == budgets.NOT_MET
+    assert requests["measured"].startswith("realistic_site.noop: 0 writes, 40 reads (limit 31")
+    wall = budgets.site_noop_wall(report)
+    assert wall["status"] == budgets.NOT_MET and wall["measured"].startswith("realistic_site.noop: 12.0 s")
+    neither = budgets.site_noop_wall(_report(_scenario("site.noop", status="unavailable")))
+    assert neither["status"] == budgets.NOT_MEASURED
+    assert neither["measured"].startswith("scenario realistic_site.noop not in this run; site.noop: not available")

@@ -61,3 +61,33 @@ def test_ratios_are_ours_over_peer():
     ours = {"task_s": 1.0, "requests": {"arm": 2}, "rss_mib": 50.0}
     peer = {"task_s": 4.0, "requests": {"arm": 0}, "rss_mib": 200.0}
     assert execute.ratios(ours, peer) == {"wall": 0.25, "requests": None, "rss": 0.25}
+
+
+class _FakeArm:
+    def __init__(self, status):
+        self.status, self.calls = status, []
+
+    def request(self, method, path, api_version, body):
+        self.calls.append((method, path, api_version))
+        return type("Resp", (), {"status_code": self.status, "text": "nope"})()
+
+
+class _FakeAzure:
+    subscription_id = "sub-1"
+
+    def __init__(self, status=201):
+        self.client = _FakeArm(status)
+        self.admin = type("Admin", (), {"reset": lambda s: None, "clear_faults": lambda s: None,
+                                        "config": lambda s, **kw: kw, "seed": lambda s, w: {}})()
+
+    def arm(self):
+        return self.client
+
+
+def test_seed_runs_arm_setup_calls_with_the_subscription_filled_in(tmp_path):
+    azure = _FakeAzure()
+    setup = (("PUT", "/subscriptions/{subscription_id}/x/apis/echo", "2022-08-01", {}),)
+    execute.seed(azure, ("fleet", {"instances": 1}), execute.Settings(workdir=tmp_path), setup)
+    assert azure.client.calls == [("PUT", "/subscriptions/sub-1/x/apis/echo", "2022-08-01")]
+    with pytest.raises(execute.PrepareFailed, match="setup PUT .* failed: 409 nope"):
+        execute.seed(_FakeAzure(409), ("fleet", {"instances": 1}), execute.Settings(workdir=tmp_path), setup)
