@@ -41,8 +41,9 @@ def peer_rows(report: dict[str, Any]) -> list[str]:
     if peer.get("status") != "ran":
         return ["Side by side with azure.azcollection: **{0}** — {1}".format(
             peer.get("status", "not measured"), peer.get("reason", "run `make bench-peer`"))]
-    rows = ["azure.azcollection {0} (ansible {1}) vs azure_apim.identity; ratio = ours / peer.".format(
-                peer.get("peer_version", "?"), peer.get("ansible_version", "?")), "",
+    title = "azure.azcollection {0} (ansible {1}) vs azure_apim.identity; ratio = ours / peer.".format(
+        peer.get("peer_version", "?"), peer.get("ansible_version", "?"))
+    rows = [title, "",
             "| task | ours wall | peer wall | wall ratio | ours req | peer req | req ratio | ours RSS | peer RSS | RSS ratio "
             "| ours CPU | peer CPU |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes = []
