@@ -63,9 +63,9 @@ def fleet(instances: int = 1, identities_per_instance: int = 0, apim_identity: b
     each system identity also holds Key Vault Secrets User on the RBAC vault (the starting point of custom domains
     and Key Vault named values)."""
     services = [_service(i, identities_per_instance, apim_identity) for i in range(1, instances + 1)]
-    grants = [{"scope": "/subscriptions/{subscription_id}/resourceGroups/" + BENCH_GROUP
-                        + "/providers/Microsoft.KeyVault/vaults/" + BENCH_RBAC_VAULT,
-               "role": "Key Vault Secrets User", "principal": instance_name(i)}
+    vault_id = "/subscriptions/{{subscription_id}}/resourceGroups/{0}/providers/Microsoft.KeyVault/vaults/{1}".format(
+        BENCH_GROUP, BENCH_RBAC_VAULT)
+    grants = [{"scope": vault_id, "role": "Key Vault Secrets User", "principal": instance_name(i)}
               for i in range(1, instances + 1)] if (vault_grants and apim_identity) else []
     identities = [{"name": identity_name(i, n)}
                   for i in range(1, instances + 1) for n in range(1, identities_per_instance + 1)]
@@ -116,8 +116,8 @@ def site() -> dict[str, Any]:
 
 def site_api_setup(instances: int = 1) -> list[tuple[str, str, str, dict[str, Any]]]:
     """ARM calls seeding cannot express: an API on each service for the backend-auth policy to attach to."""
-    return [("PUT", "/subscriptions/{subscription_id}/resourceGroups/" + BENCH_GROUP
-             + "/providers/Microsoft.ApiManagement/service/" + instance_name(i) + "/apis/" + SITE_API, "2022-08-01",
+    path = "/subscriptions/{{subscription_id}}/resourceGroups/{0}/providers/Microsoft.ApiManagement/service/{1}/apis/{2}"
+    return [("PUT", path.format(BENCH_GROUP, instance_name(i), SITE_API), "2022-08-01",
              {"properties": {"displayName": "Echo", "path": "echo", "protocols": ["https"],
                              "serviceUrl": "https://echo.contoso.com"}})
             for i in range(1, instances + 1)]
