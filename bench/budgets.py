@@ -120,7 +120,8 @@ def scale(report: dict[str, Any]) -> dict[str, Any]:
     for kind in ("converge", "noop"):
         one, fifty = _scenario(report, "scale.1." + kind), _scenario(report, "scale.50." + kind)
         if not (_ran(one) and _ran(fifty)):
-            details.append("{0}: {1}".format(kind, _why(fifty if _ran(one) else one, "scale." + kind)))
+            missing = ("scale.50." if _ran(one) else "scale.1.") + kind
+            details.append(_why(_scenario(report, missing), missing))
             continue
         limit = SCALE_FACTOR * 5 * one["wall_s"]
         statuses.append(fifty["wall_s"] <= limit)
