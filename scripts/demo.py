@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make demo`: start the local Azure with the demo world, run the main playbook, print what Azure now holds, stop.
 
 Runs `playbooks/demo.yml` when the collection provides it; until then a plain-HTTP playbook that reads the sandbox

@@ -13,7 +13,8 @@ Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (ap
 - named value ``PUT``/``PATCH`` → ``location: …/namedValues/{id}?…&asyncId=…&asyncCode=201`` (200 for updates); that
   URL answers 202 while running, then the asyncCode with the entity. With api-version 2021-08-01 (the recording) a
   PUT answers **202 with an empty body**; with 2024-05-01 it answers 201/200 with the entity in provisioningState
-  InProgress, as the spec examples show (azure-mgmt-apimanagement 5.x rejects a 202 there). ``PATCH`` is 202. Secret values never
+  InProgress, as the spec examples show (azure-mgmt-apimanagement 5.x rejects a 202 there). ``PATCH`` is 202.
+  Secret values never
   appear on GET or list (``listValue`` returns them).
 - loggers answer synchronously; their credentials come back masked as ``{{Logger-Credentials-<id>}}``.
 - policies are stored as sent and returned normalised (2-space indentation, ``\\r\\n`` line ends, ``>`` escaped in
@@ -516,8 +517,9 @@ def _seed_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:
                 (i for i in w.list("Microsoft.ManagedIdentity/userAssignedIdentities") if i["name"] == ref), None)
             if uami is None:
                 raise KeyError(f"user-assigned identity {ref!r} is not in the world")
-            out["userAssignedIdentities"][uami["id"]] = {"principalId": uami["properties"]["principalId"],
-                                                        "clientId": uami["properties"]["clientId"]}
+            props = uami["properties"]
+            out["userAssignedIdentities"][uami["id"]] = {"principalId": props["principalId"],
+                                                         "clientId": props["clientId"]}
     return out
 
 
@@ -708,7 +710,7 @@ def service_operation_result(sub: str, rg: str, name: str, op_id: str) -> Respon
             headers = {} if op.done else {"Retry-After": retry_after(w, op.due - w.now())}
             return arm.json_response(op.to_status(w), 200, headers=headers)
         if not op.done:
-            location, _ = _op_urls(op.resource_id, op)
+            location = _op_urls(op.resource_id, op)[0]
             return arm.empty_response(202, {"Location": location, "Retry-After": retry_after(w, op.due - w.now())})
         if op.status == "Failed":
             err = op.error or {}
@@ -1368,7 +1370,7 @@ def _policy_get(sub: str, rg: str, name: str, policy_id: str, api: Optional[str]
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        pid, _ = _policy_scope(w, sub, rg, name, api, operation, write=False)
+        pid = _policy_scope(w, sub, rg, name, api, operation, write=False)[0]
         stored = w.get(pid)
         if stored is None or policy_id.lower() != "policy":
             raise _not_found("Policy")
@@ -1386,7 +1388,7 @@ def _policy_delete(sub: str, rg: str, name: str, policy_id: str, api: Optional[s
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        pid, _ = _policy_scope(w, sub, rg, name, api, operation, write=True)
+        pid = _policy_scope(w, sub, rg, name, api, operation, write=True)[0]
         stored = w.get(pid)
         if stored is None:
             return arm.empty_response(204)

@@ -147,7 +147,7 @@ def _log_request(w: World) -> None:
         "method": request.method,
         "path": request.path,
         "original_path": request.environ.get("emulator.original_path", request.path),
-        "query": {k: v for k, v in request.args.items()},
+        "query": dict(request.args.items()),
         "body": _masked_body(),
         "status": None,
         "write": is_write(request.method, request.path),

@@ -235,7 +235,7 @@ def require_api_version(namespace_or_type: str) -> str:
     InvalidApiVersionParameter; for other providers 400 NoRegisteredProviderFound listing the supported versions.
     """
     version = request.args.get("api-version")
-    namespace, _, rtype = namespace_or_type.partition("/")
+    namespace, rtype = namespace_or_type.partition("/")[::2]
     if not version:
         raise ArmError(400, "MissingApiVersionParameter",
                        "The api-version query parameter (?api-version=) is required for all requests.")
@@ -287,7 +287,7 @@ def operation_result_response(op: Operation, retry_after: int = 1) -> Response:
     """What a Location URL returns: 202 while running; then the operation's result, the resource, or 204."""
     w = world()
     if not op.done:
-        loc, _ = operation_urls(op)
+        loc = operation_urls(op)[0]
         return empty_response(202, {"Location": loc, "Retry-After": str(retry_after)})
     if op.status == "Failed":
         err = op.error or {"code": "InternalServerError", "message": "The operation failed."}

@@ -49,7 +49,7 @@ _BUILTIN_MINIMAL: list[tuple[str, str, str, list[str], list[str], list[str]]] = 
     ("db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", "Key Vault Certificate User",
      "Read certificate contents. Only works for key vaults that use the 'Azure role-based access control' permission "
      "model.", [], [], ["Microsoft.KeyVault/vaults/certificates/read", SECRET_READ_ACTION,
-                         "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "Microsoft.KeyVault/vaults/keys/read"]),
+                        "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "Microsoft.KeyVault/vaults/keys/read"]),
     ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer",
      "Perform any action on the secrets of a key vault, except manage permissions.",
      ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/checkNameAvailability/read",

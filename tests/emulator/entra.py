@@ -356,7 +356,7 @@ def authenticate_arm_request(w: World) -> dict:
     if not header:
         raise _auth_error(w, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                           "The authentication failed because of missing 'Authorization' header.")
-    scheme, _, raw = header.partition(" ")
+    scheme, raw = header.partition(" ")[::2]
     if scheme.lower() != "bearer" or not raw.strip():
         raise _auth_error(w, "AuthenticationFailed",
                           "Authentication failed. The 'Authorization' header is provided in an invalid format.",

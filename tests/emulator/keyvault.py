@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import Any, Optional
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from emulator import arm
 from emulator.world import World
@@ -271,7 +271,7 @@ class vault_write:  # noqa: N801 - used as a context manager, reads like a state
             self.lock.release()
 
 
-# --- vault routes ------------------------------------------------------------------------------------------------------
+# --- vault routes -----------------------------------------------------------------------------------------------------
 
 @bp.get(VAULT)
 def get_vault(sub: str, rg: str, name: str) -> Response:
@@ -530,7 +530,7 @@ def patch_secret(sub: str, rg: str, name: str, secret: str) -> Response:
         vault = _vault_or_404(w, sub, rg, name)
         if w.get(f"{vault['id']}/secrets/{secret}") is None:
             raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
-        stored, _ = _secret_update(w, vault, secret, body, replace=False)
+        stored = _secret_update(w, vault, secret, body, replace=False)[0]
         return arm.json_response(arm.public(stored), 200)
 
 

@@ -31,8 +31,9 @@ EXAMPLES = SHARED / "reference" / "arm-examples"
 RECORDINGS = EXAMPLES / "recordings" / "azure-cli"
 NOT_EXAMPLES = {"builtin-role-definitions.extracted.json"}  # seed data, no request in it (checked separately)
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"shared reference examples not found at {EXAMPLES} "
-                                "(set AZURE_APIM_SHARED_DIR to the shared directory to run the replay)")
+needs_shared = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"shared reference examples not found at {EXAMPLES} "
+    "(set AZURE_APIM_SHARED_DIR to the shared directory to run the replay)")
 
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"  # built-in Reader role
 RESULTS: dict[str, list[str]] = {"examples": [], "recordings": []}
@@ -145,7 +146,8 @@ def service(name: str = "apimService1", **extra: Any) -> dict:
 
 
 def cert_vault(name: str, secret: str, principal: str) -> dict:
-    return {"name": name, "rbac": False, "secrets": [{"name": secret, "certificate": {"subject": "CN=*.msitesting.net"}}],
+    return {"name": name, "rbac": False,
+            "secrets": [{"name": secret, "certificate": {"subject": "CN=*.msitesting.net"}}],
             "access_policies": [{"principal": principal, "permissions": {"secrets": ["get", "list"]}}]}
 
 
@@ -280,8 +282,9 @@ SCENARIOS: dict[str, Scenario] = {
         "PUT", KV, rg("sample-resource-group"), allow=frozenset({"$.properties.hsmPoolResourceId"}),
         exact=("$.properties.networkAcls.ipRules[0].value", "$.properties.networkAcls.virtualNetworkRules[0].id")),
     "getVault.json": Scenario("GET", KV, rg("sample-resource-group", key_vaults=[{
-        "name": "sample-vault", "access_policies": [{"principal": "00000000-0000-0000-0000-000000000000",
-                                                     "permissions": {"secrets": ["get"]}}]}]),
+        "name": "sample-vault",
+        "access_policies": [{"principal": "00000000-0000-0000-0000-000000000000",
+                             "permissions": {"secrets": ["get"]}}]}]),
         allow=frozenset({"$.properties.hsmPoolResourceId"})),
     "updateVault.2025-05-01.json": Scenario("PATCH", KV, rg("sample-resource-group",
                                                             key_vaults=[{"name": "sample-vault"}]),
@@ -329,6 +332,7 @@ def example_files() -> list[Path]:
     return sorted(p for p in EXAMPLES.glob("Microsoft.*/*.json") if p.name not in NOT_EXAMPLES)
 
 
+@needs_shared
 def test_every_example_file_has_a_scenario():
     names = {p.name for p in example_files()}
     assert names, "no example files found"
@@ -344,7 +348,7 @@ def test_every_example_file_has_a_scenario():
 
 def _fill(template: str, values: dict) -> str:
     out = template
-    for _ in range(3):  # placeholders may themselves contain {sub}
+    for _attempt in range(3):  # placeholders may themselves contain {sub}
         out = out.format(**values)
         if "{" not in out:
             break
@@ -423,6 +427,7 @@ def _at(data: Any, path: str) -> Any:
     return data
 
 
+@needs_shared
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
 def test_replay_example(path: Path, local_azure: Any, world: Callable) -> None:
     example = json.loads(path.read_text())
@@ -453,10 +458,11 @@ def _recorded(path: Path) -> list[dict]:
 
 def _local_url(uri: str, sub: str) -> str:
     parts = urlsplit(uri)
-    return parts.path.replace("00000000-0000-0000-0000-000000000000", sub) + (f"?{parts.query}" if parts.query
-                                                                               else "")
+    query = f"?{parts.query}" if parts.query else ""
+    return parts.path.replace("00000000-0000-0000-0000-000000000000", sub) + query
 
 
+@needs_shared
 @pytest.mark.parametrize("name", sorted(RECORDING_WORLDS), ids=str)
 def test_replay_recording(name: str, local_azure: Any, world: Callable) -> None:
     path = RECORDINGS / name
@@ -498,6 +504,7 @@ def test_replay_recording(name: str, local_azure: Any, world: Callable) -> None:
     RESULTS["recordings"].append(f"{name} ({len(_recorded(path))} requests)")
 
 
+@needs_shared
 def test_builtin_role_definitions_are_readable(local_azure: Any, world: Callable) -> None:
     """The shared role-definition data (not an example file) is served by roleDefinitions GET."""
     data = json.loads((EXAMPLES / "Microsoft.Authorization" / "builtin-role-definitions.extracted.json").read_text())
@@ -511,6 +518,7 @@ def test_builtin_role_definitions_are_readable(local_azure: Any, world: Callable
         assert resp.json()["properties"]["permissions"][0]["dataActions"] == role["permissions"][0]["dataActions"]
 
 
+@needs_shared
 def test_zz_coverage_summary(capsys: Any) -> None:
     """Print how much of the shared material was replayed (runs last in this module)."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not RESULTS["examples"]:

@@ -68,8 +68,8 @@ def test_permission_model_default_depends_on_api_version(demo, api_version, rbac
 
 
 def test_network_acls_are_normalised(demo):
-    acls = {"bypass": "AzureServices", "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.7"},
-                                                                              {"value": "198.51.100.0/24"}],
+    acls = {"bypass": "AzureServices", "defaultAction": "Deny",
+            "ipRules": [{"value": "203.0.113.7"}, {"value": "198.51.100.0/24"}],
             "virtualNetworkRules": [{"id": f"{demo.rg_id(RG)}/providers/Microsoft.Network/virtualNetworks/"
                                            "vnet-apim/subnets/snet-apim"}]}
     body = demo.arm().put(vault_path(demo, "kv-acl"), new_vault(demo, networkAcls=acls), API).json()

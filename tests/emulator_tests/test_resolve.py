@@ -113,8 +113,8 @@ FIREWALL = {"network_acls": {"default_action": "Deny", "bypass": "AzureServices"
     (FIREWALL, True, False),  # a user-assigned identity is never a trusted service
     ({"network_acls": {"default_action": "Deny", "bypass": "None"}}, False, False),
     ({"network_acls": {"default_action": "Allow", "bypass": "None"}}, True, True),
-    ({"public_network_access": "Disabled", "network_acls": {"default_action": "Allow",
-                                                             "bypass": "AzureServices"}}, True, False),
+    ({"public_network_access": "Disabled",
+      "network_acls": {"default_action": "Allow", "bypass": "AzureServices"}}, True, False),
 ])
 def test_firewall_admits_only_the_trusted_system_identity(vault, use_uami, ok):
     w, svc, kv = make_world(vault, BOTH)

@@ -121,7 +121,7 @@ def run_playbook(azure: Any, playbook: str | Path, workdir: Path, extra_vars: Op
     cmd += ["--tags", ",".join(tags)] if tags else []
     cmd += ["-" + "v" * verbosity] if verbosity else []
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir),
-                          env=playbook_env(azure, workdir, result_file, env))
+                          env=playbook_env(azure, workdir, result_file, env), check=False)
     result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.exists() else {}
     return PlaybookResult(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, result=result,
                           state=azure.admin.state(), requests=azure.admin.requests(), command=cmd)
