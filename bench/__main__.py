@@ -31,7 +31,7 @@ RESULTS = REPO_ROOT / "bench" / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, help="repetitions per scenario (default: each scenario's own, 1-3)")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="injected latency per request (default 30)")
     parser.add_argument("--time-scale", type=float, default=0.05,

@@ -79,7 +79,7 @@ def run_scenario(azure: Any, side: Side, scenario: Scenario, settings: Settings)
     reason = scenario.missing()
     if reason:
         return [{**base, "status": "unavailable", "reason": reason} for base in bases]
-    runs: list[list[RunRecord]] = [[] for _ in bases]
+    runs: list[list[RunRecord]] = [[] for base in bases]
     for rep in range(settings.runs or scenario.repetitions):
         workdir = settings.workdir / _slug(side.name) / scenario.name / "run{0}".format(rep + 1)
         try:

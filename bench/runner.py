@@ -159,7 +159,7 @@ def run_playbook(azure: Any, side: Side, playbook: Path, workdir: Path, hosts: l
     state = azure.admin.state()
     azure.admin.clear_requests()
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir), env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir), env=env, check=False)
     wall = time.monotonic() - start
     return _collect(azure, proc, wall, workdir, state)
 
