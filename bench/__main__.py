@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-peer", action="store_true", help="skip the side-by-side tasks")
     parser.add_argument("--peer-only", action="store_true", help="only the side-by-side tasks (keeps other results)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="report directory (default bench/results)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="only copy the figures of the last report into bench/README.md")
     return parser
 
 
@@ -121,6 +123,10 @@ def _previous(out: Path) -> dict[str, Any]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run, report, print the budgets. Exit 0 unless the bench itself could not run (budgets never fail it)."""
     args = _parser().parse_args(argv)
+    if args.update_readme:
+        done = report.update_readme(_previous(args.out), REPO_ROOT / "bench" / "README.md")
+        print("bench/README.md updated" if done else "bench/README.md has no figure markers")
+        return 0 if done else 1
     settings = execute.Settings(latency_ms=args.latency_ms, time_scale=args.time_scale, runs=args.runs)
     data: dict[str, Any] = _previous(args.out) if args.peer_only else {}
     data["meta"] = _meta(args)

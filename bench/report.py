@@ -85,6 +85,31 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FIGURES_START = "<!-- figures:start (python -m bench --update-readme) -->"
+FIGURES_END = "<!-- figures:end -->"
+
+
+def figures(report: dict[str, Any]) -> str:
+    """The README's "latest figures": run line, budgets, side by side, scenarios (no per-budget details)."""
+    meta = report["meta"]
+    lines = ["Run {0}, commit {1}, {2} CPUs, {3:.0f} ms latency per request, time scale {4}.".format(
+        meta["started"], meta["commit"], meta.get("cpus", "?"), meta["latency_ms"], meta["time_scale"]), ""]
+    lines += budget_rows(report.get("budgets", [])) + ["", "Side by side:", ""] + peer_rows(report)
+    lines += ["", "Scenarios:", ""] + scenario_rows(report)
+    return "\n".join(lines)
+
+
+def update_readme(report: dict[str, Any], readme: Path) -> bool:
+    """Replace the text between the figure markers of `readme`; False when the markers are missing."""
+    text = readme.read_text(encoding="utf-8")
+    if FIGURES_START not in text or FIGURES_END not in text:
+        return False
+    head, rest = text.split(FIGURES_START, 1)
+    tail = rest.split(FIGURES_END, 1)[1]
+    readme.write_text(head + FIGURES_START + "\n" + figures(report) + "\n" + FIGURES_END + tail, encoding="utf-8")
+    return True
+
+
 def scale_series(report: dict[str, Any]) -> dict[str, list[tuple[int, float, int]]]:
     """kind → [(instances, median wall s, ARM requests)] for the scale scenarios that ran."""
     series: dict[str, list[tuple[int, float, int]]] = {}

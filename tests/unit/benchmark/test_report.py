@@ -54,3 +54,15 @@ def test_no_plot_without_scale_results(tmp_path):
     data["scenarios"] = [s for s in data["scenarios"] if s["group"] != "scale"]
     assert report.plot(data, tmp_path / "scale.png") is None
     assert not (tmp_path / "scale.png").exists()
+
+
+def test_update_readme_replaces_only_the_marked_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n" + report.FIGURES_START + "\nold figures\n" + report.FIGURES_END + "\noutro\n")
+    assert report.update_readme(_report(), readme) is True
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(report.FIGURES_END + "\noutro\n")
+    assert "old figures" not in text and "| `scale.10.converge` | 3 | 7.00 s |" in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    assert report.update_readme(_report(), plain) is False and plain.read_text() == "no markers\n"
