@@ -92,11 +92,11 @@ def _module_scenarios(module: str, playbook: str, world: tuple[str, dict], info:
     out = [
         Scenario(module + ".converge", module + ": converge from scratch", _pb(playbook), rerun=True, **common),
         Scenario(module + ".check", module + ": check mode on a fresh world", _pb(playbook), check=True, diff=True,
-                 kind="check", **common),
+                 kind="check", repetitions=1, **common),
     ]
     if info:
         out.append(Scenario(info[0], info[0] + ": read", _pb(info[1]), requires=(info[0],),
-                            world=(world[0], {**world[1], "identities_per_instance": 1}), kind="read"))
+                            world=(world[0], {**world[1], "identities_per_instance": 1}), kind="read", repetitions=1))
     return out
 
 
@@ -125,12 +125,12 @@ SCENARIOS: list[Scenario] = [
              arm_setup=tuple(worlds.site_api_setup())),
     Scenario("realistic_site.check", "realistic site (modules directly): check mode", _pb("site_realistic"),
              requires=SITE_MODULES, world=("site", {}), group="site", kind="check", check=True, diff=True,
-             managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup())),
+             managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup()), repetitions=1),
     # The site playbook of issue 8 over the demo world.
     Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
              group="site", managed_objects_per_instance=21, repetitions=2, rerun=True),
     Scenario("site.check", "site playbook: check mode", "playbooks/site.yml", world=("demo", {}), check=True,
-             diff=True, group="site", kind="check", managed_objects_per_instance=21, repetitions=2),
+             diff=True, group="site", kind="check", managed_objects_per_instance=21, repetitions=1),
 ]
 
 # Per-instance work for the scale series, best first: the first whose modules are on this branch is used.
