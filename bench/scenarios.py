@@ -153,7 +153,7 @@ def scale_scenarios(root: Path = REPO_ROOT, sizes: tuple[int, ...] = SCALE_SIZES
         out.append(Scenario(
             "scale.{0}.converge".format(size), "{0} instance(s), forks 10 ({1})".format(size, label), playbook,
             requires=requires, world=("fleet", {"instances": size}), instances=size, forks=10, group="scale",
-            managed_objects_per_instance=managed, repetitions={1: 3, 10: 2}.get(size, 1), rerun=True))
+            managed_objects_per_instance=managed, repetitions={1: 3}.get(size, 1), rerun=True))
     return out
 
 
