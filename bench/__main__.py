@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", action="append", default=[], help="run only scenarios matching this pattern")
     parser.add_argument("--no-peer", action="store_true", help="skip the side-by-side tasks")
     parser.add_argument("--peer-only", action="store_true", help="only the side-by-side tasks (keeps other results)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the last report's results for what this run does not measure (with --only)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="report directory (default bench/results)")
     parser.add_argument("--update-readme", action="store_true",
                         help="only copy the figures of the last report into bench/README.md")
@@ -115,6 +117,13 @@ def run_peer(azure: Any, args: argparse.Namespace, settings: execute.Settings) -
     return {"status": "ran", "tasks": tasks, **peer.versions()}
 
 
+def merge_results(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`old` with every entry of the same name replaced by the one in `new` (new names appended), order kept."""
+    fresh = {item["name"]: item for item in new}
+    out = [fresh.pop(item["name"], item) for item in old]
+    return out + [item for item in new if item["name"] in fresh]
+
+
 def _previous(out: Path) -> dict[str, Any]:
     path = out / "report.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -128,14 +137,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("bench/README.md updated" if done else "bench/README.md has no figure markers")
         return 0 if done else 1
     settings = execute.Settings(latency_ms=args.latency_ms, time_scale=args.time_scale, runs=args.runs)
-    data: dict[str, Any] = _previous(args.out) if args.peer_only else {}
-    data["meta"] = _meta(args)
+    previous = _previous(args.out) if (args.peer_only or args.merge) else {}
+    data: dict[str, Any] = dict(previous, meta=_meta(args))
     server = LocalAzureProcess(sys.executable, settings.workdir)
     azure = server.start()
     try:
         if not args.peer_only:
-            data["scenarios"] = run_scenarios(azure, args, settings)
-        data["peer"] = run_peer(azure, args, settings)
+            data["scenarios"] = merge_results(previous.get("scenarios", []), run_scenarios(azure, args, settings))
+        peer_result = run_peer(azure, args, settings)
+        if args.merge and peer_result.get("status") == "ran" and (previous.get("peer") or {}).get("status") == "ran":
+            peer_result["tasks"] = merge_results(previous["peer"]["tasks"], peer_result["tasks"])
+        if not (args.merge and args.no_peer):
+            data["peer"] = peer_result
     finally:
         server.stop()
     data["budgets"] = budgets.evaluate(data)
