@@ -105,7 +105,7 @@ def site() -> dict[str, Any]:
     vault = group["key_vaults"][0]
     vault["secrets"] = vault["secrets"] + [
         {"name": host.replace(".", "-"), "certificate": {"subject": "CN=" + host, "days": 365}}
-        for kind, host in SITE_HOSTNAMES if kind] + [
+        for _kind, host in SITE_HOSTNAMES] + [
         {"name": "nv-{0:02d}".format(n), "value": "bench-value-{0:02d}-not-a-real-secret".format(n)}
         for n in range(1, SITE_NAMED_VALUES + 1)]
     group["eventhub_namespaces"] = [{"name": "evhns-apim-bench", "hubs": ["apim-logs"]}]
