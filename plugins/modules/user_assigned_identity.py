@@ -87,8 +87,8 @@ EXAMPLES = r"""
 RETURN = r"""
 identity:
   description:
-    - The identity after the task ({} when it is absent). In check mode, the predicted state; the IDs Azure
-      assigns on creation are then null.
+    - The identity after the task ({} when it is absent). In check mode, the predicted state; the client, principal
+      and tenant IDs Azure assigns on creation are then null (the resource ID is predicted).
   returned: always
   type: dict
   contains:
@@ -135,6 +135,7 @@ from typing import Any, Dict, Optional
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import exact, merge_tags
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._ids import build_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService, same_location
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
@@ -186,7 +187,9 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
         if current is None:
-            current = {"id": None, "name": name, "resource_group": group, "location": location_for_create(wanted),
+            # The resource id is known before creation; later tasks of a check run can refer to it.
+            rid = build_resource_id(module.subscription_id, group, "Microsoft.ManagedIdentity", "userAssignedIdentities", name)
+            current = {"id": rid, "name": name, "resource_group": group, "location": location_for_create(wanted),
                        "tags": {}, "client_id": None, "principal_id": None, "tenant_id": None}
         return dict(current, **wanted)
 

@@ -249,7 +249,9 @@ def build_secret(w: World, vault: dict, spec: dict[str, Any]) -> dict:
 def _seed_apim(w: World, rg: str, spec: dict[str, Any], location: str) -> dict:
     hook = _provider_hook("apim", "seed_service")
     if hook is not None:
-        return hook(w, rg, {**spec, "location": spec.get("location", location)})
+        body = hook(w, rg, {**spec, "location": spec.get("location", location)})
+        _apim_vnet(w, rg, body["properties"], spec.get("virtual_network"))  # the stored body: set in place
+        return body
     return build_apim_service(w, rg, spec, location)
 
 
@@ -286,8 +288,21 @@ def build_apim_service(w: World, rg: str, spec: dict[str, Any], location: str) -
     # ARM answers with "identity": null and "zones": null when there are none; clients read both keys.
     body["identity"] = _apim_identity(w, name, spec.get("identity"))
     body["zones"] = spec.get("zones")
+    _apim_vnet(w, rg, body["properties"], spec.get("virtual_network"))
     w.put(sid, body)
     return body
+
+
+def _apim_vnet(w: World, rg: str, props: dict[str, Any], spec: Optional[dict]) -> None:
+    """`virtual_network: {type: External|Internal, subnet: <id> | <vnet>/<subnet> (same group)}` as ARM shows it."""
+    if not spec:
+        return
+    subnet = str(spec["subnet"])
+    if not subnet.startswith("/"):
+        vnet, name = subnet.split("/", 1)
+        subnet = f"{w.rg_id(rg)}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"
+    props["virtualNetworkType"] = spec.get("type", "External")
+    props["virtualNetworkConfiguration"] = {"subnetResourceId": subnet, "vnetid": None, "subnetname": None}
 
 
 def _apim_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:

@@ -1413,3 +1413,94 @@ def _register_policy_routes() -> None:
 
 
 _register_policy_routes()
+
+
+# ======================================================================================================================
+# certificates (service-level certificate entities, e.g. for backend client authentication); minimal: they exist so
+# that a Key Vault certificate read with a managed identity shows up as a user of that identity
+# ======================================================================================================================
+
+CERT_TYPE = "Microsoft.ApiManagement/service/certificates"
+CERT = SERVICE + "/certificates/<cert>"
+
+
+def _certificate_properties(w: World, svc: dict, props: dict) -> dict:
+    kv = props.get("keyVault")
+    if kv:
+        if resolve.find_identity(w, svc, kv.get("identityClientId")) is None:
+            raise _validation("keyVault", "identityClientId", f"Can not find Managed Identity with provided "
+                              f"IdentityClientId : {kv.get('identityClientId')}. For more information please see "
+                              "aka.ms/apimmsi.")
+        res = resolve.resolve_secret(w, svc, kv.get("secretIdentifier", ""), kv.get("identityClientId"),
+                                     want_certificate=True)
+        if not res.ok:
+            raise arm.ArmError(400, "InvalidOperation", f"Failed to access KeyVault Secret "
+                               f"{kv.get('secretIdentifier')} using Managed Service Identity: {res.message}")
+        info = res.certificate.as_arm()
+        status = {"code": "Success", "timeStampUtc": w.iso()}
+        key_vault = {"secretIdentifier": kv.get("secretIdentifier"), "identityClientId": kv.get("identityClientId"),
+                     "lastStatus": status}
+    elif props.get("data"):
+        try:
+            info = pfx.read_pfx_b64(props["data"], props.get("password")).as_arm()
+        except pfx.PfxError as exc:
+            raise arm.ArmError(400, "InvalidParameters", f"Invalid certificate: {exc}.") from exc
+        key_vault = None
+    else:
+        raise _validation("Either 'data' (with 'password') or 'keyVault' is required.", "properties")
+    return {"subject": info["subject"], "thumbprint": info["thumbprint"], "expirationDate": info["expiry"],
+            "keyVault": key_vault}
+
+
+@bp.put(CERT)
+def put_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
+    """Certificate_CreateOrUpdate: 201 on create, 200 on update (synchronous)."""
+    arm.require_api_version(CERT_TYPE)
+    props = dict(arm.parse_json_body().get("properties") or {})
+    w = arm.world()
+    with w.lock:
+        svc = _online_service(w, sub, rg, name)
+        cid = f"{svc['id']}/certificates/{cert}"
+        old = w.get(cid)
+        _check_if_match((old or {}).get("_etag"))
+        body = {"id": cid, "type": CERT_TYPE, "name": cert,
+                "properties": _certificate_properties(w, svc, props), "_etag": new_etag()}
+        w.put(cid, body)
+        return arm.json_response(arm.public(body), 200 if old else 201, etag=body["_etag"])
+
+
+@bp.get(CERT)
+def get_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
+    """Certificate_Get."""
+    arm.require_api_version(CERT_TYPE)
+    w = arm.world()
+    with w.lock:
+        stored = w.get(f"{_service_or_404(w, sub, rg, name)['id']}/certificates/{cert}")
+        if stored is None:
+            raise _not_found("Certificate")
+        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+
+
+@bp.delete(CERT)
+def delete_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
+    """Certificate_Delete."""
+    arm.require_api_version(CERT_TYPE)
+    w = arm.world()
+    with w.lock:
+        stored = w.get(f"{_online_service(w, sub, rg, name)['id']}/certificates/{cert}")
+        if stored is None:
+            return arm.empty_response(204)
+        _check_if_match(stored.get("_etag"))
+        w.delete(stored["id"])
+        return arm.empty_response(200)
+
+
+@bp.get(SERVICE + "/certificates")
+def list_certificates(sub: str, rg: str, name: str) -> Response:
+    """Certificate_ListByService."""
+    arm.require_api_version(CERT_TYPE)
+    w = arm.world()
+    with w.lock:
+        svc = _service_or_404(w, sub, rg, name)
+        items = arm.paged(w.children(svc["id"], CERT_TYPE))["value"]
+        return arm.json_response({"value": items, "count": len(items)})

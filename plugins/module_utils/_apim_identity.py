@@ -1,0 +1,165 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""The identities of an API Management service: resolve user-assigned references, plan, refuse removals of
+identities still in use, predict (check mode) and apply. Shared by apim_identity and apim_service."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ._apim import (
+    USER_ASSIGNED_TYPE, ApimServices, dependents_error, dependents_of, identity_patch, identity_to_dict,
+    plan_identity, removed_identities, same_identity_keys, same_identity_type, split_identity_type,
+    with_user_assigned_list,
+)
+from ._errors import AzureApimError
+from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._state import Outcome, ResourceSpec
+
+# api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
+MSI_API_VERSION = "2023-01-31"
+
+IDENTITY_COMPARATORS = {"identity.type": same_identity_type, "identity.user_assigned_identities": same_identity_keys}
+
+
+@dataclass
+class IdentityRequest:
+    """What the user asked for: ``system`` None / ``users`` None leave that part alone."""
+
+    system: Optional[bool] = None
+    users: Optional[List[str]] = None
+    mode: str = "add"
+
+    @property
+    def touches(self) -> bool:
+        """True when the request sets anything about identities."""
+        return self.system is not None or self.users is not None
+
+
+class IdentityPlanner:
+    """Turns an IdentityRequest into the identity a service should have, checking everything before any write."""
+
+    def __init__(self, module: Any, resource_group: str) -> None:
+        self.module = module
+        self.resource_group = resource_group
+        self.known: Dict[str, Dict[str, Any]] = {}  # normalised id -> {id, principal_id, client_id}
+
+    def resolve(self, request: IdentityRequest) -> Optional[List[str]]:
+        """ARM ids of the listed identities; those to attach must exist (Azure's spelling of the id is used)."""
+        if request.users is None:
+            return None
+        ids = [resolve_resource_id(ref, self.module.subscription_id, self.resource_group, USER_ASSIGNED_TYPE)
+               for ref in request.users]
+        if request.mode == "remove":
+            return ids
+        return [self._existing(ref, rid)["id"] for ref, rid in zip(request.users, ids)]
+
+    def _existing(self, reference: str, resource_id: str) -> Dict[str, Any]:
+        key = normalize_resource_id(resource_id)
+        if key not in self.known:
+            body = self.module.call(self.module.arm().get, resource_id, MSI_API_VERSION,
+                                    what="reading user-assigned identity {0}".format(resource_id))
+            if body is None and self.module.check_mode:
+                # An earlier task of the same check run may create it; a real run fails here if it still is missing.
+                self.module.warn("User-assigned identity {0} does not exist (yet); check mode assumes an earlier task "
+                                 "creates it".format(resource_id))
+                return {"id": resource_id, "principal_id": None, "client_id": None}
+            if body is None:
+                parsed = parse_resource_id(resource_id)
+                raise AzureApimError(
+                    "User-assigned identity {0!r} was not found (looked for {1!r} in resource group {2!r})".format(
+                        reference, parsed.name, parsed.resource_group),
+                    status=404, code="IdentityNotFound",
+                    hint="create it first with azure_apim.identity.user_assigned_identity, or fix the name, the "
+                         "resource group or the id")
+            props = body.get("properties") or {}
+            self.known[key] = {"id": body.get("id") or resource_id, "principal_id": props.get("principalId"),
+                               "client_id": props.get("clientId")}
+        return self.known[key]
+
+    def plan(self, current: Optional[Dict[str, Any]], request: IdentityRequest) -> Dict[str, Any]:
+        """The planned identity ``{"type", "user_assigned_identities"}`` (see _apim.plan_identity)."""
+        return plan_identity(current, request.system, self.resolve(request), request.mode)
+
+    def refuse_removal_in_use(self, service: Dict[str, Any], planned: Dict[str, Any]) -> None:
+        """Fail, before any write, when an identity the plan removes is still used; lists every dependent."""
+        removed = removed_identities(service.get("identity"), planned)
+        if not removed:
+            return
+        users = ApimServices(self.module).identity_users(service["resource_group"], service["name"])
+        found = dependents_of(removed, service.get("hostname_configurations") or [], users)
+        if found:
+            raise dependents_error(service["name"], found)
+
+    def predict(self, current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> Dict[str, Any]:
+        """The identity check mode reports; ids Azure has not assigned yet are None."""
+        current = current or identity_to_dict(None)
+        had_system = split_identity_type(current.get("type"))[0]
+        keeps_system, has_user = split_identity_type(planned["type"])
+        attached = {normalize_resource_id(k): v for k, v in (current.get("user_assigned_identities") or {}).items()}
+        users = {}
+        for key in planned["user_assigned_identities"]:
+            known = attached.get(normalize_resource_id(key)) or self.known.get(normalize_resource_id(key)) or {}
+            users[key] = {"principal_id": known.get("principal_id"), "client_id": known.get("client_id")}
+        principal = current.get("principal_id") if had_system and keeps_system else None
+        return with_user_assigned_list({
+            "type": planned["type"], "principal_id": principal,
+            "tenant_id": current.get("tenant_id") if (keeps_system or has_user) else None,
+            "user_assigned_identities": users,
+        })
+
+
+def service_view(service: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """A service dict with its identity extended by the ``user_assigned`` list (None stays None)."""
+    if service is None:
+        return None
+    return dict(service, identity=with_user_assigned_list(service.get("identity") or identity_to_dict(None)))
+
+
+def _identity_view(service: Dict[str, Any]) -> Dict[str, Any]:
+    return {key: service.get(key) for key in ("id", "name", "resource_group", "provisioning_state", "identity")}
+
+
+def identity_spec(module: Any, resource_group: str, name: str,
+                  request: IdentityRequest) -> Tuple[ResourceSpec, Callable[[Dict[str, Any]], Dict[str, Any]]]:
+    """ResourceSpec + desired-state function for the identities of an existing service (apim_identity)."""
+    services = ApimServices(module)
+    planner = IdentityPlanner(module, resource_group)
+    latest: Dict[str, Any] = {}
+
+    def read() -> Dict[str, Any]:
+        latest["service"] = service_view(services.require(resource_group, name))
+        return _identity_view(latest["service"])
+
+    def desired(current: Dict[str, Any]) -> Dict[str, Any]:
+        if not request.touches:
+            return {}
+        planned = planner.plan(current["identity"], request)
+        planner.refuse_removal_in_use(latest["service"], planned)
+        return {"identity": planned}
+
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> None:
+        services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]))
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(current or {}, identity=planner.predict((current or {}).get("identity"), wanted["identity"]))
+
+    spec = ResourceSpec(what="the identities of API Management service {0}/{1}".format(resource_group, name),
+                        read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS)
+    return spec, desired
+
+
+def identity_result(outcome: Outcome) -> Dict[str, Any]:
+    """Module result of apim_identity: ``identity``, ``service`` and the diff of the identity block."""
+    after = outcome.after or {}
+    before = outcome.before or {}
+    return {
+        "changed": outcome.changed,
+        "identity": after.get("identity") or {},
+        "service": {k: after.get(k) for k in ("id", "name", "resource_group", "provisioning_state")},
+        "diff": {"before": {"identity": before.get("identity")}, "after": {"identity": after.get("identity")}},
+    }
+
+
+def current_identities(identity: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Every identity a service has, in the shape dependents_of() expects."""
+    return removed_identities(identity, {"type": "None", "user_assigned_identities": {}})

@@ -1,0 +1,310 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Azure RBAC (Microsoft.Authorization) as plain dicts: role definitions, role assignments, data-action checks.
+
+Calls go through the generic ARM client with a pinned api-version so that the bodies we send and read back are
+exactly ARM's JSON, whatever azure-mgmt-authorization version is installed.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+import uuid
+from typing import Any, Dict, Iterable, List, Optional
+
+from ._errors import AzureApimError
+from ._ids import normalize_resource_id
+from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
+
+API_VERSION = "2022-04-01"
+ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
+SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+# Fixed namespace so that scope + principal + role always give the same assignment name, on every machine.
+NAME_NAMESPACE = uuid.UUID("6a1f0c55-2b8e-4f5e-9d0b-7c3a1e9b4d21")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_guid(value: Optional[str]) -> bool:
+    """True for a bare GUID."""
+    return bool(value) and bool(_GUID.match(str(value)))
+
+
+def normalize_scope(scope: str) -> str:
+    """A scope as ARM spells it for comparisons: one leading slash, no trailing slash, lower case."""
+    return normalize_resource_id(scope) or "/"
+
+
+def role_guid(role_definition_id: Optional[str]) -> str:
+    """The GUID at the end of a role definition id (lower case)."""
+    return str(role_definition_id or "").rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def assignment_name(scope: str, principal_id: str, role_definition_id: str) -> str:
+    """The deterministic assignment name for one (scope, principal, role) triple: re-runs never duplicate."""
+    key = "|".join((normalize_scope(scope), principal_id.lower(), role_guid(role_definition_id)))
+    return str(uuid.uuid5(NAME_NAMESPACE, key))
+
+
+def covers(outer: str, inner: str) -> bool:
+    """True when an assignment at scope ``outer`` applies to ``inner`` (same scope or an ancestor)."""
+    outer_n, inner_n = normalize_scope(outer), normalize_scope(inner)
+    return outer_n == "/" or inner_n == outer_n or inner_n.startswith(outer_n + "/")
+
+
+def _matches(patterns: Iterable[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns or [])
+
+
+def allows_data_action(role: Dict[str, Any], action: str) -> bool:
+    """True when the role's permissions grant data ``action`` (wildcards and notDataActions honoured)."""
+    for perm in role.get("permissions") or []:
+        if _matches(perm.get("data_actions"), action) and not _matches(perm.get("not_data_actions"), action):
+            return True
+    return False
+
+
+def definition_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
+    """An ARM role definition body as a plain dict."""
+    props = body.get("properties") or {}
+    return {
+        "id": body.get("id"),
+        "name": body.get("name"),
+        "role_name": props.get("roleName"),
+        "role_type": props.get("type"),
+        "description": props.get("description"),
+        "permissions": [{
+            "actions": list(p.get("actions") or []),
+            "not_actions": list(p.get("notActions") or []),
+            "data_actions": list(p.get("dataActions") or []),
+            "not_data_actions": list(p.get("notDataActions") or []),
+        } for p in props.get("permissions") or []],
+    }
+
+
+def assignment_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
+    """An ARM role assignment body as a plain dict (snake_case)."""
+    props = body.get("properties") or {}
+    return {
+        "id": body.get("id"),
+        "name": body.get("name"),
+        "scope": props.get("scope"),
+        "role_definition_id": props.get("roleDefinitionId"),
+        "principal_id": props.get("principalId"),
+        "principal_type": props.get("principalType"),
+        "description": props.get("description"),
+        "condition": props.get("condition"),
+    }
+
+
+def same_triple(assignment: Dict[str, Any], scope: str, principal_id: str, role_definition_id: str) -> bool:
+    """True when the assignment is for exactly this scope, principal and role."""
+    return (normalize_scope(assignment.get("scope") or "") == normalize_scope(scope)
+            and str(assignment.get("principal_id") or "").lower() == principal_id.lower()
+            and role_guid(assignment.get("role_definition_id")) == role_guid(role_definition_id))
+
+
+def _existing_name(err: Any) -> Optional[str]:
+    """The name of the assignment a RoleAssignmentExists error points at, when ARM says it."""
+    text = str(getattr(err, "msg", None) or err)
+    found = re.findall(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", text)
+    return found[-1] if found else None
+
+
+class AuthorizationService:
+    """Reads and writes role definitions and assignments through an AzureApimModule (plain dicts out)."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self._definitions: Dict[str, Dict[str, Any]] = {}
+
+    def _arm(self) -> Any:
+        return self.module.arm()
+
+    # -- role definitions -------------------------------------------------------------------------
+    def definition(self, role_definition_id: str) -> Optional[Dict[str, Any]]:
+        """A role definition by its full id (cached per run); None when it does not exist."""
+        key = role_guid(role_definition_id)
+        if key not in self._definitions:
+            path = role_definition_id if role_definition_id.startswith("/") else \
+                "/subscriptions/{0}/providers/{1}/{2}".format(self.module.subscription_id, DEFINITION_TYPE, key)
+            body = self.module.read(self._arm().get, path, API_VERSION, what="reading role definition " + key)
+            if body is None:
+                return None
+            self._definitions[key] = definition_to_dict(body)
+        return self._definitions[key]
+
+    def definitions(self, scope: str, role_name: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Role definitions visible at ``scope``, optionally filtered by exact role name."""
+        path = "{0}/providers/{1}".format(scope.rstrip("/"), DEFINITION_TYPE)
+        if role_name:
+            path += "?$filter=" + "roleName eq '{0}'".format(role_name.replace("'", "''"))
+        bodies = self.module.read(self._arm().list, path, API_VERSION, what="listing role definitions") or []
+        found = [definition_to_dict(b) for b in bodies]
+        for item in found:
+            self._definitions.setdefault(role_guid(item["id"]), item)
+        return found
+
+    def resolve_role(self, role: str, scope: str) -> Dict[str, Any]:
+        """A role by display name, GUID or full id; an unknown name fails listing the closest names."""
+        role = role.strip()
+        if role.startswith("/") or is_guid(role):
+            found = self.definition(role)
+            if found is None:
+                raise AzureApimError("Role definition {0!r} does not exist".format(role), code="RoleDefinitionNotFound",
+                                     hint="give a built-in role name such as 'Key Vault Secrets User', or a valid id")
+            return found
+        matches = [d for d in self.definitions(scope, role) if (d["role_name"] or "").lower() == role.lower()]
+        if matches:
+            return matches[0]
+        names = [d["role_name"] for d in self.definitions(scope) if d.get("role_name")]
+        close = difflib.get_close_matches(role, names, n=5, cutoff=0.5) or \
+            [n for n in names if role.lower() in n.lower()][:5]
+        raise AzureApimError(
+            "Unknown role {0!r}{1}".format(role, "; did you mean: " + ", ".join(repr(n) for n in close) if close else ""),
+            code="RoleNotFound",
+            hint="role names are Azure's display names (for example 'Key Vault Secrets User'); ids also work")
+
+    # -- role assignments -------------------------------------------------------------------------
+    def list_for_scope(self, scope: str, principal_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Assignments that apply at, above or below ``scope`` ([] when the scope does not exist)."""
+        path = "{0}/providers/{1}".format(scope.rstrip("/"), ASSIGNMENT_TYPE)
+        if principal_id:
+            path += "?$filter=" + "principalId eq '{0}'".format(principal_id)
+        bodies = self.module.read(self._arm().list, path, API_VERSION, what="listing role assignments at " + scope)
+        return [assignment_to_dict(b) for b in bodies or []]
+
+    def matching(self, scope: str, principal_id: str, role_definition_id: str) -> List[Dict[str, Any]]:
+        """Assignments of exactly this triple (any name)."""
+        return [a for a in self.list_for_scope(scope, principal_id)
+                if same_triple(a, scope, principal_id, role_definition_id)]
+
+    def get(self, scope: str, name: str) -> Optional[Dict[str, Any]]:
+        """One assignment by scope and name; None when absent."""
+        path = "{0}/providers/{1}/{2}".format(scope.rstrip("/"), ASSIGNMENT_TYPE, name)
+        body = self.module.read(self._arm().get, path, API_VERSION, what="reading role assignment " + name)
+        return assignment_to_dict(body) if body else None
+
+    def create(self, scope: str, name: str, role_definition_id: str, principal_id: str,
+               principal_type: str = "ServicePrincipal", description: Optional[str] = None) -> Dict[str, Any]:
+        """Create the assignment; a just-created principal (PrincipalNotFound) is retried within the deadline.
+
+        When the same triple already exists under another name (RoleAssignmentExists), that assignment is
+        returned instead, with ``adopted: True``.
+        """
+        path = "{0}/providers/{1}/{2}".format(scope.rstrip("/"), ASSIGNMENT_TYPE, name)
+        props = {"roleDefinitionId": role_definition_id, "principalId": principal_id, "principalType": principal_type}
+        if description:
+            props["description"] = description
+        try:
+            body = self.module.call(self._arm().request, "PUT", path, API_VERSION, {"properties": props},
+                                    what="creating role assignment " + name, retry=(THROTTLED, PRINCIPAL_NOT_FOUND))
+        except AzureApimError as err:
+            if (err.code or "").lower() != "roleassignmentexists":
+                raise
+            return self._adopt(scope, principal_id, role_definition_id, err)
+        return assignment_to_dict(body or {})
+
+    def _adopt(self, scope: str, principal_id: str, role_definition_id: str, err: AzureApimError) -> Dict[str, Any]:
+        existing = self.matching(scope, principal_id, role_definition_id)
+        if not existing:
+            raise AzureApimError("Azure says the role assignment exists ({0}) but it cannot be listed at {1}".format(
+                _existing_name(err) or "unknown name", scope), code="RoleAssignmentExists",
+                hint="check the scope; the existing assignment may be inherited or hidden from this principal")
+        return dict(existing[0], adopted=True)
+
+    def delete(self, assignment_id: str) -> None:
+        """Delete one assignment by its full id (204 when already gone is fine)."""
+        self.module.call(self._arm().request, "DELETE", assignment_id, API_VERSION,
+                         what="deleting role assignment " + assignment_id.rsplit("/", 1)[-1])
+
+    # -- effective access ---------------------------------------------------------------------------
+    def grants(self, principal_id: str, scope: str, action: str) -> List[Dict[str, Any]]:
+        """The principal's assignments covering ``scope`` whose role grants data ``action`` (each with its role)."""
+        found = []
+        for assignment in self.list_for_scope(scope, principal_id):
+            if str(assignment.get("principal_id") or "").lower() != principal_id.lower():
+                continue
+            if not covers(assignment.get("scope") or "", scope):
+                continue
+            role = self.definition(assignment["role_definition_id"])
+            if role is not None and allows_data_action(role, action):
+                found.append(dict(assignment, role_name=role.get("role_name")))
+        return found
+
+
+# -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
+
+PRINCIPAL_OPTIONS: Dict[str, Any] = dict(
+    principal_id=dict(type="str"),
+    service_name=dict(type="str"),
+    service_resource_group=dict(type="str"),
+    identity=dict(type="str", default="system"),
+)
+PRINCIPAL_KWARGS: Dict[str, Any] = dict(
+    mutually_exclusive=[("principal_id", "service_name")],
+    required_one_of=[("principal_id", "service_name")],
+    required_by={"service_name": "service_resource_group"},
+)
+
+
+def principal_from_params(module: Any) -> Dict[str, Any]:
+    """The principal the options name: ``principal_id`` as given, or an API Management identity resolved.
+
+    Returns ``{"kind": "system"|"user"|None, "principal_id", "tenant_id", "client_id", "resource_id"}``.
+    """
+    params = module.params
+    if params.get("principal_id"):
+        principal = params["principal_id"].strip()
+        if not is_guid(principal):
+            raise AzureApimError("principal_id {0!r} is not an object id (a GUID)".format(principal),
+                                 code="InvalidPrincipalId",
+                                 hint="give the principal's object id, or service_name + identity for an APIM identity")
+        return {"kind": None, "principal_id": principal, "tenant_id": params.get("principal_tenant_id"),
+                "client_id": None, "resource_id": None}
+    from ._apim import ApimServices, resolve_identity
+
+    service = ApimServices(module).require(params["service_resource_group"], params["service_name"])
+    return resolve_identity(service, params.get("identity"), module.subscription_id)
+
+
+# -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------
+
+def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, role: Dict[str, Any],
+                    principal_type: str = "ServicePrincipal", description: Optional[str] = None) -> Any:
+    """A ResourceSpec for "this role for this principal at this scope" (see _state.ensure)."""
+    from ._state import ResourceSpec
+
+    role_id = role["id"]
+    name = assignment_name(scope, principal_id, role_id)
+
+    def read() -> Optional[Dict[str, Any]]:
+        found = authz.matching(scope, principal_id, role_id)
+        found.sort(key=lambda a: (a["name"] or "").lower() != name)  # ours first, then adopted ones
+        return dict(found[0], role_name=role.get("role_name"), adopted=found[0]["name"].lower() != name) \
+            if found else None
+
+    def delete(current: Dict[str, Any]) -> None:
+        for item in authz.matching(scope, principal_id, role_id):
+            authz.delete(item["id"])
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        return current or {"id": None, "name": name, "scope": scope, "role_definition_id": role_id,
+                           "role_name": role.get("role_name"), "principal_id": principal_id,
+                           "principal_type": principal_type, "description": description, "condition": None,
+                           "adopted": False}
+
+    return ResourceSpec(
+        what="role assignment of {0!r} to {1} at {2}".format(role.get("role_name") or role_id, principal_id, scope),
+        read=read,
+        create=lambda wanted: authz.create(scope, name, role_id, principal_id, principal_type, description),
+        delete=delete, predict=predict, settle=False,
+        comparators={"scope": lambda a, b: normalize_scope(a or "") == normalize_scope(b or ""),
+                     "role_definition_id": lambda a, b: role_guid(a) == role_guid(b),
+                     "principal_id": lambda a, b: str(a).lower() == str(b or "").lower()},
+    )
+
+
+def assignment_desired(scope: str, principal_id: str, role: Dict[str, Any]) -> Dict[str, Any]:
+    """What the engine compares: the triple."""
+    return {"scope": scope, "principal_id": principal_id, "role_definition_id": role["id"]}

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: apim_identity_info
+short_description: Read the managed identities of API Management services
+version_added: 0.1.0
+description:
+  - Returns the system-assigned and user-assigned identities of one API Management service, or of every service in a
+    resource group, with the principal and client IDs other tasks need.
+  - With O(include_dependents=true), also lists what uses each identity (custom hostnames with a Key Vault
+    certificate, Key Vault named values, managed-identity loggers, Key Vault certificates), that is, what must change
+    before that identity can be removed.
+  - Never fails because something does not exist; the list is then empty.
+options:
+  resource_group:
+    description: Resource group of the services.
+    type: str
+    required: true
+  service_name:
+    description: Name of one service. Without it, every service of O(resource_group) is returned.
+    type: str
+    aliases: [name]
+  include_dependents:
+    description: Also list what uses each identity (three more reads per service).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - azure_apim.identity.azure
+  - azure_apim.identity.azure.timeout
+  - azure_apim.identity.attributes
+  - azure_apim.identity.attributes.info_module
+seealso:
+  - module: azure_apim.identity.apim_identity
+author:
+  - azure_apim.identity maintainers (@azure-apim)
+"""
+
+EXAMPLES = r"""
+- name: Read the identities of a service and what uses them
+  azure_apim.identity.apim_identity_info:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    include_dependents: true
+  register: apim_ids
+
+- name: Show the system-assigned principal id
+  ansible.builtin.debug:
+    msg: "{{ apim_ids.identities[0].principal_id }}"
+  when: apim_ids.identities | length > 0
+"""
+
+RETURN = r"""
+identities:
+  description: One entry per service found (empty when none).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service_name:
+      description: Name of the service.
+      type: str
+      sample: apim-contoso
+    resource_group:
+      description: Resource group of the service.
+      type: str
+      sample: rg-apim
+    service_id:
+      description: Resource ID of the service.
+      type: str
+    provisioning_state:
+      description: Provisioning state of the service.
+      type: str
+      sample: Succeeded
+    type:
+      description: C(None), C(SystemAssigned), C(UserAssigned) or C(SystemAssigned, UserAssigned).
+      type: str
+      sample: SystemAssigned
+    principal_id:
+      description: Object ID of the system-assigned identity (null without one).
+      type: str
+    tenant_id:
+      description: Tenant of the identities.
+      type: str
+    user_assigned_identities:
+      description: User-assigned identities by resource ID, each with its principal_id and client_id.
+      type: dict
+    user_assigned:
+      description: The same user-assigned identities as a list of {id, name, principal_id, client_id}.
+      type: list
+      elements: dict
+    dependents:
+      description:
+        - What uses the identities (kind V(hostname), V(named_value), V(logger) or V(certificate), its name, which
+          identity, and how to stop using it). Only with O(include_dependents=true).
+      type: list
+      elements: dict
+      sample:
+        - kind: named_value
+          name: backend-key
+          identity: the system-assigned identity
+          identity_client_id: null
+          unblock: point the named value at another identity or make it a plain value, or delete it
+auth:
+  description: Credential type used and where its settings came from (never a secret).
+  returned: when Azure was called
+  type: dict
+"""
+
+from typing import Any, Dict, List
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, dependents_of
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities, service_view
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    service_name=dict(type="str", aliases=["name"]),
+    include_dependents=dict(type="bool", default=False),
+)
+
+
+def entry(services: ApimServices, service: Dict[str, Any], include_dependents: bool) -> Dict[str, Any]:
+    """One service's identities as the module returns them."""
+    view = service_view(service) or {}
+    result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],
+                  service_id=view["id"], provisioning_state=view["provisioning_state"])
+    if include_dependents:
+        users = services.identity_users(view["resource_group"], view["name"])
+        result["dependents"] = dependents_of(current_identities(view["identity"]),
+                                             view.get("hostname_configurations") or [], users)
+    return result
+
+
+def run(module: AzureApimModule) -> Dict[str, Any]:
+    """Read the services and return their identities."""
+    params = module.params
+    services = ApimServices(module)
+    if params["service_name"]:
+        found = services.get(params["resource_group"], params["service_name"])
+        listed: List[Dict[str, Any]] = [found] if found else []
+    else:
+        listed = services.list(params["resource_group"])
+    return {"changed": False,
+            "identities": [entry(services, s, params["include_dependents"]) for s in listed]}
+
+
+def main() -> None:
+    """Module entry point."""
+    AzureApimModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()

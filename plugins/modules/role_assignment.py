@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: role_assignment
+short_description: Assign one Azure role to one principal at one scope
+version_added: 0.1.0
+description:
+  - Creates or removes the Azure role assignment of one role for one principal at one scope (a vault, a secret,
+    a storage account, a resource group, ...).
+  - The assignment name is derived from the scope, the principal and the role, so re-runs and retries never
+    create duplicates. When the same assignment already exists under another name, it is adopted and its name
+    is returned.
+  - The principal is an object id, or an identity of an API Management service (O(service_name) and O(identity)).
+  - A principal created moments ago may not have replicated in Entra ID yet; Azure then answers C(PrincipalNotFound)
+    and the module retries until the task's O(timeout).
+  - With O(state=absent) only assignments of exactly this role, principal and scope are removed; inherited
+    assignments and other principals' assignments are never touched.
+options:
+  scope:
+    description:
+      - ARM id of the scope, for example a vault id, a vault id followed by C(/secrets/<name>), a resource group id.
+    type: str
+    required: true
+  role:
+    description:
+      - Role display name (for example V(Key Vault Secrets User)), role definition GUID or full role definition id.
+      - An unknown name fails listing the closest role names.
+    type: str
+    required: true
+  principal_id:
+    description:
+      - Object id of the principal. Mutually exclusive with O(service_name).
+    type: str
+  service_name:
+    description:
+      - Name of the API Management service whose identity gets the role. Requires O(service_resource_group).
+    type: str
+  service_resource_group:
+    description: Resource group of O(service_name).
+    type: str
+  identity:
+    description:
+      - Which identity of O(service_name) gets the role. V(system) for the system-assigned identity, or the name
+        (in O(service_resource_group)) or resource id of a user-assigned identity attached to the service.
+    type: str
+    default: system
+  principal_type:
+    description:
+      - Principal type sent with the assignment. Sending it lets Azure accept a principal that has not replicated yet.
+    type: str
+    choices: [ServicePrincipal, User, Group]
+    default: ServicePrincipal
+  description:
+    description: Description stored with a new assignment (not compared on existing ones).
+    type: str
+  state:
+    description: Whether the assignment should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - azure_apim.identity.azure
+  - azure_apim.identity.azure.timeout
+  - azure_apim.identity.attributes
+  - azure_apim.identity.attributes.all
+seealso:
+  - module: azure_apim.identity.role_assignment_info
+  - module: azure_apim.identity.keyvault_access
+author:
+  - azure_apim.identity maintainers (@azure-apim)
+"""
+
+EXAMPLES = r"""
+- name: Let the service's system identity read secrets of an RBAC vault
+  azure_apim.identity.role_assignment:
+    scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.KeyVault/vaults/kv-apim
+    role: Key Vault Secrets User
+    service_name: apim-contoso
+    service_resource_group: rg-apim
+
+- name: Grant a user-assigned identity one secret only
+  azure_apim.identity.role_assignment:
+    scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.KeyVault/vaults/kv-apim/secrets/backend-key
+    role: Key Vault Secrets User
+    service_name: apim-contoso
+    service_resource_group: rg-apim
+    identity: id-apim-keyvault
+
+- name: Remove the assignment
+  azure_apim.identity.role_assignment:
+    scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.KeyVault/vaults/kv-apim
+    role: Key Vault Secrets User
+    principal_id: 22222222-2222-2222-2222-222222222222
+    state: absent
+"""
+
+RETURN = r"""
+role_assignment:
+  description: The assignment after the task ({} when absent). In check mode, the predicted assignment (id null).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource id of the assignment.
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleAssignments/3f2a0c7e-5d1b-5c3e-8f4a-2b6d9e0c1a7b
+    name:
+      description: Assignment name (a GUID); the adopted assignment's name when it existed under another name.
+      type: str
+      sample: 3f2a0c7e-5d1b-5c3e-8f4a-2b6d9e0c1a7b
+    scope:
+      description: Scope of the assignment.
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim
+    role_definition_id:
+      description: Role definition id.
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6
+    role_name:
+      description: Role display name.
+      type: str
+      sample: Key Vault Secrets User
+    principal_id:
+      description: Object id of the principal.
+      type: str
+      sample: 22222222-2222-2222-2222-222222222222
+    principal_type:
+      description: Principal type.
+      type: str
+      sample: ServicePrincipal
+    description:
+      description: Description of the assignment.
+      type: str
+      sample: null
+    condition:
+      description: ABAC condition of the assignment, if any.
+      type: str
+      sample: null
+    adopted:
+      description: True when an assignment of this triple existed under another name and was kept as is.
+      type: bool
+      sample: false
+principal:
+  description: The principal that was resolved (never a secret).
+  returned: always
+  type: dict
+  sample: {kind: system, principal_id: 22222222-2222-2222-2222-222222222222, tenant_id: 33333333-3333-3333-3333-333333333333}
+auth:
+  description: Credential type used and where its settings came from (never a secret).
+  returned: when Azure was called
+  type: dict
+  sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
+"""
+
+from typing import Any, Dict
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, AuthorizationService, assignment_desired, assignment_spec,
+    principal_from_params,
+)
+from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
+
+ARGUMENT_SPEC = dict(
+    scope=dict(type="str", required=True),
+    role=dict(type="str", required=True),
+    principal_type=dict(type="str", choices=["ServicePrincipal", "User", "Group"], default="ServicePrincipal"),
+    description=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    **PRINCIPAL_OPTIONS,
+)
+MODULE_KWARGS: Dict[str, Any] = dict(PRINCIPAL_KWARGS)
+
+
+def run(module: AzureApimModule) -> Dict[str, Any]:
+    """Ensure the one assignment and return the module result."""
+    params = module.params
+    scope = "/" + params["scope"].strip().strip("/")
+    if scope != "/":
+        parse_resource_id(scope)  # a malformed scope fails here, before anything is read or written
+    principal = principal_from_params(module)
+    authz = AuthorizationService(module)
+    role = authz.resolve_role(params["role"], scope)
+    spec = assignment_spec(authz, scope, principal["principal_id"], role, params["principal_type"],
+                           params["description"])
+    outcome = ensure(spec, params["state"], assignment_desired(scope, principal["principal_id"], role),
+                     check_mode=module.check_mode, deadline=module.deadline)
+    result = outcome.result("role_assignment")
+    result["principal"] = {k: principal.get(k) for k in ("kind", "principal_id", "tenant_id")}
+    return result
+
+
+def main() -> None:
+    """Module entry point."""
+    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)
+
+
+if __name__ == "__main__":
+    main()

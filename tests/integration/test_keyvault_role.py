@@ -1,0 +1,67 @@
+"""The apim_keyvault_access role through the two shipped playbooks: detect → preflight → network → grant → verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integration import kv_worlds
+from integration.kv_quartet import run_quartet
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+ROLE = "azure_apim.identity.apim_keyvault_access : "
+GRANT = ROLE + "Grant or revoke the identity's secret access"
+VERIFY = ROLE + "Verify that the identity can now read the vault"
+PREFLIGHT = ROLE + "Check access, firewall, tenant and network before granting"
+COMMON = {"apim_keyvault_access_service_name": "apim-kv", "apim_keyvault_access_service_resource_group": "rg-kv",
+          "apim_keyvault_access_vault_resource_group": "rg-kv"}
+
+
+@pytest.fixture
+def seeded(world: Any) -> dict[str, Any]:
+    return world(kv_worlds.world())
+
+
+def test_access_policy_playbook_with_network_remediation(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    extra = {**COMMON, "apim_keyvault_access_vault": "kv-ap", "apim_keyvault_access_remediate_network": True,
+             "apim_keyvault_access_verify_secret": "https://kv-ap.vault.azure.net/secrets/api-cert",
+             "apim_keyvault_access_verify_certificate": True,
+             "apim_keyvault_access_certificate_permissions": ["get"]}
+    q = run_quartet(playbook, PLAYBOOKS / "keyvault_access_policy.yml", GRANT, extra)
+    assert set(q.apply.changed_tasks()) == {GRANT, ROLE + "Add the Microsoft.KeyVault service endpoint to the "
+                                            "service's subnet", ROLE + "Allow outbound 443 to AzureKeyVault and "
+                                            "AzureActiveDirectory in the subnet's NSG"}
+    assert q.apply.task(VERIFY)["findings"] == []
+    before = {f["code"] for f in q.apply.task(PREFLIGHT)["findings"]}
+    assert before == {"NoSecretAccess", "NoKeyVaultServiceEndpoint"}
+    assert q.recheck.changed_tasks() == [] and q.reapply.changed_tasks() == []
+    principal = seeded["principals"]["apim-kv"]["object_id"]
+    policies = q.reapply.state["resources"][kv_worlds.vault_id(local_azure, "kv-ap").lower()]["properties"][
+        "accessPolicies"]
+    assert [p["permissions"] for p in policies if p["objectId"] == principal] == [
+        {"secrets": ["get", "list"], "certificates": ["get"]}]
+
+
+def test_rbac_playbook_refuses_an_access_policy_vault(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    result = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars={**COMMON, "apim_keyvault_access_vault": "kv-ap"})
+    assert result.rc != 0
+    assert result.task(GRANT).get("error_code") == "PermissionModelMismatch", result.task(GRANT)
+    assert result.requests.writes() == []
+
+
+def test_rbac_playbook(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    extra = {**COMMON, "apim_keyvault_access_vault": "kv-rbac", "apim_keyvault_access_identity": "id-apim-kv",
+             "apim_keyvault_access_verify_secret": "backend-key"}
+    q = run_quartet(playbook, PLAYBOOKS / "keyvault_rbac.yml", GRANT, extra)
+    assert q.apply.task(GRANT)["role_assignment"]["role_name"] == "Key Vault Secrets User"
+    assert q.apply.task(VERIFY)["ok"] is True
+    assert not q.apply.requests.matching(path_contains="accessPolicies")
+
+
+def test_missing_vault_stops_at_detect(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    result = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars={**COMMON, "apim_keyvault_access_vault": "kv-gone"})
+    assert result.rc != 0
+    assert "kv-gone was not found" in result.task(ROLE + "Stop when the vault does not exist")["msg"]
+    assert result.requests.writes() == []
