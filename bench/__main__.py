@@ -124,6 +124,24 @@ def merge_results(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
     return out + [item for item in new if item["name"] in fresh]
 
 
+def refresh_unavailable(results: list[dict[str, Any]], known: list[Any]) -> list[dict[str, Any]]:
+    """Kept entries of a merged report that were unavailable then: say why now, or that they were not re-run."""
+    by_name: dict[str, Any] = {}
+    for item in known:
+        by_name[item.name] = item
+        if getattr(item, "rerun", False):
+            by_name[item.rerun_name] = item
+    out = []
+    for result in results:
+        item = by_name.get(result["name"])
+        if result["status"] == "unavailable" and item is not None:
+            reason = item.missing()
+            result = dict(result, status="unavailable" if reason else "not run",
+                          reason=reason or "available now, not measured in this run (merged report)")
+        out.append(result)
+    return out
+
+
 def _previous(out: Path) -> dict[str, Any]:
     path = out / "report.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -143,10 +161,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     azure = server.start()
     try:
         if not args.peer_only:
-            data["scenarios"] = merge_results(previous.get("scenarios", []), run_scenarios(azure, args, settings))
+            merged = merge_results(previous.get("scenarios", []), run_scenarios(azure, args, settings))
+            data["scenarios"] = refresh_unavailable(merged, scenarios.SCENARIOS + scenarios.scale_scenarios())
         peer_result = run_peer(azure, args, settings)
         if args.merge and peer_result.get("status") == "ran" and (previous.get("peer") or {}).get("status") == "ran":
-            peer_result["tasks"] = merge_results(previous["peer"]["tasks"], peer_result["tasks"])
+            peer_result["tasks"] = refresh_unavailable(merge_results(previous["peer"]["tasks"], peer_result["tasks"]),
+                                                       scenarios.PEER_TASKS)
         if not (args.merge and args.no_peer):
             data["peer"] = peer_result
     finally:

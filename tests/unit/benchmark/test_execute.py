@@ -91,3 +91,21 @@ def test_seed_runs_arm_setup_calls_with_the_subscription_filled_in(tmp_path):
     assert azure.client.calls == [("PUT", "/subscriptions/sub-1/x/apis/echo", "2022-08-01")]
     with pytest.raises(execute.PrepareFailed, match="setup PUT .* failed: 409 nope"):
         execute.seed(_FakeAzure(409), ("fleet", {"instances": 1}), execute.Settings(workdir=tmp_path), setup)
+
+
+def test_measured_task_counts_the_peer_lookup_task_too():
+    lookup = {"name": "Read the service (lookup)", "action": "azure.azcollection.azure_rm_resource_info",
+              "start": 10.0, "end": 12.0, "wall_s": 2.0, "hosts_ran": 1, "changed": [], "failed": {}}
+    action = {"name": "BENCH azure_rm_keyvault", "action": "azure.azcollection.azure_rm_keyvault",
+              "start": 12.1, "end": 15.0, "wall_s": 2.9, "hosts_ran": 1, "changed": ["h"], "failed": {}}
+    requests = [{"method": "GET", "path": "/subscriptions/s/x", "write": False, "time": t, "status": 200}
+                for t in (9.0, 11.0, 13.0)]
+    rss = [{"module": "azure_rm_resource_info", "rss_mib": 150.0, "cpu_s": 3.0},
+           {"module": "azure_rm_keyvault", "rss_mib": 177.0, "cpu_s": 3.5}]
+    record = RunRecord(rc=0, wall_s=20.0, tasks=[lookup, action], requests=requests, rss=rss, operations={},
+                       azure_start=0.0, time_scale=0.05)
+    measured = execute.measured_task(record)
+    assert measured["module"] == "azure_rm_keyvault" and measured["tasks"] == 2
+    assert measured["task_s"] == pytest.approx(5.0)
+    assert measured["requests"]["arm"] == 2
+    assert measured["rss_mib"] == 177.0 and measured["cpu_s"] == pytest.approx(6.5)
