@@ -18,6 +18,9 @@ TRANSITIONAL_STATES = frozenset(
     }
 )
 
+# Re-reads while waiting for a running operation start quickly (short operations such as a named value or a
+# Key Vault DNS registration finish in seconds) and back off to one read every 10 s (APIM changes take minutes).
+FIRST_SETTLE_INTERVAL = 1.0
 DEFAULT_SETTLE_INTERVAL = 10.0
 
 
@@ -84,10 +87,12 @@ def wait_until_settled(
     A resource in Failed state counts as settled: the module may write to repair it.
     """
     current = read_fn()
+    delay = min(FIRST_SETTLE_INTERVAL, interval)
     while current is not None and is_transitional(state_of(current)):
         if deadline.remaining() <= 0:
             raise still_running(what, state_of(current), deadline)
-        sleep(deadline.cap(interval))
+        sleep(deadline.cap(delay))
+        delay = min(delay * 2, interval)
         current = read_fn()
     return current
 

@@ -1,0 +1,358 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Entities inside an API Management service as plain dicts: named values, loggers, policies, APIs and operations.
+
+Every read returns the entity's ETag next to its properties (``etag``), so updates can send ``If-Match`` and a
+concurrent change by another writer is detected (412) instead of overwritten. SDK models never leave this file.
+
+Azure behaviour this relies on:
+
+- Named values: writes are long-running (202 then the entity); GET never returns the value of a secret named
+  value, and this collection never calls ``listValue``. A Key Vault named value reports the outcome of APIM's last
+  fetch of the secret in ``keyVault.lastStatus`` (``code`` Success or the Key Vault error, ``message``); APIM
+  fetches on create, on ``refreshSecret`` and every four hours.
+- Loggers: writes are synchronous. Credentials given as a connection string come back masked as
+  ``{{Logger-Credentials-<id>}}`` (a hidden named value), so they can never be compared with what was sent.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ._errors import AzureApimError, status_of
+from ._lro import OperationStillRunning
+
+SYSTEM_ASSIGNED = "SystemAssigned"
+# 412 Precondition Failed: the entity changed between our read and our write (ETag mismatch). The whole
+# read -> merge -> write cycle runs again, at most this many times.
+ETAG_ATTEMPTS = 5
+ETAG_PAUSE_S = 1.0
+
+
+def _with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> Tuple[Any, Optional[str]]:
+    """``cls=`` callback of SDK reads: the model plus its ETag header."""
+    return model, (headers or {}).get("ETag")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def retry_on_etag_mismatch(fn: Callable[[], Any], what: str, attempts: int = ETAG_ATTEMPTS,
+                           sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Run a full read -> merge -> write cycle again when the write meets 412; give up after ``attempts``."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except AzureApimError as err:
+            if status_of(err) != 412:
+                raise
+            if attempt == attempts:
+                raise AzureApimError(
+                    "{0} kept changing while the task ran ({1} attempts met an ETag mismatch)".format(what, attempts),
+                    status=412, code="ConcurrentChanges",
+                    hint="another process is writing to it in a loop; stop it or re-run later") from err
+            sleep(ETAG_PAUSE_S)
+    return None  # pragma: no cover - the loop always returns or raises
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# named values
+# ----------------------------------------------------------------------------------------------------------------
+
+def named_value_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
+    """A NamedValueContract as a dict. ``value`` only for non-secret values (APIM omits secret ones)."""
+    kv = getattr(model, "key_vault", None)
+    key_vault = None
+    if kv is not None:
+        status = getattr(kv, "last_status", None)
+        key_vault = {
+            "secret_identifier": getattr(kv, "secret_identifier", None),
+            # No identityClientId means the system-assigned identity; spelled out so a change is visible.
+            "identity_client_id": getattr(kv, "identity_client_id", None) or SYSTEM_ASSIGNED,
+            "last_status": None if status is None else {
+                "code": getattr(status, "code", None),
+                "message": getattr(status, "message", None),
+                "time_stamp_utc": _iso(getattr(status, "time_stamp_utc", None)),
+            },
+        }
+    result = {
+        "id": getattr(model, "id", None),
+        "name": getattr(model, "name", None),
+        "display_name": getattr(model, "display_name", None),
+        "secret": bool(getattr(model, "secret", False)),
+        "tags": list(getattr(model, "tags", None) or []),
+        "key_vault": key_vault,
+        "provisioning_state": getattr(model, "provisioning_state", None),
+        "etag": etag,
+    }
+    if not result["secret"] and getattr(model, "value", None) is not None:
+        result["value"] = model.value
+    return result
+
+
+def _key_vault_model(models: Any, key_vault: Dict[str, Any]) -> Any:
+    client_id = key_vault.get("identity_client_id")
+    return models.KeyVaultContractCreateProperties(
+        secret_identifier=key_vault["secret_identifier"],
+        identity_client_id=None if not client_id or client_id == SYSTEM_ASSIGNED else client_id)
+
+
+class NamedValues:
+    """Named values of one service."""
+
+    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+        self.module, self.group, self.service = module, resource_group, service
+
+    @property
+    def _ops(self) -> Any:
+        return self.module.client("apim").named_value
+
+    @property
+    def _models(self) -> Any:
+        from azure.mgmt.apimanagement import models
+
+        return models
+
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
+        """The named value (with ``etag``), or None when absent."""
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+                                 what="reading named value {0}".format(name))
+        return None if found is None else named_value_to_dict(*found)
+
+    def list(self) -> List[Dict[str, Any]]:
+        """All named values of the service ([] when the service does not exist)."""
+        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
+                                 what="listing named values of {0}".format(self.service))
+        return [named_value_to_dict(m) for m in pages or []]
+
+    def create(self, name: str, wanted: Dict[str, Any]) -> None:
+        """PUT a new named value and wait for it (APIM answers 202)."""
+        kv = wanted.get("key_vault")
+        params = self._models.NamedValueCreateContract(
+            display_name=wanted["display_name"], tags=wanted.get("tags") or None,
+            secret=True if kv else bool(wanted.get("secret", False)),
+            value=None if kv else wanted.get("value"),
+            key_vault=_key_vault_model(self._models, kv) if kv else None)
+        self.module.lro(self._ops.begin_create_or_update, self.group, self.service, name, params,
+                        what="creating named value {0}".format(name), retry=())
+
+    def update(self, name: str, etag: Optional[str], changes: Dict[str, Any]) -> None:
+        """PATCH only the changed properties, guarded by the entity's ETag (a concurrent change gives 412)."""
+        kv = changes.get("key_vault")
+        params = self._models.NamedValueUpdateParameters(
+            display_name=changes.get("display_name"), tags=changes.get("tags"),
+            secret=True if kv else changes.get("secret"), value=changes.get("value"),
+            key_vault=_key_vault_model(self._models, kv) if kv else None)
+        self.module.lro(self._ops.begin_update, self.group, self.service, name, etag or "*", params,
+                        what="updating named value {0}".format(name), retry=())
+
+    def delete(self, name: str, etag: Optional[str]) -> None:
+        """DELETE guarded by the ETag."""
+        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
+                         what="deleting named value {0}".format(name), retry=())
+
+    def refresh(self, name: str) -> None:
+        """Ask APIM to fetch the Key Vault secret again now (updates keyVault.lastStatus) and wait for it."""
+        self.module.lro(self._ops.begin_refresh_secret, self.group, self.service, name,
+                        what="refreshing the Key Vault secret of named value {0}".format(name), retry=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# loggers
+# ----------------------------------------------------------------------------------------------------------------
+
+MASK_PREFIX = "{{Logger-Credentials-"
+
+
+def is_masked(value: Optional[str]) -> bool:
+    """True for the placeholder APIM returns instead of a stored credential."""
+    return bool(value) and str(value).startswith(MASK_PREFIX)
+
+
+def logger_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
+    """A LoggerContract as a dict; a masked connection string is reported as ``connection_string_set: true``."""
+    creds = dict(getattr(model, "credentials", None) or {})
+    connection = creds.get("connectionString")
+    return {
+        "id": getattr(model, "id", None),
+        "name": getattr(model, "name", None),
+        "logger_type": getattr(model, "logger_type", None),
+        "description": getattr(model, "description", None),
+        "is_buffered": getattr(model, "is_buffered", None),
+        "resource_id": getattr(model, "resource_id", None),
+        "credentials": {
+            "name": creds.get("name"),
+            "endpoint_address": creds.get("endpointAddress"),
+            "identity_client_id": creds.get("identityClientId"),
+            "connection_string_set": connection is not None,
+        },
+        "etag": etag,
+    }
+
+
+class Loggers:
+    """Loggers of one service."""
+
+    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+        self.module, self.group, self.service = module, resource_group, service
+
+    @property
+    def _ops(self) -> Any:
+        return self.module.client("apim").logger
+
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
+        """The logger (with ``etag``), or None when absent."""
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+                                 what="reading logger {0}".format(name))
+        return None if found is None else logger_to_dict(*found)
+
+    def list(self) -> List[Dict[str, Any]]:
+        """All loggers of the service ([] when the service does not exist)."""
+        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
+                                 what="listing loggers of {0}".format(self.service))
+        return [logger_to_dict(m) for m in pages or []]
+
+    def put(self, name: str, body: Dict[str, Any], etag: Optional[str]) -> None:
+        """Create or replace the logger (synchronous); ``etag`` guards a replace."""
+        from azure.mgmt.apimanagement import models
+
+        params = models.LoggerContract(
+            logger_type=body["logger_type"], description=body.get("description"),
+            credentials=body["credentials"], is_buffered=body.get("is_buffered"),
+            resource_id=body.get("resource_id"))
+        self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
+                         what="writing logger {0}".format(name), retry=())
+
+    def delete(self, name: str, etag: Optional[str]) -> None:
+        """DELETE guarded by the ETag."""
+        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
+                         what="deleting logger {0}".format(name), retry=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# policies, APIs, operations
+# ----------------------------------------------------------------------------------------------------------------
+
+class Policies:
+    """The policy document of the service, an API or an operation (plain XML text + ETag)."""
+
+    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+        self.module, self.group, self.service = module, resource_group, service
+
+    @property
+    def _client(self) -> Any:
+        return self.module.client("apim")
+
+    def scope_name(self, api: Optional[str], operation: Optional[str]) -> str:
+        """``service``, ``api`` or ``operation``."""
+        return "operation" if operation else "api" if api else "service"
+
+    def describe(self, api: Optional[str], operation: Optional[str]) -> str:
+        """Words for messages: which policy this is."""
+        if operation:
+            return "the policy of operation {0} of API {1} in service {2}".format(operation, api, self.service)
+        if api:
+            return "the policy of API {0} in service {1}".format(api, self.service)
+        return "the global policy of service {0}".format(self.service)
+
+    def require_scope(self, api: Optional[str], operation: Optional[str]) -> None:
+        """Fail clearly (before any write) when the API or operation does not exist."""
+        if not api:
+            return
+        client = self._client
+        found = self.module.read(client.api.get, self.group, self.service, api,
+                                 what="reading API {0}".format(api))
+        if found is None:
+            raise AzureApimError("API {0!r} was not found in API Management service {1!r}".format(api, self.service),
+                                 status=404, code="ApiNotFound",
+                                 hint="check api_id (the API's name, not its display name or path)")
+        if operation and self.module.read(client.api_operation.get, self.group, self.service, api, operation,
+                                          what="reading operation {0}".format(operation)) is None:
+            raise AzureApimError("Operation {0!r} was not found in API {1!r} of service {2!r}".format(
+                operation, api, self.service), status=404, code="OperationNotFound",
+                hint="check operation_id (the operation's name, not its display name)")
+
+    def _target(self, api: Optional[str], operation: Optional[str]) -> Tuple[Any, tuple]:
+        client = self._client
+        if operation:
+            return client.api_operation_policy, (self.group, self.service, api, operation, "policy")
+        if api:
+            return client.api_policy, (self.group, self.service, api, "policy")
+        return client.policy, (self.group, self.service, "policy")
+
+    def get(self, api: Optional[str], operation: Optional[str]) -> Optional[Dict[str, Any]]:
+        """``{"value": xml, "etag": ...}`` in APIM's well-formed ``xml`` format, or None when the scope has none."""
+        ops, args = self._target(api, operation)
+        found = self.module.read(ops.get, *args, format="xml", cls=_with_etag,
+                                 what="reading " + self.describe(api, operation))
+        if found is None:
+            return None
+        model, etag = found
+        return {"value": getattr(model, "value", None), "etag": etag}
+
+    def put(self, api: Optional[str], operation: Optional[str], xml: str, etag: Optional[str]) -> None:
+        """Write the document; ``etag`` (the one read) makes a concurrent change fail with 412 instead of being lost."""
+        from azure.mgmt.apimanagement import models
+
+        ops, args = self._target(api, operation)
+        self.module.call(ops.create_or_update, *args, models.PolicyContract(value=xml, format="xml"),
+                         if_match=etag, what="writing " + self.describe(api, operation), retry=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Key Vault named values: waiting for APIM to read the secret
+# ----------------------------------------------------------------------------------------------------------------
+
+def last_status(named_value: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """``keyVault.lastStatus`` of a named value dict (None for plain values or before the first fetch)."""
+    return ((named_value or {}).get("key_vault") or {}).get("last_status")
+
+
+def secret_readable(named_value: Optional[Dict[str, Any]]) -> bool:
+    """True when APIM's last fetch of the Key Vault secret succeeded."""
+    return ((last_status(named_value) or {}).get("code") or "").lower() == "success"
+
+
+def describe_status(named_value: Optional[Dict[str, Any]]) -> str:
+    """lastStatus as one line: ``<code>: <message>`` (Key Vault's message spans several lines)."""
+    status = last_status(named_value) or {}
+    message = " ".join(line.strip() for line in str(status.get("message") or "").splitlines() if line.strip())
+    return "{0}: {1}".format(status.get("code") or "no status yet", message or "(no message)")
+
+
+SECRET_ACCESS_HINT = ("grant the API Management identity read access to the secret (Key Vault Secrets User, or an "
+                      "access policy with secrets get), check the vault firewall allows trusted Microsoft services; "
+                      "Azure RBAC grants can take about 10 minutes to take effect, so raise 'timeout' to wait longer")
+
+
+def _not_readable(name: str, current: Dict[str, Any], refreshes: int, deadline: Any) -> AzureApimError:
+    return AzureApimError(
+        "API Management still cannot read the Key Vault secret of named value {0} after {1:.0f} s ({2} refreshes). "
+        "Last status {3}".format(name, deadline.elapsed(), refreshes, describe_status(current)),
+        code="KeyVaultSecretNotReadable", hint=SECRET_ACCESS_HINT, last_status=last_status(current))
+
+
+def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interval: float,
+                    sleep: Callable[[float], None] = time.sleep) -> Tuple[Dict[str, Any], int]:
+    """Refresh the secret until APIM reads it (lastStatus Success) or the deadline passes.
+
+    Returns (named value, number of refreshSecret calls). The status read first may be hours old, so a failing
+    one is refreshed at once; later attempts wait ``interval`` seconds for access changes to propagate.
+    """
+    current = named_values.get(name)
+    refreshes = 0
+    while current is not None and not secret_readable(current):
+        if refreshes:
+            if deadline.remaining() <= interval:
+                raise _not_readable(name, current, refreshes, deadline)
+            sleep(interval)
+        try:
+            named_values.refresh(name)
+        except OperationStillRunning as err:
+            raise _not_readable(name, current, refreshes, deadline) from err
+        refreshes += 1
+        current = named_values.get(name)
+    if current is None:
+        raise AzureApimError("Named value {0} disappeared while waiting for its Key Vault secret".format(name),
+                             code="NamedValueNotFound", hint="another process deleted it; re-run the task")
+    return current, refreshes

@@ -1,0 +1,464 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: apim_named_value
+short_description: Manage a named value of API Management, plain or backed by a Key Vault secret
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes a named value of an API Management service.
+  - "A named value holds either a plain value (O(value), optionally O(is_secret)) or a reference to a Key Vault
+    secret (O(key_vault_secret_id)) that API Management reads with one of its managed identities (O(identity))."
+  - A Key Vault named value is always secret. API Management reports whether it could read the secret in
+    C(keyVault.lastStatus); this module returns it as RV(named_value.key_vault.last_status) and can refresh the
+    secret and wait until the read succeeds (O(wait_for_secret)).
+  - The value of a secret named value is never read back from Azure, so a changed O(value) of a secret named
+    value is only sent when O(update_secret=always).
+  - Updates send the entity's ETag (C(If-Match)); when another writer changed the named value in the meantime the
+    module reads it again and re-applies only its own changes, so the other writer's tags are kept.
+  - Options left unset are left as they are in Azure.
+options:
+  resource_group:
+    description: Resource group of the API Management service.
+    type: str
+    required: true
+  service_name:
+    description: Name of the API Management service.
+    type: str
+    required: true
+  name:
+    description:
+      - Identifier of the named value (the last segment of its resource ID).
+    type: str
+    required: true
+  display_name:
+    description:
+      - Name used to reference the value in policies, as C({{display_name}}). Letters, digits, V(-), V(.) and
+        V(_) only.
+      - Defaults to O(name) when the named value is created.
+    type: str
+  value:
+    description:
+      - The plain value. Mutually exclusive with O(key_vault_secret_id).
+      - Required to create a plain named value.
+    type: str
+  is_secret:
+    description:
+      - Whether a plain value is secret (hidden in the portal and on reads; C(secret) in the REST API).
+      - Defaults to V(false) when a plain named value is created. Key Vault named values are always secret.
+    type: bool
+  update_secret:
+    description:
+      - When to send O(value) of a secret named value. Azure never returns secret values, so the module cannot
+        tell whether it differs.
+      - V(on_create) sends it only when the named value is created (or turned from Key Vault into a plain value);
+        re-runs report no change.
+      - V(always) sends it on every run and always reports a change (use it to rotate the value).
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  key_vault_secret_id:
+    description:
+      - Key Vault secret identifier, for example V(https://kv-contoso.vault.azure.net/secrets/backend-key).
+        Without a version API Management follows the latest version (it re-reads every four hours).
+      - A C(/certificates/) URL is refused with the C(/secrets/) URL to use instead.
+      - Mutually exclusive with O(value).
+    type: str
+  identity:
+    description:
+      - The identity of the service that reads the secret, used with O(key_vault_secret_id).
+      - V(system) for the system-assigned identity, or a user-assigned identity attached to the service, by name
+        (in the service's resource group) or by resource ID. Its client ID is sent as C(identityClientId).
+      - The identity needs read access to the secret first (an access policy with secrets C(get), or the role
+        C(Key Vault Secrets User)); the C(apim_keyvault_access) role of this collection grants either.
+    type: str
+    default: system
+  tags:
+    description:
+      - Tags of the named value (a list of strings, used to filter the list). Tags not listed are kept unless
+        O(purge_tags=true).
+    type: list
+    elements: str
+  purge_tags:
+    description: Remove tags that are not in O(tags). Only applies when O(tags) is given.
+    type: bool
+    default: false
+  refresh_secret:
+    description:
+      - Ask API Management to read the Key Vault secret again now (after any change this task makes). Reports a
+        change. Without it, API Management re-reads the secret every four hours.
+    type: bool
+    default: false
+  wait_for_secret:
+    description:
+      - For a Key Vault named value, wait until API Management has read the secret (C(lastStatus) V(Success)),
+        refreshing it every O(wait_interval) seconds, and fail with the Key Vault error when O(timeout) passes.
+      - New Azure RBAC role assignments can take about 10 minutes to take effect; keep O(timeout) above that.
+      - Without it, a failing C(lastStatus) is reported as a warning.
+    type: bool
+    default: false
+  wait_interval:
+    description: Seconds between two refreshes while O(wait_for_secret) waits.
+    type: int
+    default: 30
+  state:
+    description: Whether the named value should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - azure_apim.identity.azure
+  - azure_apim.identity.azure.timeout
+  - azure_apim.identity.attributes
+  - azure_apim.identity.attributes.all
+attributes:
+  idempotent:
+    details: Not idempotent with O(update_secret=always) or O(refresh_secret=true), which always write.
+seealso:
+  - module: azure_apim.identity.apim_named_value_info
+  - name: Use named values in Azure API Management policies
+    description: Microsoft's guide to named values, including Key Vault secrets.
+    link: https://learn.microsoft.com/azure/api-management/api-management-howto-properties
+author:
+  - azure_apim.identity maintainers (@azure-apim)
+"""
+
+EXAMPLES = r"""
+- name: A named value read from Key Vault with the system-assigned identity, waiting until APIM can read it
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    name: backend-api-key
+    key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/backend-api-key
+    identity: system
+    wait_for_secret: true
+    timeout: 900
+  register: backend_key
+
+- name: The same with a user-assigned identity attached to the service
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    name: partner-api-key
+    key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/partner-api-key
+    identity: id-apim-keyvault
+
+- name: A plain secret value, rotated on every run
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    name: legacy-token
+    value: "{{ legacy_token }}"
+    is_secret: true
+    update_secret: always
+
+- name: Remove a named value
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    name: legacy-token
+    state: absent
+"""
+
+RETURN = r"""
+named_value:
+  description:
+    - The named value after the task ({} when absent). In check mode, the predicted state. Values are never
+      returned.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource ID.
+      type: str
+      sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/namedValues/backend-key
+    name:
+      description: Identifier of the named value.
+      type: str
+      sample: backend-api-key
+    display_name:
+      description: Name used in policies.
+      type: str
+      sample: backend-api-key
+    secret:
+      description: Whether the value is secret.
+      type: bool
+      sample: true
+    tags:
+      description: Tags.
+      type: list
+      elements: str
+      sample: [backend]
+    key_vault:
+      description: The Key Vault reference; null for a plain value.
+      type: dict
+      contains:
+        secret_identifier:
+          description: The Key Vault secret identifier.
+          type: str
+          sample: https://kv-contoso.vault.azure.net/secrets/backend-api-key
+        identity_client_id:
+          description: Client ID of the user-assigned identity used, or V(SystemAssigned).
+          type: str
+          sample: SystemAssigned
+        last_status:
+          description: Outcome of API Management's last read of the secret.
+          type: dict
+          sample: {code: Success, message: null, time_stamp_utc: "2026-01-01T00:00:00+00:00"}
+    provisioning_state:
+      description: Provisioning state.
+      type: str
+      sample: Succeeded
+    etag:
+      description: Entity tag of the named value.
+      type: str
+      sample: '"AAAAAAAAX1A="'
+last_status:
+  description:
+    - Outcome of API Management's last read of the Key Vault secret (V(code) is V(Success) or the Key Vault
+      error, V(message) explains it); null for plain values.
+  returned: always
+  type: dict
+  sample: {code: Forbidden, message: "Caller is not authorized to perform action on resource.", time_stamp_utc: null}
+secret_refreshes:
+  description: How many times the task asked API Management to read the Key Vault secret again.
+  returned: always
+  type: int
+  sample: 0
+auth:
+  description: Credential type used and where its settings came from (never a secret).
+  returned: when Azure was called
+  type: dict
+  sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
+"""
+
+import re
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
+    SYSTEM_ASSIGNED, NamedValues, describe_status, last_status, retry_on_etag_mismatch, secret_readable,
+    wait_for_secret,
+)
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal, redact
+from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_uri
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    service_name=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    display_name=dict(type="str"),
+    value=dict(type="str", no_log=True),
+    is_secret=dict(type="bool"),
+    update_secret=dict(type="str", choices=["always", "on_create"], default="on_create"),
+    key_vault_secret_id=dict(type="str"),
+    identity=dict(type="str", default="system"),
+    tags=dict(type="list", elements="str"),
+    purge_tags=dict(type="bool", default=False),
+    refresh_secret=dict(type="bool", default=False),
+    wait_for_secret=dict(type="bool", default=False),
+    wait_interval=dict(type="int", default=30),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+SECRET_KEYS = ("value",)
+DISPLAY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
+
+
+def validate(params: Dict[str, Any]) -> None:
+    """Refuse contradictory input before anything is read or written."""
+    if params["state"] == "absent":
+        return
+    if params["value"] is not None and params["key_vault_secret_id"]:
+        raise AzureApimError(
+            "Named value {0}: both 'value' and 'key_vault_secret_id' are set; a named value holds either a plain "
+            "value or a Key Vault reference".format(params["name"]), code="InvalidParameters",
+            hint="keep 'value' for a plain value or 'key_vault_secret_id' to read it from Key Vault, not both")
+    if params["key_vault_secret_id"]:
+        parse_secret_uri(params["key_vault_secret_id"])
+        if params["is_secret"] is False:
+            raise AzureApimError("Named value {0}: a Key Vault named value is always secret; 'is_secret: false' "
+                                 "cannot apply".format(params["name"]), code="InvalidParameters",
+                                 hint="remove 'is_secret' or set it to true")
+    if params["display_name"] is not None and not DISPLAY_NAME.match(params["display_name"]):
+        raise AzureApimError("display_name {0!r} is not valid".format(params["display_name"]),
+                             code="InvalidParameters",
+                             hint="use 1-256 letters, digits, '-', '.' or '_' (it is referenced as {{name}})")
+    if params["value"] == "":
+        raise AzureApimError("Named value {0}: 'value' is empty".format(params["name"]), code="InvalidParameters",
+                             hint="give a non-empty value (API Management refuses empty values)")
+
+
+def merged_tags(current: Optional[List[str]], wanted: Optional[List[str]], purge: bool) -> Optional[List[str]]:
+    """Desired tags: None = leave alone; added to the current ones unless ``purge``."""
+    if wanted is None:
+        return None
+    if purge:
+        return list(dict.fromkeys(wanted))
+    result = list(current or [])
+    result.extend(tag for tag in wanted if tag not in result)
+    return result
+
+
+def desired_state(params: Dict[str, Any], client_id: Optional[str], current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """Only what the user set; the value of a secret named value only where it may be sent (see update_secret)."""
+    wanted: Dict[str, Any] = {
+        "display_name": params["display_name"] or (None if current else params["name"]),
+        "tags": merged_tags((current or {}).get("tags"), params["tags"], params["purge_tags"]),
+    }
+    if params["key_vault_secret_id"]:
+        wanted.update(source="key_vault", secret=True, key_vault={
+            "secret_identifier": params["key_vault_secret_id"], "identity_client_id": client_id or SYSTEM_ASSIGNED})
+    elif params["value"] is not None:
+        secret = params["is_secret"] if params["is_secret"] is not None else (current or {}).get("secret", False)
+        wanted.update(source="value", secret=secret)
+        if current is None or current.get("source") != "value" or not current.get("secret") or not secret \
+                or params["update_secret"] == "always":
+            wanted["value"] = params["value"]
+    elif params["is_secret"] is not None:
+        wanted["secret"] = params["is_secret"]
+    return wanted
+
+
+def same_key_vault(wanted: Any, have: Any) -> bool:
+    """Key Vault references equal: secret URI normalised, client id without case."""
+    if not isinstance(wanted, dict) or not isinstance(have, dict):
+        return wanted == have
+    return same_secret_uri(wanted["secret_identifier"], have.get("secret_identifier")) and \
+        ci_equal(wanted["identity_client_id"], have.get("identity_client_id"))
+
+
+def same_value(wanted: Any, have: Any) -> bool:
+    """A secret value is not returned by Azure (None): it cannot differ as far as the module can tell."""
+    return have is None or wanted == have
+
+
+def same_tags(wanted: Any, have: Any) -> bool:
+    """Tag lists as sets."""
+    return sorted(wanted or []) == sorted(have or [])
+
+
+def changes_for(paths: List[str], wanted: Dict[str, Any]) -> Dict[str, Any]:
+    """The PATCH body (as option names): only the properties that differ."""
+    top = {path.split(".")[0] for path in paths}
+    changes = {key: wanted[key] for key in ("display_name", "tags", "secret", "key_vault", "value")
+               if key in top and key in wanted}
+    if "source" in top:
+        changes.update({k: wanted[k] for k in ("key_vault", "value", "secret") if k in wanted})
+    if "value" in changes:
+        changes["secret"] = wanted.get("secret")
+    return changes
+
+
+def with_source(found: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """Adds ``source`` (value or key_vault) so that switching between the two is a visible change."""
+    if found is not None:
+        found["source"] = "key_vault" if found.get("key_vault") else "value"
+    return found
+
+
+def spec_for(module: AzureApimModule, named_values: NamedValues) -> ResourceSpec:
+    """How to read and write the named value of the parameters."""
+    name = module.params["name"]
+
+    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
+        base = current or {"id": None, "name": name, "secret": False, "tags": [], "key_vault": None,
+                           "provisioning_state": None, "etag": None}
+        result = dict(base, **wanted)
+        if wanted.get("source") == "value":
+            result["key_vault"] = None
+        return result
+
+    return ResourceSpec(
+        what="named value {0} of service {1}".format(name, module.params["service_name"]),
+        read=lambda: with_source(named_values.get(name)),
+        create=lambda wanted: named_values.create(name, wanted),
+        update=lambda current, wanted, paths: named_values.update(name, current.get("etag"), changes_for(paths, wanted)),
+        delete=lambda current: named_values.delete(name, current.get("etag")),
+        predict=predict,
+        comparators={"key_vault": same_key_vault, "value": same_value, "tags": same_tags},
+        secret_keys=SECRET_KEYS,
+    )
+
+
+def identity_client_id(module: AzureApimModule, service: Dict[str, Any]) -> Optional[str]:
+    """The identityClientId for the chosen identity (None for the system-assigned one)."""
+    return resolve_identity(service, module.params["identity"], module.subscription_id)["client_id"]
+
+
+def handle_secret_status(module: AzureApimModule, named_values: NamedValues, result: Dict[str, Any]) -> int:
+    """Refresh and wait for the Key Vault secret as asked; returns the number of refreshes."""
+    params, name = module.params, module.params["name"]
+    current = result["named_value"]
+    if not current.get("key_vault") or params["state"] == "absent":
+        return 0
+    if module.check_mode:
+        return 1 if params["refresh_secret"] else 0  # predicted; check mode sends nothing
+    refreshes = 0
+    if params["refresh_secret"]:
+        named_values.refresh(name)
+        refreshes += 1
+    if params["wait_for_secret"]:
+        current, more = wait_for_secret(named_values, name, module.deadline, params["wait_interval"])
+        refreshes += more
+    elif refreshes:
+        current = named_values.get(name)
+    if not secret_readable(current) and last_status(current):
+        module.warn("API Management cannot read the Key Vault secret of named value {0}: {1}".format(
+            name, describe_status(current)))
+    result["named_value"] = with_source(current)
+    return refreshes
+
+
+def rotate_value(module: AzureApimModule, named_values: NamedValues, result: Dict[str, Any], paths: List[str]) -> bool:
+    """update_secret=always: send the value of an existing secret named value that ensure() could not compare."""
+    params, current = module.params, result["named_value"]
+    if params["state"] != "present" or params["value"] is None or params["update_secret"] != "always":
+        return False
+    if not current.get("secret") or current.get("source") != "value" or "." in paths or "value" in paths:
+        return False  # just created or written with its value, or visible and compared
+    if not module.check_mode:
+        named_values.update(params["name"], current.get("etag"), {"value": params["value"], "secret": True})
+        result["named_value"] = with_source(named_values.get(params["name"])) or current
+    return True
+
+
+def run(module: AzureApimModule) -> Dict[str, Any]:
+    """Ensure the named value and return the module result."""
+    params = module.params
+    validate(params)
+    services = ApimServices(module)
+    if params["state"] == "absent" and services.get(params["resource_group"], params["service_name"]) is None:
+        return {"changed": False, "named_value": {}, "last_status": None, "secret_refreshes": 0,
+                "diff": {"before": {}, "after": {}}}
+    service = services.require(params["resource_group"], params["service_name"])
+    client_id = identity_client_id(module, service) if params["key_vault_secret_id"] else None
+    named_values = NamedValues(module, params["resource_group"], params["service_name"])
+    spec = spec_for(module, named_values)
+    outcome = retry_on_etag_mismatch(
+        lambda: ensure(spec, params["state"], lambda current: desired_state(params, client_id, current),
+                       check_mode=module.check_mode, deadline=module.deadline), spec.what)
+    result = outcome.result("named_value", SECRET_KEYS)
+    rotated = rotate_value(module, named_values, result, outcome.changed_paths)
+    refreshes = handle_secret_status(module, named_values, result)
+    for view in (result["named_value"], result["diff"]["before"], result["diff"]["after"]):
+        view.pop("source", None)
+        view.pop("value", None)
+    result["named_value"] = redact(result["named_value"], SECRET_KEYS)
+    result.update(changed=result["changed"] or rotated or refreshes > 0, secret_refreshes=refreshes,
+                  last_status=last_status(result["named_value"]))
+    return result
+
+
+def main() -> None:
+    """Module entry point."""
+    AzureApimModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The apim_custom_domains role: binds a list (check → apply → check → apply), exclusive keeps only the list."""
+from __future__ import annotations
+
+import json
+
+from emulator import pfx
+
+from integration.custom_domain_world import BUILTIN, UAI, by_host, secret_id, seed, service_writes
+from integration.test_custom_domain import quartet
+
+BIND = "azure_apim.identity.apim_custom_domains : Bind the hostname to its certificate"
+
+
+def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, playbook):
+    seed(world, local_azure)
+    password = "Role-Pfx-Pass-271"
+    blob = pfx.make_pfx_b64("legacy.contoso.com", password=password)
+    hostnames = [
+        {"host_name": "api.contoso.com", "key_vault_secret_id": secret_id("kv-dom", "api-contoso-com"),
+         "default_ssl_binding": True},
+        {"type": "DeveloperPortal", "host_name": "developer.contoso.com", "key_vault": "kv-dom",
+         "secret_name": "portal-contoso-com", "identity": UAI},
+        {"type": "Portal", "host_name": "legacy.contoso.com", "certificate": blob, "certificate_password": password},
+    ]
+    applied = quartet(playbook, {"dom_hostnames": hostnames}, name="custom_domain_role", task=BIND)
+    held = by_host(applied.state)
+    assert set(held) == {BUILTIN, "api.contoso.com", "developer.contoso.com", "legacy.contoso.com"}
+    assert held["legacy.contoso.com"]["certificateSource"] == "Custom"
+    assert len(service_writes(applied.requests)) == 3  # one PATCH per hostname
+    shown = applied.stdout + applied.stderr + json.dumps(applied.result)
+    assert password not in shown and blob[:64] not in shown
+    after = applied.task("azure_apim.identity.apim_custom_domains : Read the hostnames after the change")["hostname_configurations"]
+    assert {h["host_name"] for h in after} == set(held)
+
+    # Exclusive with a shorter list: legacy goes, the built-in entry stays.
+    exclusive = {"dom_hostnames": hostnames[:2], "dom_exclusive": True}
+    purged = quartet(playbook, exclusive, name="custom_domain_role", task=BIND)
+    assert set(by_host(purged.state)) == {BUILTIN, "api.contoso.com", "developer.contoso.com"}
+    removed = [r["removed_host_names"] for r in purged.task(BIND)["results"]]
+    assert removed == [["legacy.contoso.com"], []]
