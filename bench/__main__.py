@@ -1,6 +1,7 @@
 """`python -m bench`: run the benchmark against a local Azure it starts, print the budgets, write the report.
 
-    python -m bench                     # everything available (side by side too when .venv-peer exists)
+    python -m bench                     # everything available but the slow part (side by side too with .venv-peer)
+    python -m bench --full              # plus 50 instances and the realistic site in check mode
     python -m bench --peer-only         # only the side-by-side tasks, merged into the last report
     python -m bench --only 'scale.*'    # scenarios whose name matches (fnmatch), repeatable
     python -m bench --runs 5 --scale-sizes 1,10,50,100 --latency-ms 30 --time-scale 0.05
@@ -36,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=float, default=30.0, help="injected latency per request (default 30)")
     parser.add_argument("--time-scale", type=float, default=0.05,
                         help="wall seconds per Azure second for long-running operations (default 0.05)")
-    parser.add_argument("--scale-sizes", default="1,10,50", help="APIM instance counts (default 1,10,50)")
+    parser.add_argument("--scale-sizes", help="APIM instance counts (default 1,10; with --full 1,10,50)")
+    parser.add_argument("--full", action="store_true",
+                        help="the full run: 1, 10 and 50 instances and the slow scenarios (about half an hour)")
     parser.add_argument("--only", action="append", default=[], help="run only scenarios matching this pattern")
     parser.add_argument("--no-peer", action="store_true", help="skip the side-by-side tasks")
     parser.add_argument("--peer-only", action="store_true", help="only the side-by-side tasks (keeps other results)")
@@ -87,8 +90,11 @@ def _progress(kind: str, result: dict[str, Any], started: float) -> None:
 
 def run_scenarios(azure: Any, args: argparse.Namespace, settings: execute.Settings) -> list[dict[str, Any]]:
     """Every selected scenario on our collection."""
-    sizes = tuple(int(s) for s in args.scale_sizes.split(",") if s.strip())
-    items = _selected(scenarios.SCENARIOS + scenarios.scale_scenarios(sizes=sizes), args.only)
+    sizes = scenarios.SCALE_SIZES if args.full else scenarios.DEFAULT_SCALE_SIZES
+    if args.scale_sizes:
+        sizes = tuple(int(s) for s in args.scale_sizes.split(",") if s.strip())
+    candidates = [s for s in scenarios.SCENARIOS if args.full or not s.full_only]
+    items = _selected(candidates + scenarios.scale_scenarios(sizes=sizes), args.only)
     side = ours(sys.executable)
     out = []
     print("scenarios ({0}):".format(len(items)), flush=True)

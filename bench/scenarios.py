@@ -40,6 +40,7 @@ class Scenario:
     kind: str = "converge"
     managed_objects_per_instance: int = 0
     rerun: bool = False
+    full_only: bool = False  # only with `python -m bench --full` (keeps the default run near ten minutes)
     arm_setup: tuple[tuple[str, str, str, dict], ...] = ()  # (method, path, api-version, body) after seeding
 
     @property
@@ -123,9 +124,12 @@ SCENARIOS: list[Scenario] = [
     Scenario("realistic_site.converge", "realistic site (modules directly): converge", _pb("site_realistic"),
              requires=SITE_MODULES, world=("site", {}), group="site", managed_objects_per_instance=22, rerun=True,
              arm_setup=tuple(worlds.site_api_setup())),
-    Scenario("realistic_site.check", "realistic site (modules directly): check mode", _pb("site_realistic"),
-             requires=SITE_MODULES, world=("site", {}), group="site", kind="check", check=True, diff=True,
-             managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup()), repetitions=1),
+    # Check mode of a converged site (on a fresh world the chain cannot be predicted: Key Vault access needs the
+    # identity that check mode did not create, and the module says so).
+    Scenario("realistic_site.check", "realistic site (modules directly): check mode after converge",
+             _pb("site_realistic"), requires=SITE_MODULES, world=("site", {}), group="site", kind="check", check=True,
+             diff=True, managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup()), repetitions=1,
+             prepare=(_pb("site_realistic"),), full_only=True),
     # The site playbook of issue 8 over the demo world.
     Scenario("site.converge", "site playbook: full converge", "playbooks/site.yml", world=("demo", {}),
              group="site", managed_objects_per_instance=21, repetitions=2, rerun=True),
@@ -140,6 +144,7 @@ PER_INSTANCE = [
 ]
 
 SCALE_SIZES = (1, 10, 50)
+DEFAULT_SCALE_SIZES = (1, 10)
 
 
 def scale_scenarios(root: Path = REPO_ROOT, sizes: tuple[int, ...] = SCALE_SIZES) -> list[Scenario]:
