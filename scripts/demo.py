@@ -173,7 +173,8 @@ def main() -> int:
                       f"{FALLBACK_PLAYBOOK.relative_to(REPO_ROOT)} instead.")
                 playbook = FALLBACK_PLAYBOOK
             azure.admin.clear_requests()
-            run = run_playbook(azure, playbook, Path(tmp) / "run", verbosity=args.verbose)
+            run = run_playbook(azure, playbook, Path(tmp) / "run", verbosity=args.verbose,
+                               extra_vars={"site_subscription_id": azure.subscription_id})
             print(run.stdout)
             if run.rc != 0:
                 print(run.stderr, file=sys.stderr)
