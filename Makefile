@@ -22,10 +22,12 @@ SANITY_PYTHON ?= $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[
 ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 # The gates `make test` runs, in order. Add a gate by appending its target name here.
-TEST_TARGETS := unit emulator-test integration sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint ee-introspect
+TEST_TARGETS := unit emulator-test integration sanity ansible-lint shellcheck galaxy-importer docs-lint changelog-lint \
+	ee-introspect docs-build test-compat
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
-	changelog-lint ee-introspect clean emulator emulator-test integration venv-oldsdk
+	changelog-lint ee-introspect clean emulator emulator-test integration docs docs-build compat-venv \
+	test-compat
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
@@ -119,24 +121,82 @@ ee-introspect: venv link
 		--context "$(BUILD)/ee/context" --output-filename Containerfile
 	test -s "$(BUILD)/ee/context/Containerfile"
 
+# --- module docs as a static HTML site (offline) ---------------------------------------------------------------------
+# antsibull-docs renders every plugin's DOCUMENTATION/EXAMPLES/RETURN to plain reStructuredText (simplified-rst needs
+# no Sphinx extension), docs/site/prepare.py adds the front page and the Markdown guides, Sphinx builds the HTML
+# with its bundled theme. Open build/docs/html/index.html.
+DOCS := $(BUILD)/docs
+docs: venv link
+	rm -rf "$(DOCS)" && mkdir -p "$(DOCS)"
+	$(PY) docs/site/prepare.py --dest "$(DOCS)/src"
+	mkdir -p "$(DOCS)/src/collection"
+	$(BIN)/antsibull-docs collection --use-current --squash-hierarchy --output-format simplified-rst \
+		--fail-on-error --no-add-antsibull-docs-version --dest-dir "$(DOCS)/src/collection" azure_apim.identity
+	$(PY) docs/site/prepare.py --collection "$(DOCS)/src/collection"
+	$(BIN)/sphinx-build -q -W --keep-going -c docs/site -b html "$(DOCS)/src" "$(DOCS)/html"
+	@echo "docs: open $(DOCS)/html/index.html"
+
+# The site must hold a page for every module, role and guide, and no dead internal link.
+docs-build: docs
+	@for path in plugins/modules/*.py; do \
+		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_module.html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	@for path in roles/*/meta/argument_specs.yml; do \
+		test -e "$$path" || continue; role=$$(basename "$$(dirname "$$(dirname "$$path")")"); \
+		page="$(DOCS)/html/collection/$${role}_role.html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	@for path in docs/*.md; do \
+		page="$(DOCS)/html/guides/$$(basename "$$path" .md).html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
+	$(PY) docs/site/prepare.py --check-links "$(DOCS)/html"
+	@echo "docs-build: every module, role and guide has its page, and no internal link is dead"
+
+# --- the oldest supported Azure SDKs (azure.azcollection 3.x pins) ----------------------------------------------------
+# .venv-compat holds exactly tests/requirements-compat.txt (built once, then cached). The integration tests run with
+# the modules executed by its Python (the harness writes it as ansible_python_interpreter); the controller side
+# (ansible-playbook, the local Azure, pytest) stays in $(VENV).
+COMPAT_VENV ?= .venv-compat
+COMPAT_PY := $(abspath $(COMPAT_VENV))/bin/python
+compat-venv: $(COMPAT_VENV)/.installed
+$(COMPAT_VENV)/.installed: tests/requirements-compat.txt
+	test -x $(COMPAT_PY) || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements-compat.txt
+	touch $@
+
+# One representative quartet per module family (plus the suites written for the old SDKs): the paths where SDK models,
+# serialisation and long-running-operation polling differ between SDK versions. The full suite runs in
+# `make integration`; running all of it twice would double the slowest gate.
+COMPAT_TESTS := tests/integration/test_sdk_compat.py tests/integration/test_user_assigned_identity.py \
+	tests/integration/test_identity_old_sdk.py tests/integration/test_named_value_oldsdk.py \
+	tests/integration/test_identity.py::test_identity_matrix_every_transition \
+	tests/integration/test_identity_service.py::test_create_with_identities_waits_through_activating \
+	tests/integration/test_keyvault_access.py::test_access_policy_grant_keeps_foreign_policies_and_removes_exactly \
+	tests/integration/test_role_assignment.py::test_vault_scope_quartet_and_removal \
+	tests/integration/test_network.py::test_service_endpoint_added_keeping_links_and_endpoints \
+	tests/integration/test_named_value.py::test_key_vault_named_value_turns_success_after_the_grant \
+	tests/integration/test_logger.py::test_managed_identity_logger_quartet \
+	tests/integration/test_policy.py::test_add_update_remove_keep_the_seeded_policy \
+	tests/integration/test_custom_domain.py::test_system_assigned_proxy_quartet_diff_state_and_request_log \
+	tests/emulator_tests/test_sdk_smoke.py::test_oldest_supported_sdk_versions_round_trip \
+	tests/emulator_tests/test_apim.py::test_oldest_supported_sdk_runs_the_long_running_operations
+test-compat: venv link compat-venv
+	AZURE_APIM_MODULE_PYTHON=$(COMPAT_PY) AZURE_APIM_OLD_SDK_PYTHON=$(COMPAT_PY) \
+		$(PY) -m pytest -q -n 2 -p no:cacheprovider $(COMPAT_TESTS)
+
 clean:
-	rm -rf "$(BUILD)" "$(COLL_ROOT)"
+	rm -rf "$(BUILD)" "$(COLL_ROOT)" "$(COMPAT_VENV)"
 
 # --- the local Azure (tests/emulator) ---------------------------------------------------------------------------------
 emulator: venv link
 	$(PY) -m emulator serve --world tests/emulator/worlds/demo.yaml
 
+# Both suites run on two workers (each starts its own local Azure); CI machines have two cores.
 emulator-test: venv link
-	$(PY) -m pytest -q tests/emulator_tests
+	$(PY) -m pytest -q -n 2 tests/emulator_tests
 
 integration: venv link
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n 2 --durations=15 tests/integration
 
-# The oldest SDK versions the collection supports (azure.azcollection 3.x pins), for tests/emulator_tests/test_sdk_smoke.py.
-OLD_SDK_PINS := azure-identity==1.19.0 azure-core==1.31.0 azure-mgmt-core==1.4.0 azure-mgmt-apimanagement==4.0.1 \
-	azure-mgmt-keyvault==10.3.1 azure-mgmt-authorization==4.0.0 azure-mgmt-msi==7.0.0
-venv-oldsdk: .venv-oldsdk/.installed
-.venv-oldsdk/.installed:
-	test -x .venv-oldsdk/bin/python || $(PYTHON) -m venv .venv-oldsdk
-	.venv-oldsdk/bin/python -m pip install --quiet $(OLD_SDK_PINS)
-	touch $@

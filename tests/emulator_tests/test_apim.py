@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -615,7 +616,8 @@ def test_secret_values_never_reach_responses_state_or_request_log(demo):
     assert arm.request("POST", f"{svc_path(demo)}/namedValues/s/listValue", API).json()["value"] == nv_secret
 
 
-OLD_SDK = Path(__file__).resolve().parents[2] / ".venv-oldsdk" / "bin" / "python"
+OLD_SDK = Path(os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
+               or Path(__file__).resolve().parents[2] / ".venv-compat" / "bin" / "python")
 OLD_SDK_SCRIPT = r'''
 import json, sys
 from azure.identity import ClientSecretCredential
@@ -648,7 +650,8 @@ print(json.dumps(out))
 '''
 
 
-@pytest.mark.skipif(not OLD_SDK.exists(), reason="the oldest-SDK virtualenv is missing (make venv-oldsdk)")
+@pytest.mark.skipif(not OLD_SDK.exists(),
+                    reason="the oldest-SDK virtualenv is missing (make compat-venv, or AZURE_APIM_OLD_SDK_PYTHON)")
 def test_oldest_supported_sdk_runs_the_long_running_operations(demo):
     info = {"base_url": demo.base_url, "ca_bundle": demo.ca_bundle, "tenant_id": demo.tenant_id,
             "subscription_id": demo.subscription_id, "client_id": demo.client_id, "client_secret": demo.client_secret}

@@ -120,7 +120,7 @@ def _old_sdk_python():
     from pathlib import Path
 
     configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
-    default = Path(__file__).resolve().parents[2] / ".venv-oldsdk" / "bin" / "python"
+    default = Path(__file__).resolve().parents[2] / ".venv-compat" / "bin" / "python"
     path = Path(configured) if configured else default
     return str(path) if path.exists() else None
 
@@ -134,7 +134,7 @@ def test_oldest_supported_sdk_versions_round_trip(local_azure, demo):
 
     python = _old_sdk_python()
     if python is None:
-        pytest.skip("no old-SDK interpreter: run `make venv-oldsdk` or set AZURE_APIM_OLD_SDK_PYTHON")
+        pytest.skip("no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON")
     info = {k: getattr(local_azure, k) for k in ("base_url", "ca_bundle", "tenant_id", "subscription_id", "client_id",
                                                  "client_secret")}
     script = Path(__file__).with_name("_old_sdk_roundtrip.py")

@@ -70,8 +70,15 @@ def ensure_collection_link() -> Path:
     return link
 
 
-def write_inventory(path: Path, python: str = sys.executable) -> Path:
-    """A local-connection inventory whose interpreter is this virtualenv's Python (it has the Azure SDKs)."""
+def module_python() -> str:
+    """The interpreter that runs the modules: `$AZURE_APIM_MODULE_PYTHON` (e.g. the `make test-compat` virtualenv
+    holding the oldest supported Azure SDKs), else this virtualenv's Python (it has the Azure SDKs)."""
+    return os.environ.get("AZURE_APIM_MODULE_PYTHON") or sys.executable
+
+
+def write_inventory(path: Path, python: Optional[str] = None) -> Path:
+    """A local-connection inventory whose modules run with `python` (default: `module_python()`)."""
+    python = python or module_python()
     path.write_text(f"[local]\nlocalhost ansible_connection=local ansible_python_interpreter={python}\n",
                     encoding="utf-8")
     return path

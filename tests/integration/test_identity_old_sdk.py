@@ -1,7 +1,7 @@
 """apim_identity and apim_service with the oldest supported SDKs (azure.azcollection 3.x pins: azure-mgmt-apimanagement
 4.0.1 sends api-version 2022-08-01): the raw JSON bodies, the LRO waits and the entity listings work there too.
 
-Needs an interpreter with those pins: `make venv-oldsdk` (.venv-oldsdk) or AZURE_APIM_OLD_SDK_PYTHON.
+Needs an interpreter with those pins: `make compat-venv` (.venv-compat) or AZURE_APIM_OLD_SDK_PYTHON.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def old_sdk_python() -> str:
     """The old-SDK interpreter, or skip."""
     configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
-    path = Path(configured) if configured else REPO_ROOT / ".venv-oldsdk" / "bin" / "python"
+    path = Path(configured) if configured else REPO_ROOT / ".venv-compat" / "bin" / "python"
     if not path.exists():
-        pytest.skip("no old-SDK interpreter: run `make venv-oldsdk` or set AZURE_APIM_OLD_SDK_PYTHON")
+        pytest.skip("no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON")
     return str(path)
 
 

@@ -1,6 +1,6 @@
 """Named values, loggers and backend auth with the oldest supported SDKs (azure.azcollection 3.x pins: APIM SDK 4.0.1,
 api-version 2022-08-01, where named-value writes answer 202 without a body). The modules run in the old-SDK virtualenv
-(`make venv-oldsdk`, or AZURE_APIM_OLD_SDK_PYTHON); AnsiballZ carries Ansible's module_utils there."""
+(`make compat-venv`, or AZURE_APIM_OLD_SDK_PYTHON); AnsiballZ carries Ansible's module_utils there."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.integration
 
 def _old_python() -> str:
     configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
-    path = Path(configured) if configured else REPO_ROOT / ".venv-oldsdk" / "bin" / "python"
+    path = Path(configured) if configured else REPO_ROOT / ".venv-compat" / "bin" / "python"
     if not path.exists():
-        pytest.skip("no old-SDK interpreter: run `make venv-oldsdk` or set AZURE_APIM_OLD_SDK_PYTHON")
+        pytest.skip("no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON")
     return str(path)
 
 
