@@ -90,7 +90,7 @@ def test_system_assigned_site_converges_and_teardown_leaves_foreign_state(world,
     assert GRANT_TASK not in [t["task"]["name"] for t in check.tasks()]
     principal = _assert_site(apply.state, local_azure, "system", foreign)
 
-    pfx = make_pfx_b64(f"CN={HOST}", password=PFX_PASSWORD)
+    pfx = make_pfx_b64(HOST, password=PFX_PASSWORD)
     extra = _teardown_vars(local_azure, apim_teardown_certificate=pfx, apim_teardown_certificate_password=PFX_PASSWORD)
     plan, down = quartet(playbook, PLAYBOOKS / "teardown.yml", extra, secrets=(pfx, PFX_PASSWORD, pfx[:64]))
     shown = plan.task("azure_apim.identity.apim_teardown : Show the plan")["apim_teardown_plan"]
