@@ -27,12 +27,13 @@ TEST_TARGETS := unit emulator-test integration sanity ansible-lint shellcheck ga
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
 	changelog-lint ee-introspect clean emulator emulator-test integration docs docs-build compat-venv \
-	test-compat
+	test-compat bench bench-peer
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
 	@echo "make emulator - serve the local Azure with the demo world until Ctrl-C (prints URL, CA, credentials)"
 	@echo "make <gate> - run one gate; make clean - remove build/ and .collections/"
+	@echo "make bench  - benchmark against the local Azure (budgets, report in bench/results); make bench-peer - side by side"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -200,3 +201,24 @@ emulator-test: venv link
 integration: venv link
 	$(PY) -m pytest -q -n 2 --durations=15 tests/integration
 
+# --- benchmarks (bench/README.md); not part of `make test` ---------------------------------------------------------------
+# BENCH_ARGS is passed to `python -m bench`, e.g. BENCH_ARGS="--runs 5 --scale-sizes 1,10,50,100".
+BENCH_ARGS ?=
+bench: venv link $(VENV)/.bench-installed
+	$(PY) -m bench $(BENCH_ARGS)
+$(VENV)/.bench-installed: bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+# The peer: azure.azcollection as bundled by the `ansible` package on PyPI, plus the Python requirements it ships.
+PEER_VENV := .venv-peer
+PEER_ANSIBLE ?= ansible
+bench-peer: venv link $(VENV)/.bench-installed $(PEER_VENV)/.installed
+	$(PY) -m bench --peer-only $(BENCH_ARGS)
+$(PEER_VENV)/.installed:
+	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install --quiet "$(PEER_ANSIBLE)"
+	$(PEER_VENV)/bin/python -m pip install --quiet -r \
+		"$$(ls -d $(PEER_VENV)/lib/python*/site-packages/ansible_collections/azure/azcollection/requirements.txt | head -1)"
+	touch $@

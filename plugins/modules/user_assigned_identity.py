@@ -175,15 +175,15 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
                                  code="ResourceGroupNotFound", hint="create it first or fix resource_group")
         return wanted.get("location") or location
 
-    def create(wanted: Dict[str, Any]) -> None:
-        service.create_or_update(group, name, location_for_create(wanted), wanted.get("tags"))
+    def create(wanted: Dict[str, Any]) -> Dict[str, Any]:
+        return service.create_or_update(group, name, location_for_create(wanted), wanted.get("tags"))
 
-    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: list) -> None:
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: list) -> Dict[str, Any]:
         if "location" in paths:
             raise AzureApimError(
                 "Identity {0} is in {1!r}, not {2!r}; an identity cannot move region".format(name, current["location"], wanted["location"]),
                 code="LocationImmutable", hint="delete it (state=absent) and create it again, or drop 'location'")
-        service.update_tags(group, name, wanted["tags"])
+        return service.update_tags(group, name, wanted["tags"])
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
         if current is None:
@@ -199,6 +199,7 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
         create=create, update=update, predict=predict,
         delete=lambda current: service.delete(group, name),
         comparators={"location": same_location, "tags": exact}, settle=False,
+        verify_with_response=True,  # identity PUT/PATCH are synchronous and answer with the stored identity
     )
 
 

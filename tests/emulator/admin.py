@@ -282,12 +282,12 @@ def build_apim_service(w: World, rg: str, spec: dict[str, Any], location: str) -
             "virtualNetworkConfiguration": None, "customProperties": {}, "virtualNetworkType": "None",
             "certificates": None, "disableGateway": False, "natGatewayState": "Disabled",
             "outboundPublicIPAddresses": ["20.0.0.10"], "apiVersionConstraint": {"minApiVersion": None},
-            "publicNetworkAccess": "Enabled", "platformVersion": "stv2",
+            "publicNetworkAccess": "Enabled", "platformVersion": "stv2", "privateEndpointConnections": None,
         },
     }
-    identity = _apim_identity(w, name, spec.get("identity"))
-    if identity:
-        body["identity"] = identity
+    # ARM answers with "identity": null and "zones": null when there are none; clients read both keys.
+    body["identity"] = _apim_identity(w, name, spec.get("identity"))
+    body["zones"] = spec.get("zones")
     _apim_vnet(w, rg, body["properties"], spec.get("virtual_network"))
     w.put(sid, body)
     return body

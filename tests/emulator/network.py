@@ -324,6 +324,31 @@ def list_vnets(sub: str, rg: str) -> Response:
         return arm.json_response({"value": [render_vnet(w, b) for b in w.list(VNET, under=group["id"])]})
 
 
+def _child_get(sub: str, rg: str, parent: tuple, child_kind: str, name: str) -> Response:
+    """GET a child resource (subnet, security rule): 404 for the parent first, then for the child."""
+    parent_kind, parent_type, parent_name = parent
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        pid = _rid(w, rg, parent_kind, parent_name)
+        _require(w, pid, parent_type, parent_name, rg)
+        body = w.get(f"{pid}/{child_kind}/{name}")
+        if body is None:
+            raise arm.ArmError(404, "NotFound", f"Resource {pid}/{child_kind}/{name} not found.")
+        return arm.json_response(arm.public(body))
+
+
+def _child_list(sub: str, rg: str, parent: tuple, child_type: str) -> Response:
+    """List the children of one type under a parent (404 when the parent does not exist)."""
+    parent_kind, parent_type, parent_name = parent
+    w = arm.world()
+    with w.lock:
+        resources.require_group(w, sub, rg)
+        pid = _rid(w, rg, parent_kind, parent_name)
+        _require(w, pid, parent_type, parent_name, rg)
+        return arm.json_response(arm.paged(w.children(pid, child_type)))
+
+
 def _delete_lro(rid: str, sub: str, rg: str) -> Response:
     w = arm.world()
     with w.lock:
@@ -362,27 +387,14 @@ def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
 def get_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
     """Subnets_Get."""
     arm.require_api_version(SUBNET)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        vid = _rid(w, rg, "virtualNetworks", vnet)
-        _require(w, vid, VNET, vnet, rg)
-        body = w.get(f"{vid}/subnets/{name}")
-        if body is None:
-            raise arm.ArmError(404, "NotFound", f"Resource {vid}/subnets/{name} not found.")
-        return arm.json_response(arm.public(body))
+    return _child_get(sub, rg, ("virtualNetworks", VNET, vnet), "subnets", name)
 
 
 @bp.get(f"{_RG}/virtualNetworks/<vnet>/subnets")
 def list_subnets(sub: str, rg: str, vnet: str) -> Response:
     """Subnets_List."""
     arm.require_api_version(SUBNET)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        vid = _rid(w, rg, "virtualNetworks", vnet)
-        _require(w, vid, VNET, vnet, rg)
-        return arm.json_response(arm.paged(w.children(vid, SUBNET)))
+    return _child_list(sub, rg, ("virtualNetworks", VNET, vnet), SUBNET)
 
 
 @bp.delete(f"{_RG}/virtualNetworks/<vnet>/subnets/<name>")
@@ -491,27 +503,14 @@ def put_rule(sub: str, rg: str, nsg: str, name: str) -> Response:
 def get_rule(sub: str, rg: str, nsg: str, name: str) -> Response:
     """SecurityRules_Get."""
     arm.require_api_version(RULE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        nid = _rid(w, rg, "networkSecurityGroups", nsg)
-        _require(w, nid, NSG, nsg, rg)
-        body = w.get(f"{nid}/securityRules/{name}")
-        if body is None:
-            raise arm.ArmError(404, "NotFound", f"Resource {nid}/securityRules/{name} not found.")
-        return arm.json_response(arm.public(body))
+    return _child_get(sub, rg, ("networkSecurityGroups", NSG, nsg), "securityRules", name)
 
 
 @bp.get(f"{_RG}/networkSecurityGroups/<nsg>/securityRules")
 def list_rules(sub: str, rg: str, nsg: str) -> Response:
     """SecurityRules_List."""
     arm.require_api_version(RULE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        nid = _rid(w, rg, "networkSecurityGroups", nsg)
-        _require(w, nid, NSG, nsg, rg)
-        return arm.json_response(arm.paged(w.children(nid, RULE)))
+    return _child_list(sub, rg, ("networkSecurityGroups", NSG, nsg), RULE)
 
 
 @bp.delete(f"{_RG}/networkSecurityGroups/<nsg>/securityRules/<name>")

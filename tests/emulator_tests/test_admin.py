@@ -40,7 +40,7 @@ def test_demo_world_contents(local_azure, world):
     assert [e["service"] for e in subnet["serviceEndpoints"]] == ["Microsoft.Storage"]
     assert subnet["networkSecurityGroup"]["id"].endswith("/nsg-apim") and subnet["routeTable"]["id"].endswith("/rt-apim")
     apim = res[rg + "/providers/microsoft.apimanagement/service/apim-contoso-demo"]
-    assert "identity" not in apim or apim["identity"].get("type") in (None, "None")
+    assert (apim.get("identity") or {}).get("type") in (None, "None")
     assert apim["properties"]["provisioningState"] == "Succeeded"
     assert apim["properties"]["hostnameConfigurations"][0]["hostName"] == "apim-contoso-demo.azure-api.net"
     vault = res[_kv(local_azure).lower()]["properties"]

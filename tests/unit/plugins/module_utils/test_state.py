@@ -27,10 +27,12 @@ class Store:
     def create(self, wanted):
         self.calls.append("create")
         self.resource = {k: v for k, v in wanted.items() if k not in self.ignore}
+        return dict(self.resource)
 
     def update(self, current, wanted, paths):
         self.calls.append(("update", tuple(paths)))
         self.resource = deep_merge(current, {k: v for k, v in wanted.items() if k not in self.ignore})
+        return dict(self.resource)
 
     def delete(self, current):
         self.calls.append("delete")
@@ -104,6 +106,35 @@ def test_verify_does_not_print_secret_paths():
     with pytest.raises(AzureApimError) as caught:
         run(store, desired={"value": "b"}, secret_keys=("value",))
     assert "(secret values)" in caught.value.msg
+
+
+@pytest.mark.parametrize("initial, desired, calls", [
+    (None, {"a": 1}, ["read", "create"]),
+    ({"a": 1}, {"a": 2}, ["read", ("update", ("a",))]),
+])
+def test_verify_with_response_spares_the_second_read(initial, desired, calls):
+    store = Store(initial)
+    outcome = run(store, desired=desired, verify_with_response=True)
+    assert store.calls == calls
+    assert outcome.after == store.resource
+    default = Store(initial)
+    run(default, desired=desired)
+    assert default.calls == calls + ["read"]
+
+
+def test_verify_with_response_still_catches_an_ignored_change():
+    store = Store({"type": "None"}, ignore=("type",))
+    with pytest.raises(AzureApimError) as caught:
+        run(store, desired={"type": "SystemAssigned"}, verify_with_response=True)
+    assert caught.value.code == "VerificationFailed"
+    assert store.calls == ["read", ("update", ("type",))]
+
+
+def test_verify_with_response_rereads_when_the_write_returns_nothing():
+    store = Store({"a": 1})
+    store.update = lambda current, wanted, paths: store.calls.append("update-no-body") or store.resource.update(wanted)
+    run(store, desired={"a": 2}, verify_with_response=True)
+    assert store.calls == ["read", "update-no-body", "read"]
 
 
 def test_waits_for_running_operation_before_writing():

@@ -159,3 +159,15 @@ def test_secret_from_environment_is_masked_by_ansible(make_module):
     module = make_module()
     assert module.auth.secret == CLIENT_SECRET
     assert CLIENT_SECRET in module.module.no_log_values
+
+
+@pytest.mark.parametrize("existing, methods", [
+    (None, ["GET", "GET", "PUT"]),                       # read identity, read group (location), create
+    ({"owner": "old"}, ["GET", "PATCH"]),                # read identity, update tags
+])
+def test_a_write_is_verified_from_its_response_without_reading_again(run_module, msi, transport, existing, methods):
+    if existing is not None:
+        msi.add("rg-apim", "id-apim", tags=existing)
+    result = run_module(uai, dict(BASE, location="westeurope", tags={"owner": "platform"}))
+    assert result.result["changed"] is True and result.result["identity"]["tags"]["owner"] == "platform"
+    assert [r.method for r in transport.arm_requests()] == methods

@@ -1,0 +1,1 @@
+"""Benchmarks of azure_apim.identity against the local Azure (see bench/README.md)."""
