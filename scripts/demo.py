@@ -11,7 +11,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+from xml.etree import ElementTree
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -31,6 +32,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--playbook", help=f"default: {MAIN_PLAYBOOK.relative_to(REPO_ROOT)} if present")
     parser.add_argument("--time-scale", type=float, default=0.01,
                         help="Azure seconds → real seconds (0.01: a 45 s APIM update takes 0.45 s)")
+    parser.add_argument("--rerun", action="store_true",
+                        help="run the playbook a second time and show that it changes nothing (zero writes)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="pass -v… to ansible-playbook")
     return parser.parse_args()
 
@@ -88,8 +91,54 @@ def _print_apim(state: dict[str, Any]) -> None:
                     f" keyVault={kv.get('secretIdentifier')} lastStatus={(kv.get('lastStatus') or {}).get('code')}"
                     if kv else "")
             elif kind == "loggers":
-                extra = f" type={cprops.get('loggerType')}"
+                creds = cprops.get("credentials") or {}
+                extra = (f" type={cprops.get('loggerType')} endpoint={creds.get('endpointAddress')}"
+                         f" eventHub={creds.get('name')} identity={creds.get('identityClientId')}")
+            elif kind == "policies":
+                extra = "".join(f"\n      {element}" for element in _identity_elements(child.get("_raw") or ""))
             print(f"  {kind:<14} {child.get('name')}{extra}")
+
+
+def _identity_elements(policy_xml: str) -> list[str]:
+    """The authentication-managed-identity elements of a policy document, as attribute lists."""
+    try:
+        root = ElementTree.fromstring(policy_xml)
+    except ElementTree.ParseError:
+        return ["(policy XML not readable)"]
+    return ["authentication-managed-identity " + " ".join(f'{k}="{v}"' for k, v in el.attrib.items())
+            for el in root.iter("authentication-managed-identity")]
+
+
+def _print_grants(state: dict[str, Any]) -> None:
+    """Who each API Management identity can reach, and how: a vault access-policy entry or a role assignment."""
+    principals: dict[str, str] = {}
+    for svc in _by_type(state, "Microsoft.ApiManagement/service"):
+        ident = svc.get("identity") or {}
+        if ident.get("principalId"):
+            principals[ident["principalId"]] = f"{svc['name']} (system-assigned)"
+        for uami_id, entry in (ident.get("userAssignedIdentities") or {}).items():
+            principals[entry.get("principalId")] = f"{uami_id.rsplit('/', 1)[-1]} (user-assigned)"
+    print("Grants to the API Management identities")
+    for vault in _by_type(state, "Microsoft.KeyVault/vaults"):
+        for policy in vault["properties"].get("accessPolicies") or []:
+            if policy["objectId"] in principals:
+                print(f"  {principals[policy['objectId']]:<40} access policy on {vault['name']}: "
+                      f"secrets={policy['permissions'].get('secrets')}")
+    roles = _role_names()
+    for ra in _by_type(state, "Microsoft.Authorization/roleAssignments"):
+        props = ra["properties"]
+        if props["principalId"] in principals:
+            guid = props["roleDefinitionId"].rsplit("/", 1)[-1]
+            print(f"  {principals[props['principalId']]:<40} role assignment {roles.get(guid, guid)} "
+                  f"at {_short(props['scope'])}")
+
+
+def _role_names() -> dict[str, str]:
+    try:
+        from emulator.authorization import ROLE_DEFINITIONS
+    except ImportError:
+        return {}
+    return {guid: role["roleName"] for guid, role in ROLE_DEFINITIONS.items()}
 
 
 def _print_vaults(state: dict[str, Any]) -> None:
@@ -108,13 +157,7 @@ def _print_vaults(state: dict[str, Any]) -> None:
 
 
 def _print_rbac(state: dict[str, Any]) -> None:
-    roles = {}
-    try:
-        from emulator.authorization import ROLE_DEFINITIONS
-
-        roles = {guid: role["roleName"] for guid, role in ROLE_DEFINITIONS.items()}
-    except ImportError:
-        pass
+    roles = _role_names()
     assignments = _by_type(state, "Microsoft.Authorization/roleAssignments")
     print(f"Role assignments ({len(assignments)})")
     for ra in assignments:
@@ -138,7 +181,7 @@ def _print_identities_and_network(state: dict[str, Any]) -> None:
               f"{p.get('destinationPortRange', p.get('destinationPortRanges'))} (priority {p['priority']})")
 
 
-def print_summary(state: dict[str, Any], requests: list[dict]) -> None:
+def print_summary(state: dict[str, Any], requests: list[dict], changed: Optional[list[str]] = None) -> None:
     """A readable account of what the sandbox Azure holds and what the run asked of it."""
     print("\n" + "=" * 100)
     print(f"Sandbox subscription {state['subscription_id']} (tenant {state['tenant_id']})")
@@ -147,12 +190,30 @@ def print_summary(state: dict[str, Any], requests: list[dict]) -> None:
     _print_vaults(state)
     _print_identities_and_network(state)
     _print_rbac(state)
+    _print_grants(state)
+    if changed is not None:
+        print(f"Tasks that changed something: {len(changed)}")
+        for name in changed:
+            print(f"  {name}")
     arm = [r for r in requests if "/oauth2/" not in r["path"] and "/.well-known/" not in r["path"]]
     writes = [r for r in arm if r.get("write")]
-    failed = [r for r in arm if (r.get("status") or 0) >= 400]
-    print(f"ARM requests during the run: {len(arm)} ({len(writes)} writes, {len(failed)} answered with an error)")
+    # A 404 on a read is how a module learns that something does not exist yet; only other errors are failures.
+    missing = [r for r in arm if r.get("status") == 404 and r["method"] == "GET"]
+    failed = [r for r in arm if (r.get("status") or 0) >= 400 and r not in missing]
+    print(f"ARM requests during the run: {len(arm)} ({len(writes)} writes, {len(missing)} reads of what did not "
+          f"exist yet, {len(failed)} answered with an error)")
     for req in writes:
         print(f"  {req['method']:<6} {req['status']}  {_short(req['path'])}")
+
+
+def _rerun(azure: LocalAzure, playbook: Path, workdir: Path, verbosity: int) -> Any:
+    """The same playbook again: converged, it reports no change and sends no write."""
+    azure.admin.clear_requests()
+    run = run_playbook(azure, playbook, workdir, verbosity=verbosity,
+                       extra_vars={"site_subscription_id": azure.subscription_id})
+    writes = [r for r in run.requests if r.get("write")]
+    print(f"\nSecond run: exit code {run.rc}, {len(run.changed_tasks())} tasks changed, {len(writes)} writes sent.")
+    return run
 
 
 def main() -> int:
@@ -173,11 +234,14 @@ def main() -> int:
                       f"{FALLBACK_PLAYBOOK.relative_to(REPO_ROOT)} instead.")
                 playbook = FALLBACK_PLAYBOOK
             azure.admin.clear_requests()
-            run = run_playbook(azure, playbook, Path(tmp) / "run", verbosity=args.verbose)
+            run = run_playbook(azure, playbook, Path(tmp) / "run", verbosity=args.verbose,
+                               extra_vars={"site_subscription_id": azure.subscription_id})
             print(run.stdout)
             if run.rc != 0:
                 print(run.stderr, file=sys.stderr)
-            print_summary(run.state, run.requests)
+            print_summary(run.state, run.requests, run.changed_tasks())
+            if args.rerun and run.rc == 0:
+                run = _rerun(azure, playbook, Path(tmp) / "rerun", args.verbose)
         finally:
             server.stop()
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s; playbook exit code {run.rc}.")
