@@ -194,9 +194,11 @@ clean:
 emulator: venv link
 	$(PY) -m emulator serve --world tests/emulator/worlds/demo.yaml
 
-# Both suites run on two workers (each starts its own local Azure); CI machines have two cores.
+# Both suites run on two workers (each starts its own local Azure); CI machines have two cores. The replay of the
+# shared ARM examples runs in one process so it can print how many examples it covered.
 emulator-test: venv link
-	$(PY) -m pytest -q -n 2 tests/emulator_tests
+	$(PY) -m pytest -q -p no:cacheprovider tests/emulator_tests/test_examples_replay.py
+	$(PY) -m pytest -q -n 2 -rs --ignore=tests/emulator_tests/test_examples_replay.py tests/emulator_tests
 
 integration: venv link
 	$(PY) -m pytest -q -n 2 --durations=15 tests/integration
