@@ -8,6 +8,8 @@ such a reference into the principal id, tenant id and client id the other APIs n
 """
 from __future__ import annotations
 
+import copy
+
 import json
 from typing import Any, Dict, List, Optional
 
@@ -136,15 +138,37 @@ class ApimServices:
     def _ops(self) -> Any:
         return self.module.client("apim").api_management_service
 
-    def get(self, resource_group: str, name: str) -> Optional[Dict[str, Any]]:
-        """The service, or None when it (or its resource group) does not exist."""
+    def _memo(self) -> Dict[Any, Any]:
+        memo = getattr(self.module, "memo", None)
+        return memo if isinstance(memo, dict) else {}
+
+    @staticmethod
+    def _memo_key(resource_group: str, name: str) -> tuple:
+        return ("apim_service", resource_group.lower(), name.lower())
+
+    def get(self, resource_group: str, name: str, memo: bool = False) -> Optional[Dict[str, Any]]:
+        """The service, or None when it (or its resource group) does not exist.
+
+        ``memo=True`` reuses this run's last read of the service (for lookups such as resolving an identity, so the
+        items of a list task read it once); the default always reads, as the reads that decide or verify a change
+        must. Every read refreshes the memo and every write through this class clears it.
+        """
+        key, memo_dict = self._memo_key(resource_group, name), self._memo()
+        if memo and key in memo_dict:
+            return copy.deepcopy(memo_dict[key])
         model = self.module.read(self._ops.get, resource_group, name,
                                  what="reading API Management service {0}/{1}".format(resource_group, name))
-        return service_to_dict(model) if model is not None else None
+        service = service_to_dict(model) if model is not None else None
+        memo_dict[key] = copy.deepcopy(service)
+        return service
 
-    def require(self, resource_group: str, name: str) -> Dict[str, Any]:
+    def forget(self, resource_group: str, name: str) -> None:
+        """Drop the memo of a service that was just written."""
+        self._memo().pop(self._memo_key(resource_group, name), None)
+
+    def require(self, resource_group: str, name: str, memo: bool = False) -> Dict[str, Any]:
         """The service, or a clear error when it does not exist."""
-        service = self.get(resource_group, name)
+        service = self.get(resource_group, name, memo)
         if service is None:
             raise AzureApimError(
                 "API Management service {0!r} was not found in resource group {1!r} of subscription {2}".format(
@@ -169,21 +193,25 @@ class ApimServices:
 
     def create(self, resource_group: str, name: str, body: Dict[str, Any]) -> None:
         """PUT a new service and wait for activation (30-45 minutes in Azure) within the deadline."""
+        self.forget(resource_group, name)
         self.module.lro(self._ops.begin_create_or_update, resource_group, name, _json(body),
                         what=self._what("creating", resource_group, name))
 
     def patch(self, resource_group: str, name: str, body: Dict[str, Any]) -> None:
         """PATCH only the given top-level keys (identity, tags, sku, properties) and wait for the update."""
+        self.forget(resource_group, name)
         self.module.lro(self._ops.begin_update, resource_group, name, _json(body),
                         what=self._what("updating", resource_group, name))
 
     def update_identity(self, resource_group: str, name: str, identity: Dict[str, Any]) -> None:
         """PATCH carrying only ``identity`` (never hostnames or customProperties)."""
+        self.forget(resource_group, name)
         self.module.lro(self._ops.begin_update, resource_group, name, _json({"identity": identity}),
                         what=self._what("updating the identities of", resource_group, name))
 
     def delete(self, resource_group: str, name: str) -> None:
         """DELETE the service and wait until it is gone (a 404 counts as done)."""
+        self.forget(resource_group, name)
         poller = self.module.read(self._ops.begin_delete, resource_group, name,
                                   what=self._what("deleting", resource_group, name))
         if poller is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import traceback
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -66,12 +66,16 @@ class AzureApimModule:
         self._auth: Optional[AuthSettings] = None
         self._credential: Any = None
         self._clients: Dict[str, Any] = {}
+        self._item_params: Optional[Dict[str, Any]] = None
+        # Per-run memo of reads that only serve lookups (e.g. the APIM service to resolve an identity): list items
+        # of one task share them. Never used for the reads that decide or verify a change.
+        self.memo: Dict[Any, Any] = {}
 
     # -- parameters and Ansible plumbing -------------------------------------------------------
     @property
     def params(self) -> Dict[str, Any]:
-        """The module parameters."""
-        return self.module.params
+        """The module parameters (in a list run: the common ones merged with the current item's)."""
+        return self.module.params if self._item_params is None else self._item_params
 
     @property
     def check_mode(self) -> bool:
@@ -245,12 +249,114 @@ class AzureApimModule:
         finally:
             self.close()
 
+    def run_items(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]], items: "ItemList") -> None:
+        """Like run(), but when the list option ``items.option`` is set, ``main_fn`` runs once per item.
+
+        Every item is validated before the first call to Azure (``items.validate``); the items then run in order in
+        this one process, sharing the credential, the clients and ``memo``. The first failing item ends the run: the
+        error names the item and the result lists what the items before it did.
+        """
+        if self.module.params.get(items.option) is None:
+            self.run(main_fn)
+            return
+        done: List[Dict[str, Any]] = []
+        try:
+            result = self._run_items(main_fn, items, done)
+        except AzureApimError as err:
+            err.extra = dict(getattr(err, "extra", None) or {}, **{items.option: done})
+            self.fail(err)
+        except Exception as err:
+            if not _is_azure_error(err):
+                raise
+            self.fail(translate(err, None, self._secrets()))
+        else:
+            self.exit_json(**result)
+        finally:
+            self._item_params = None
+            self.close()
+
+    def _run_items(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]], items: "ItemList",
+                   done: List[Dict[str, Any]]) -> Dict[str, Any]:
+        merged = items.expand(self.module.params)
+        for index, params in enumerate(merged):
+            self._item_params = params
+            items.labelled(index, merged, items.validate)
+        diff: Dict[str, Dict[str, Any]] = {"before": {}, "after": {}}
+        for index, params in enumerate(merged):
+            self._item_params = params
+            one = items.labelled(index, merged, lambda _params: main_fn(self))
+            item_diff = one.pop("diff", None) or {}
+            one.pop("auth", None)
+            if one.get("changed") and item_diff:
+                key = items.key(params)
+                diff["before"][key] = item_diff.get("before")
+                diff["after"][key] = item_diff.get("after")
+            done.append(one)
+        self._item_params = None
+        return {"changed": any(one.get("changed") for one in done), items.option: done, "diff": diff}
+
     def close(self) -> None:
         """Close clients and the credential (releases connection pools)."""
         for client in self._clients.values():
             getattr(client, "close", lambda: None)()
         if self._credential is not None:
             getattr(self._credential, "close", lambda: None)()
+
+
+class ItemList:
+    """A list option whose items are run one after the other by AzureApimModule.run_items().
+
+    ``option``: the list option (type list, elements dict); its sub-options are ``item_options``, each of which is
+    also a top-level option of the module, where it is the default for every item (an item's unset sub-option
+    inherits the top-level value). ``key`` names an item in the diff; ``validate`` refuses bad input (pure, no
+    network). Items with the same key are refused.
+    """
+
+    def __init__(self, option: str, item_options: Sequence[str], key: Callable[[Dict[str, Any]], str],
+                 validate: Callable[[Dict[str, Any]], None] = lambda params: None, noun: str = "item") -> None:
+        self.option = option
+        self.item_options = tuple(item_options)
+        self.key = key
+        self.validate = validate
+        self.noun = noun
+
+    def expand(self, params: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        """One full parameter set per item: the top-level values overridden by what the item sets."""
+        merged, seen = [], set()
+        for item in params[self.option]:
+            one = {k: v for k, v in params.items() if k != self.option}
+            one.update({k: v for k, v in item.items() if k in self.item_options and v is not None})
+            key = self.key(one)
+            if key in seen:
+                raise AzureApimError("{0} {1!r} is listed twice in {2}".format(self.noun, key, self.option),
+                                     code="InvalidParameters",
+                                     hint="list each {0} once; merge the two entries".format(self.noun))
+            seen.add(key)
+            merged.append(one)
+        return merged
+
+    def label(self, params: Mapping[str, Any], index: int, total: int) -> str:
+        """How an error names the item: ``named value nv-03 (item 3 of 10 in named_values)``."""
+        return "{0} {1} (item {2} of {3} in {4})".format(self.noun, self.key(params), index + 1, total, self.option)
+
+    def labelled(self, index: int, merged: List[Dict[str, Any]], fn: Callable[[Dict[str, Any]], Any]) -> Any:
+        """``fn(item params)``; an AzureApimError it raises is prefixed with the item's label."""
+        try:
+            return fn(merged[index])
+        except AzureApimError as err:
+            err.msg = "{0}: {1}".format(self.label(merged[index], index, len(merged)), err.msg)
+            raise
+
+    def sub_spec(self, spec: Mapping[str, Any], required: Sequence[str] = ()) -> Dict[str, Any]:
+        """The list option's argument spec built from the top-level options: same types, choices and no_log, no
+        defaults (an unset sub-option inherits the top-level value); ``required`` are required in every item."""
+        options = {}
+        for name in self.item_options:
+            sub = {k: v for k, v in spec[name].items() if k in ("type", "choices", "no_log", "elements", "aliases")}
+            if name in required:
+                sub["required"] = True
+            options[name] = sub
+        return {"type": "list", "elements": "dict", "options": options}
 
 
 def _is_azure_error(err: BaseException) -> bool:

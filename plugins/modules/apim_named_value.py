@@ -32,8 +32,8 @@ options:
   name:
     description:
       - Identifier of the named value (the last segment of its resource ID).
+      - Required unless O(named_values) lists the named values.
     type: str
-    required: true
   display_name:
     description:
       - Name used to reference the value in policies, as C({{display_name}}). Letters, digits, V(-), V(.) and
@@ -109,6 +109,58 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  named_values:
+    description:
+      - Several named values of the service in one task, instead of O(name). The task reads the service once,
+        checks every entry before the first write, then handles the entries in order.
+      - Each entry takes the per-named-value options below; an option an entry leaves unset takes the value of the
+        task's option of the same name (or its default), so common settings such as O(identity) or O(state) can be
+        given once.
+      - The first entry that fails ends the task; the error names it, and RV(named_values) lists what the entries
+        before it did.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Identifier of the named value, unique in the list. See O(name).
+        type: str
+        required: true
+      display_name:
+        description: See O(display_name).
+        type: str
+      value:
+        description: See O(value).
+        type: str
+      is_secret:
+        description: See O(is_secret).
+        type: bool
+      update_secret:
+        description: See O(update_secret).
+        type: str
+        choices: [always, on_create]
+      key_vault_secret_id:
+        description: See O(key_vault_secret_id).
+        type: str
+      identity:
+        description: See O(identity).
+        type: str
+      tags:
+        description: See O(tags).
+        type: list
+        elements: str
+      purge_tags:
+        description: See O(purge_tags).
+        type: bool
+      refresh_secret:
+        description: See O(refresh_secret).
+        type: bool
+      wait_for_secret:
+        description: See O(wait_for_secret).
+        type: bool
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - azure_apim.identity.azure
   - azure_apim.identity.azure.timeout
@@ -155,6 +207,29 @@ EXAMPLES = r"""
     is_secret: true
     update_secret: always
 
+- name: Key Vault named values in one task (one module run, the service read once)
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    identity: system
+    named_values:
+      - {name: nv-01, key_vault_secret_id: "https://kv-contoso.vault.azure.net/secrets/nv-01"}
+      - {name: nv-02, key_vault_secret_id: "https://kv-contoso.vault.azure.net/secrets/nv-02"}
+
+- name: A list with per-entry settings; unset entry options take the task's value
+  azure_apim.identity.apim_named_value:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    identity: id-apim-keyvault
+    named_values:
+      - name: backend-api-key
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/backend-api-key
+      - name: partner-api-key
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/partner-api-key
+        identity: system
+      - name: legacy-token
+        state: absent
+
 - name: Remove a named value
   azure_apim.identity.apim_named_value:
     resource_group: rg-apim
@@ -168,7 +243,7 @@ named_value:
   description:
     - The named value after the task ({} when absent). In check mode, the predicted state. Values are never
       returned.
-  returned: always
+  returned: when O(name) is set
   type: dict
   contains:
     id:
@@ -220,14 +295,27 @@ last_status:
   description:
     - Outcome of API Management's last read of the Key Vault secret (V(code) is V(Success) or the Key Vault
       error, V(message) explains it); null for plain values.
-  returned: always
+  returned: when O(name) is set
   type: dict
   sample: {code: Forbidden, message: "Caller is not authorized to perform action on resource.", time_stamp_utc: null}
 secret_refreshes:
   description: How many times the task asked API Management to read the Key Vault secret again.
-  returned: always
+  returned: when O(name) is set
   type: int
   sample: 0
+named_values:
+  description:
+    - With O(named_values), one entry per named value handled, in the order of the list (on failure, the entries
+      before the failing one). Each entry holds RV(named_value), RV(last_status), RV(secret_refreshes) and
+      C(changed) for that named value.
+  returned: when O(named_values) is set
+  type: list
+  elements: dict
+  sample:
+    - changed: false
+      named_value: {name: backend-api-key, display_name: backend-api-key, secret: true}
+      last_status: {code: Success, message: null, time_stamp_utc: "2026-01-01T00:00:00+00:00"}
+      secret_refreshes: 0
 auth:
   description: Credential type used and where its settings came from (never a secret).
   returned: when Azure was called
@@ -246,13 +334,13 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal, redact
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_uri
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
     service_name=dict(type="str", required=True),
-    name=dict(type="str", required=True),
+    name=dict(type="str"),
     display_name=dict(type="str"),
     value=dict(type="str", no_log=True),
     is_secret=dict(type="bool"),
@@ -266,6 +354,8 @@ ARGUMENT_SPEC = dict(
     wait_interval=dict(type="int", default=30),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+ITEM_OPTIONS = ("name", "display_name", "value", "is_secret", "update_secret", "key_vault_secret_id", "identity",
+                "tags", "purge_tags", "refresh_secret", "wait_for_secret", "state")
 SECRET_KEYS = ("value",)
 DISPLAY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
 
@@ -433,10 +523,11 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     params = module.params
     validate(params)
     services = ApimServices(module)
-    if params["state"] == "absent" and services.get(params["resource_group"], params["service_name"]) is None:
+    if params["state"] == "absent" and \
+            services.get(params["resource_group"], params["service_name"], memo=True) is None:
         return {"changed": False, "named_value": {}, "last_status": None, "secret_refreshes": 0,
                 "diff": {"before": {}, "after": {}}}
-    service = services.require(params["resource_group"], params["service_name"])
+    service = services.require(params["resource_group"], params["service_name"], memo=True)
     client_id = identity_client_id(module, service) if params["key_vault_secret_id"] else None
     named_values = NamedValues(module, params["resource_group"], params["service_name"])
     spec = spec_for(module, named_values)
@@ -455,9 +546,16 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     return result
 
 
+ITEMS = ItemList("named_values", ITEM_OPTIONS, key=lambda params: params["name"], validate=validate,
+                 noun="named value")
+ARGUMENT_SPEC["named_values"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",))
+MODULE_KWARGS: Dict[str, Any] = dict(required_one_of=[["name", "named_values"]],
+                                     mutually_exclusive=[["name", "named_values"]])
+
+
 def main() -> None:
     """Module entry point."""
-    AzureApimModule(ARGUMENT_SPEC).run(run)
+    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run_items(run, ITEMS)
 
 
 if __name__ == "__main__":

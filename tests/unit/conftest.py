@@ -315,7 +315,11 @@ def run_module(monkeypatch: pytest.MonkeyPatch, transport: FakeTransport, azure_
             with pytest.raises(ModuleExit) as caught:
                 wrapper = AzureApimModule(module_py.ARGUMENT_SPEC, env=azure_env if env is None else env,
                                           transport=transport, **extra)
-                wrapper.run(module_py.run)
+                items = getattr(module_py, "ITEMS", None)
+                if items is not None:
+                    wrapper.run_items(module_py.run, items)
+                else:
+                    wrapper.run(module_py.run)
         return caught.value
 
     return runner
