@@ -20,9 +20,10 @@ options:
     type: str
     required: true
   name:
-    description: Name of the identity.
+    description:
+      - Name of the identity.
+      - Required unless O(identities) lists several.
     type: str
-    required: true
   location:
     description:
       - Azure region of the identity, for example V(westeurope). Used on creation only; an identity cannot move.
@@ -42,6 +43,36 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  identities:
+    description:
+      - Several identities of the resource group in one task, instead of O(name). Every entry is checked before
+        the first request; the entries are then handled in order in one module run.
+      - An option an entry leaves unset takes the value of the task's option of the same name (or its default).
+      - The first entry that fails ends the task; the error names it, and RV(identities) lists what the entries
+        before it did.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the identity.
+        type: str
+        required: true
+      resource_group:
+        description: Resource group of the identity; defaults to O(resource_group).
+        type: str
+      location:
+        description: See O(location).
+        type: str
+      tags:
+        description: See O(tags).
+        type: dict
+      purge_tags:
+        description: See O(purge_tags).
+        type: bool
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - azure_apim.identity.azure
   - azure_apim.identity.azure.timeout
@@ -69,6 +100,16 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ apim_uai.identity.principal_id }}"
 
+- name: Both identities of a service in one task
+  azure_apim.identity.user_assigned_identity:
+    resource_group: rg-apim
+    location: westeurope
+    identities:
+      - name: id-apim-keyvault
+      - name: id-apim-logs
+        tags:
+          owner: observability
+
 - name: Keep exactly these tags
   azure_apim.identity.user_assigned_identity:
     resource_group: rg-apim
@@ -89,7 +130,7 @@ identity:
   description:
     - The identity after the task ({} when it is absent). In check mode, the predicted state; the client, principal
       and tenant IDs Azure assigns on creation are then null (the resource ID is predicted).
-  returned: always
+  returned: when O(name) is set
   type: dict
   contains:
     id:
@@ -124,6 +165,16 @@ identity:
       description: Tenant of the identity.
       type: str
       sample: 33333333-3333-3333-3333-333333333333
+identities:
+  description:
+    - With O(identities), one entry per identity handled, in the order of the list (on failure, the entries before
+      the failing one). Each entry holds RV(identity) and C(changed) for that identity.
+  returned: when O(identities) is set
+  type: list
+  elements: dict
+  sample:
+    - changed: true
+      identity: {name: id-apim-keyvault, resource_group: rg-apim, location: westeurope, tags: {}}
 auth:
   description: Credential type used and where its settings came from (never a secret).
   returned: when Azure was called
@@ -136,13 +187,13 @@ from typing import Any, Dict, Optional
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import exact, merge_tags
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import build_resource_id
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService, same_location
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
-    name=dict(type="str", required=True),
+    name=dict(type="str"),
     location=dict(type="str"),
     tags=dict(type="dict"),
     purge_tags=dict(type="bool", default=False),
@@ -211,9 +262,15 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     return outcome.result("identity")
 
 
+ITEMS = ItemList("identities", ("name", "resource_group", "location", "tags", "purge_tags", "state"),
+                 key=lambda params: "{0}/{1}".format(params["resource_group"], params["name"]), noun="identity")
+ARGUMENT_SPEC["identities"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",))
+MODULE_KWARGS: Dict[str, Any] = dict(required_one_of=[["name", "identities"]], mutually_exclusive=[["name", "identities"]])
+
+
 def main() -> None:
     """Module entry point."""
-    AzureApimModule(ARGUMENT_SPEC).run(run)
+    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run_items(run, ITEMS)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,31 @@ def test_create_quartet_then_tags_then_delete(world, playbook):
     assert [e["method"] for e in gone.requests.writes()] == ["DELETE"]
     # The seeded identity the task does not name is untouched.
     assert _identity(gone.state, "id-apim-demo") is not None
+
+
+def test_identities_list_quartet_in_one_module_run(world, playbook):
+    world("demo")
+    task = "Ensure the user-assigned identities"
+    items = [{"name": "id-list-a", "tags": {"team": "ops"}}, {"name": "id-list-b"}]
+    runs = [playbook("uai_list", extra_vars={"uai_items": items}, check=check, diff=True)
+            for check in (True, False, True, False)]
+    for run in runs:
+        assert run.rc == 0, run.explain()
+    check, apply, check2, apply2 = runs
+    assert check.task(task)["changed"] is True and check.requests.writes() == []
+    assert sorted(check.task(task)["diff"]["after"]) == ["rg-apim-demo/id-list-a", "rg-apim-demo/id-list-b"]
+    assert _identity(check.state, "id-list-a") is None
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in apply.requests.writes()] == [
+        ("PUT", "id-list-a"), ("PUT", "id-list-b")]
+    assert _identity(apply.state, "id-list-a")["tags"] == {"team": "ops"}
+    results = apply.task(task)["identities"]
+    assert [r["identity"]["principal_id"] for r in results] == [
+        _identity(apply.state, n)["properties"]["principalId"] for n in ("id-list-a", "id-list-b")]
+    for rerun in (check2, apply2):
+        assert rerun.task(task)["changed"] is False and rerun.requests.writes() == []
+        # one read per identity, nothing else
+        assert [e["method"] for e in rerun.requests.arm()] == ["GET", "GET"]
+    gone = playbook("uai_list", extra_vars={"uai_items": items, "uai_state": "absent"})
+    assert gone.rc == 0, gone.explain()
+    assert [e["method"] for e in gone.requests.writes()] == ["DELETE", "DELETE"]
+    assert _identity(gone.state, "id-list-a") is None and _identity(gone.state, "id-apim-demo") is not None
