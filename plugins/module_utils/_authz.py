@@ -264,7 +264,7 @@ def principal_from_params(module: Any) -> Dict[str, Any]:
                 "client_id": None, "resource_id": None}
     from ._apim import ApimServices, resolve_identity
 
-    service = ApimServices(module).require(params["service_resource_group"], params["service_name"])
+    service = ApimServices(module).require(params["service_resource_group"], params["service_name"], memo=True)
     return resolve_identity(service, params.get("identity"), module.subscription_id)
 
 

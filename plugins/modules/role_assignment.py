@@ -23,14 +23,14 @@ options:
   scope:
     description:
       - ARM id of the scope, for example a vault id, a vault id followed by C(/secrets/<name>), a resource group id.
+      - Required (with O(role)) unless O(assignments) lists several.
     type: str
-    required: true
   role:
     description:
       - Role display name (for example V(Key Vault Secrets User)), role definition GUID or full role definition id.
       - An unknown name fails listing the closest role names.
+      - Required (with O(scope)) unless O(assignments) lists several.
     type: str
-    required: true
   principal_id:
     description:
       - Object id of the principal. Mutually exclusive with O(service_name).
@@ -62,6 +62,39 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  assignments:
+    description:
+      - Several assignments for the same principal in one task, instead of O(scope) and O(role), for example the
+        data roles of the trusted services. The principal is resolved once; every entry is checked before the first
+        request; the entries are then handled in order in one module run.
+      - An option an entry leaves unset takes the value of the task's option of the same name (or its default).
+      - The first entry that fails ends the task; the error names it, and RV(assignments) lists what the entries
+        before it did.
+    type: list
+    elements: dict
+    suboptions:
+      scope:
+        description: See O(scope).
+        type: str
+        required: true
+      role:
+        description: See O(role).
+        type: str
+        required: true
+      identity:
+        description: See O(identity).
+        type: str
+      principal_type:
+        description: See O(principal_type).
+        type: str
+        choices: [ServicePrincipal, User, Group]
+      description:
+        description: See O(description).
+        type: str
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - azure_apim.identity.azure
   - azure_apim.identity.azure.timeout
@@ -90,6 +123,16 @@ EXAMPLES = r"""
     service_resource_group: rg-apim
     identity: id-apim-keyvault
 
+- name: Data roles on the trusted services in one task
+  azure_apim.identity.role_assignment:
+    service_name: apim-contoso
+    service_resource_group: rg-apim
+    assignments:
+      - scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stcontoso
+        role: Storage Blob Data Reader
+      - scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data/providers/Microsoft.ServiceBus/namespaces/sb-contoso
+        role: Azure Service Bus Data Sender
+
 - name: Remove the assignment
   azure_apim.identity.role_assignment:
     scope: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-apim/providers/Microsoft.KeyVault/vaults/kv-apim
@@ -101,7 +144,7 @@ EXAMPLES = r"""
 RETURN = r"""
 role_assignment:
   description: The assignment after the task ({} when absent). In check mode, the predicted assignment (id null).
-  returned: always
+  returned: when O(scope) is set
   type: dict
   contains:
     id:
@@ -146,9 +189,20 @@ role_assignment:
       sample: false
 principal:
   description: The principal that was resolved (never a secret).
-  returned: always
+  returned: when O(scope) is set
   type: dict
   sample: {kind: system, principal_id: 22222222-2222-2222-2222-222222222222, tenant_id: 33333333-3333-3333-3333-333333333333}
+assignments:
+  description:
+    - With O(assignments), one entry per assignment handled, in the order of the list (on failure, the entries
+      before the failing one). Each entry holds RV(role_assignment), RV(principal) and C(changed).
+  returned: when O(assignments) is set
+  type: list
+  elements: dict
+  sample:
+    - changed: false
+      role_assignment: {name: 3f2a0c7e-5d1b-5c3e-8f4a-2b6d9e0c1a7b, role_name: Storage Blob Data Reader, adopted: false}
+      principal: {kind: system, principal_id: 22222222-2222-2222-2222-222222222222}
 auth:
   description: Credential type used and where its settings came from (never a secret).
   returned: when Azure was called
@@ -163,26 +217,42 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._authz import 
     principal_from_params,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
-    scope=dict(type="str", required=True),
-    role=dict(type="str", required=True),
+    scope=dict(type="str"),
+    role=dict(type="str"),
     principal_type=dict(type="str", choices=["ServicePrincipal", "User", "Group"], default="ServicePrincipal"),
     description=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     **PRINCIPAL_OPTIONS,
 )
-MODULE_KWARGS: Dict[str, Any] = dict(PRINCIPAL_KWARGS)
+
+def validate(params: Dict[str, Any]) -> None:
+    """A malformed scope is refused before anything is read or written."""
+    scope = "/" + params["scope"].strip().strip("/")
+    if scope != "/":
+        parse_resource_id(scope)
+
+
+ITEMS = ItemList("assignments", ("scope", "role", "identity", "principal_type", "description", "state"),
+                 key=lambda params: "{0} at {1}".format(params["role"], params["scope"]), validate=validate,
+                 noun="role assignment")
+ARGUMENT_SPEC["assignments"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("scope", "role"))
+MODULE_KWARGS: Dict[str, Any] = dict(
+    PRINCIPAL_KWARGS,
+    mutually_exclusive=PRINCIPAL_KWARGS["mutually_exclusive"] + [("scope", "assignments"), ("role", "assignments")],
+    required_one_of=PRINCIPAL_KWARGS["required_one_of"] + [("scope", "assignments")],
+    required_together=[("scope", "role")],
+)
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the one assignment and return the module result."""
     params = module.params
+    validate(params)
     scope = "/" + params["scope"].strip().strip("/")
-    if scope != "/":
-        parse_resource_id(scope)  # a malformed scope fails here, before anything is read or written
     principal = principal_from_params(module)
     authz = AuthorizationService(module)
     role = authz.resolve_role(params["role"], scope)
@@ -197,7 +267,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
 
 def main() -> None:
     """Module entry point."""
-    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)
+    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run_items(run, ITEMS)
 
 
 if __name__ == "__main__":

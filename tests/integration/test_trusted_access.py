@@ -56,6 +56,25 @@ def test_grants_are_idempotent_and_scoped_to_the_named_resource(world, playbook,
                       for g in _grants(local_azure))
     assert found == expected  # exactly these five, each at the resource itself (no group or subscription scope)
     assert len([w for w in apply.requests.writes() if w["method"] == "PUT"]) == 5
+    # one module run for the five grants: the service (for the principals) is read once
+    service_reads = [e for e in apply.requests.arm().matching("GET")
+                     if e["path"].lower().rstrip("/") == service_id(local_azure).lower()]
+    assert len(service_reads) == 1, [e["path"] for e in apply.requests.arm()]
+
+
+def test_a_failing_grant_names_itself_and_reports_the_grants_before_it(world, playbook, local_azure):
+    world(world_spec(), **FAST)
+    grants = _grants(local_azure)[:3]
+    grants[1] = dict(grants[1], identity="id-unattached")
+    extra = {"apim_trusted_access_service_name": SERVICE, "apim_trusted_access_resource_group": RG,
+             "apim_trusted_access_grants": grants}
+    run = playbook(PLAYBOOK, extra_vars=extra)
+    assert run.rc != 0
+    result = run.task(TASK)
+    assert result["msg"].startswith("role assignment Storage Blob Data Contributor at {0} (item 2 of 3 in "
+                                    "assignments): ".format(grants[1]["scope"])), result["msg"]
+    assert [entry["role_assignment"]["role_name"] for entry in result["assignments"]] == ["Storage Blob Data Reader"]
+    assert [w["method"] for w in run.requests.writes()] == ["PUT"]
 
 
 def test_removing_one_grant_leaves_the_others(world, playbook, local_azure):
