@@ -267,7 +267,7 @@ auth:
 """
 
 import base64
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
@@ -277,11 +277,10 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._module import
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 DEFAULT_TIMEOUT = 3600
-ARGUMENT_SPEC = dict(
-    resource_group=dict(type="str", required=True),
-    service_name=dict(type="str", required=True),
+# The options of one hostname: top level for the single form, sub-options of each O(hostnames) entry.
+ENTRY_OPTIONS: Dict[str, Dict[str, Any]] = dict(
     type=dict(type="str", choices=list(hn.HOSTNAME_TYPES), default="Proxy"),
-    host_name=dict(type="str", required=True),
+    host_name=dict(type="str"),
     key_vault_secret_id=dict(type="str"),
     key_vault=dict(type="str", no_log=False),  # a vault name or id, not a key
     secret_name=dict(type="str"),
@@ -292,20 +291,37 @@ ARGUMENT_SPEC = dict(
     certificate_password=dict(type="str", no_log=True),
     default_ssl_binding=dict(type="bool"),
     negotiate_client_certificate=dict(type="bool"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+SOURCES = ["key_vault_secret_id", "secret_name", "certificate", "certificate_path"]
+ENTRY_MUTUALLY_EXCLUSIVE = [
+    ["key_vault_secret_id", "secret_name"], ["certificate", "certificate_path"],
+    ["key_vault_secret_id", "certificate", "certificate_path"], ["secret_name", "certificate", "certificate_path"],
+    ["identity", "certificate", "certificate_path"],
+]
+ENTRY_REQUIRED_BY = {"secret_name": "key_vault", "secret_version": "secret_name"}
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    service_name=dict(type="str", required=True),
+    hostnames=dict(type="list", elements="dict",
+                   options=dict(ENTRY_OPTIONS, host_name=dict(type="str", required=True)),
+                   mutually_exclusive=ENTRY_MUTUALLY_EXCLUSIVE, required_by=ENTRY_REQUIRED_BY,
+                   required_if=[["state", "present", SOURCES, True]]),
     exclusive=dict(type="bool", default=False),
     keep_host_names=dict(type="list", elements="str", default=[]),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    **ENTRY_OPTIONS,
 )
 MODULE_KWARGS: Dict[str, Any] = dict(
     default_timeout=DEFAULT_TIMEOUT,
-    mutually_exclusive=[
-        ["key_vault_secret_id", "secret_name"], ["certificate", "certificate_path"],
-        ["key_vault_secret_id", "certificate", "certificate_path"], ["secret_name", "certificate", "certificate_path"],
-        ["identity", "certificate", "certificate_path"],
-    ],
-    required_by={"secret_name": "key_vault", "secret_version": "secret_name"},
-    required_if=[["state", "present", ["key_vault_secret_id", "secret_name", "certificate", "certificate_path"], True]],
+    # Mutual exclusion is checked before defaults are applied, so type/state defaults do not trip it.
+    mutually_exclusive=ENTRY_MUTUALLY_EXCLUSIVE + [["hostnames", name] for name in ENTRY_OPTIONS],
+    required_one_of=[["host_name", "hostnames"]],
+    required_by=ENTRY_REQUIRED_BY,
+    # "hostnames" satisfies the condition: each list entry has its own required_if.
+    required_if=[["state", "present", SOURCES + ["hostnames"], True]],
 )
+
+Key = Tuple[str, str]
 
 
 def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
@@ -322,9 +338,44 @@ def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
                              hint="check the path on the host running the task")
 
 
-def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
-    """This task's instruction, validated against Azure (refusals are raised here, before any write)."""
+def requested(module: AzureApimModule) -> List[Dict[str, Any]]:
+    """The hostname options of this task: the O(hostnames) entries, or the top-level options as one entry."""
     p = module.params
+    if p["hostnames"] is not None:
+        return list(p["hostnames"])
+    return [{name: p[name] for name in ENTRY_OPTIONS}]
+
+
+def entry_label(options: Dict[str, Any]) -> str:
+    """How messages name one requested hostname."""
+    return "{0} {1}".format(options.get("type") or "Proxy", options.get("host_name"))
+
+
+def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
+    """Refuse a list APIM could never hold as asked: the same (type, host name) twice, or two default Proxy
+    certificates (APIM keeps one default for clients without SNI)."""
+    seen: Dict[Key, str] = {}
+    for options in entries:
+        key = hn.entry_key({"type": hn.canonical_type(options.get("type") or "Proxy"),
+                            "host_name": options.get("host_name")})
+        if key in seen:
+            raise AzureApimError(
+                "hostnames lists {0} twice ({1} and {2}); nothing was changed".format(
+                    entry_label(options), seen[key], entry_label(options)),
+                code="DuplicateHostname", hint="keep one entry per type and host name")
+        seen[key] = entry_label(options)
+    defaults = [entry_label(o) for o in entries if o.get("state", "present") == "present"
+                and o.get("default_ssl_binding") and hn.canonical_type(o.get("type") or "Proxy") == "Proxy"]
+    if len(defaults) > 1:
+        raise AzureApimError(
+            "Only one Proxy hostname can be the default SSL binding; hostnames asks it of {0}; nothing was "
+            "changed".format(", ".join(defaults)),
+            code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
+
+
+def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any]) -> hn.Entry:
+    """One requested hostname (options ``p``), validated against Azure (refusals are raised here, before any
+    write)."""
     if hn.is_builtin({"host_name": p["host_name"]}):
         raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
             p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
@@ -336,17 +387,21 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
         return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
                                p["default_ssl_binding"], p["negotiate_client_certificate"])
     identity = resolve_identity(service, p["identity"] or "system", module.subscription_id)
+    current = hn.find_entry(service["hostname_configurations"],
+                            hn.entry_key({"type": hn.canonical_type(p["type"]), "host_name": p["host_name"]}))
     vault = None
     if p["key_vault_secret_id"]:
         secret = parse_secret_uri(p["key_vault_secret_id"])  # refuses a /certificates/ URL with the /secrets/ form
     else:
-        secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
+        secret = hn.secret_named_by_current(current, p["key_vault"], p["secret_name"], p["secret_version"])
+        if secret is None:
+            secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
     entry = hn.keyvault_entry(p["type"], p["host_name"], secret, identity, p["default_ssl_binding"],
                               p["negotiate_client_certificate"])
-    if not hn.entry_satisfied(entry, hn.find_entry(service["hostname_configurations"], hn.entry_key(entry))):
+    if not hn.entry_satisfied(entry, current):
         # Only a change is checked against Key Vault: an idempotent run reads nothing there.
         if vault is None:
-            secret, vault = hn.keyvault_secret_uri(module, p["key_vault_secret_id"], p["key_vault"], None, None)
+            secret, vault = hn.keyvault_secret_uri(module, secret.uri, p["key_vault"], None, None)
         hn.refuse_keyvault_problems(module, service, identity, secret, vault)
     if secret.version:
         module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
@@ -354,21 +409,60 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
     return entry
 
 
-def delta_for(module: AzureApimModule, service: Dict[str, Any]) -> hn.Delta:
-    """Our entry plus, in exclusive mode, the removal of every other custom hostname not kept."""
+def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+    """Every requested hostname validated; all refusals are collected and raised together, before any write."""
+    entries: hn.Delta = []
+    refusals: List[Tuple[str, AzureApimError]] = []
+    for options in requests:
+        try:
+            entries.append(our_entry(module, service, options))
+        except AzureApimError as err:
+            refusals.append((entry_label(options), err))
+    if refusals:
+        raise _refused(refusals, single=module.params["hostnames"] is None)
+    return entries
+
+
+def _refused(refusals: List[Tuple[str, AzureApimError]], single: bool) -> AzureApimError:
+    """The single form raises its one refusal unchanged; the list form names each refused entry."""
+    first = refusals[0][1]
+    if single:
+        return first
+    message = "{0} of the hostnames cannot be bound; nothing was changed: {1}".format(
+        len(refusals), " | ".join("{0}: {1}".format(label, err.full_message()) for label, err in refusals))
+    return AzureApimError(message, status=first.status, code=first.code,
+                          refused=[{"hostname": label, "error_code": err.code, "msg": err.msg}
+                                   for label, err in refusals])
+
+
+def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+    """Our entries plus, in exclusive mode, the removal of every other custom hostname not kept."""
     p = module.params
-    ours = our_entry(module, service)
-    delta = [ours]
+    ours = our_entries(module, service, requests)
+    delta = list(ours)
     if p["exclusive"]:
-        delta += hn.exclusive_removals(service["hostname_configurations"], hn.entry_key(ours), p["keep_host_names"])
+        delta += hn.exclusive_removals(service["hostname_configurations"], [hn.entry_key(e) for e in ours],
+                                       p["keep_host_names"])
     return delta
 
 
-def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta) -> ResourceSpec:
+def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
+    """A read function that answers the read already made once, then reads Azure again (the rerun of a cycle
+    after 409/412 must see a fresh list)."""
+    pending = [first]
+
+    def read_once() -> Optional[Dict[str, Any]]:
+        return pending.pop() if pending else read()
+
+    return read_once
+
+
+def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
+             first: Optional[Dict[str, Any]] = None) -> ResourceSpec:
     """The service's hostname list as the resource; the delta is compared, merged and written."""
     return ResourceSpec(
         what=svc.what,
-        read=svc.read,
+        read=first_then_fresh(first, svc.read) if first is not None else svc.read,
         update=lambda current, wanted, paths: hn.write_delta(svc, current, delta, module.warn),
         predict=lambda current, wanted: dict(
             current or {}, hostname_configurations=hn.apply_delta((current or {})["hostname_configurations"],
@@ -376,40 +470,54 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta) 
         comparators={"hostname_configurations": hn.delta_satisfied},
         secret_keys=hn.SECRET_KEYS,
         rerun_on=hn.RERUN_ON,
+        # write_delta returns the service as read once APIM finished applying the write: that is the verification.
+        verify_with_response=True,
     )
 
 
-def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
-               delta: hn.Delta) -> Dict[str, Any]:
-    """Module result: our entry, the whole list, what was removed and a diff of the list (no secrets)."""
-    key = hn.entry_key(delta[0])
-    entries = [hn.public_entry(e) for e in after.get("hostname_configurations") or []]
+def _public_after(module: AzureApimModule, entries: List[hn.Entry], key: Key) -> hn.Entry:
     ours = hn.find_entry(entries, key) or {}
-    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
-               if hn.find_entry(entries, hn.entry_key(e)) is None]
     days = ours.get("expires_in_days")
     if days is not None and days < hn.EXPIRY_WARNING_DAYS:
         module.warn("The certificate of {0} expires in {1} days ({2})".format(
             ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
-    return {
+    return ours
+
+
+def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
+               ours: hn.Delta) -> Dict[str, Any]:
+    """Module result: our entries, the whole list, what was removed and a diff of the list (no secrets)."""
+    entries = [hn.public_entry(e) for e in after.get("hostname_configurations") or []]
+    mine = [_public_after(module, entries, hn.entry_key(e)) for e in ours]
+    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
+               if hn.find_entry(entries, hn.entry_key(e)) is None]
+    result = {
         "changed": changed,
-        "hostname": ours,
+        "hostname": mine[0] if mine else {},
         "hostname_configurations": entries,
         "removed_host_names": removed,
         "diff": {"before": {"hostname_configurations": [hn.public_entry(e) for e in
                                                         before.get("hostname_configurations") or []]},
                  "after": {"hostname_configurations": entries}},
     }
+    if module.params["hostnames"] is not None:
+        result["hostnames"] = mine
+    return result
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
-    """Validate, then ensure the hostname list holds this task's entry (and only the kept ones when exclusive)."""
+    """Validate every requested hostname, then ensure the list holds them (and only the kept ones when exclusive)
+    with one write."""
     p = module.params
+    requests = requested(module)
+    refuse_conflicts(requests)  # before any call to Azure
     svc = hn.HostnameService(module, p["resource_group"], p["service_name"])
-    delta = delta_for(module, svc.require())
-    outcome = ensure(spec_for(module, svc, delta), "present", {"hostname_configurations": delta},
+    service = svc.require(settle=True)  # also ensure()'s first read: one GET on a no-op
+    delta = delta_for(module, service, requests)
+    ours = delta[:len(requests)]
+    outcome = ensure(spec_for(module, svc, delta, first=service), "present", {"hostname_configurations": delta},
                      check_mode=module.check_mode, deadline=module.deadline)
-    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, delta)
+    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, ours)
 
 
 def main() -> None:

@@ -137,7 +137,7 @@ def test_exclusive_removes_custom_entries_not_named_or_kept():
     scm = dict(FOREIGN, type="Scm", host_name="scm.contoso.com")
     mgmt = dict(FOREIGN, type="Management", host_name="mgmt.contoso.com")
     mine = hn.apply_delta([], [ours()])[0][0]
-    removals = hn.exclusive_removals([BUILTIN, FOREIGN, scm, mgmt, mine], hn.entry_key(mine), ["SCM.contoso.com"])
+    removals = hn.exclusive_removals([BUILTIN, FOREIGN, scm, mgmt, mine], [hn.entry_key(mine)], ["SCM.contoso.com"])
     assert sorted(r["host_name"] for r in removals) == ["mgmt.contoso.com", "portal.contoso.com"]
     assert all(r["absent"] for r in removals)
     new = hn.apply_delta([BUILTIN, FOREIGN, scm, mgmt, mine], [ours()] + removals)[0]
