@@ -6,20 +6,24 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: apim_custom_domain
-short_description: Bind a custom domain of an API Management service to a TLS certificate from Key Vault
+short_description: Bind custom domains of an API Management service to TLS certificates from Key Vault
 version_added: 0.1.0
 description:
-  - Manages one hostname configuration (custom domain) of an API Management service, keyed by O(type) and
-    O(host_name). Every other hostname of the service, including the built-in C(<service>.azure-api.net) one,
-    is kept as it is.
+  - Manages hostname configurations (custom domains) of an API Management service, each keyed by its type and
+    host name. Give one with the top-level options (O(host_name), O(type), ...), or a list with O(hostnames).
+    Every other hostname of the service, including the built-in C(<service>.azure-api.net) one, is kept as it is.
+  - With O(hostnames) every entry is checked before anything is written and all of them are applied with one
+    update of the service, which matters because API Management takes 15 minutes or more for each update.
   - The certificate comes from a Key Vault secret that API Management fetches with one of its managed identities
     (the system-assigned one, or a user-assigned one), as in the article "Use managed identities in Azure API
     Management". An inline PFX is the alternative, for example to free an identity before removing it.
-  - Before any write the module refuses, naming the fix, a C(/certificates/) URL, a secret that does not exist or
+  - Before any write the module refuses, naming the fix (and with O(hostnames), every refused entry), a
+    C(/certificates/) URL, a secret that does not exist or
     is not of content type C(application/x-pkcs12), an identity that is not enabled on the service, an identity
     without access to the vault under its permission model, and a user-assigned identity behind the vault firewall.
   - Writes PATCH only C(hostnameConfigurations), guarded by the service's ETag, wait until Azure has applied them
-    (this takes 15 minutes or more in Azure), re-read, and merge again when a concurrent writer dropped an entry.
+    (this takes 15 minutes or more in Azure), check the service the operation ended with, and merge again when a
+    concurrent writer dropped an entry. An unchanged list costs one read of the service.
   - A versionless secret id lets API Management pick up a renewed certificate within four hours; a versioned id pins
     the certificate and the module warns that automatic rotation is off.
 options:
@@ -31,15 +35,70 @@ options:
     description: Name of the API Management service.
     type: str
     required: true
+  hostnames:
+    description:
+      - Several hostnames at once, each with the options of the single form (O(hostnames[].host_name) required).
+        Not together with any of those top-level options.
+      - Validated together (the same type and host name twice, or two Proxy entries with
+        O(hostnames[].default_ssl_binding=true), are refused before anything is read) and written with one update.
+      - With O(exclusive=true), exactly the listed hostnames, those of O(keep_host_names) and the built-in one remain.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: Endpoint the host name serves. Together with O(hostnames[].host_name) it identifies the entry.
+        type: str
+        choices: [Proxy, Portal, Management, Scm, DeveloperPortal, ConfigurationApi]
+        default: Proxy
+      host_name:
+        description: The custom host name.
+        type: str
+        required: true
+      key_vault_secret_id:
+        description: Key Vault secret identifier of the certificate, as O(key_vault_secret_id).
+        type: str
+      key_vault:
+        description: The vault holding the certificate, as O(key_vault).
+        type: str
+      secret_name:
+        description: Name of the certificate's secret in O(hostnames[].key_vault), as O(secret_name).
+        type: str
+      secret_version:
+        description: Pin this version of O(hostnames[].secret_name), as O(secret_version).
+        type: str
+      identity:
+        description: Which identity of the service fetches the certificate, as O(identity).
+        type: str
+      certificate:
+        description: Inline base64 PFX, as O(certificate). Never shown in output, diffs or logs.
+        type: str
+      certificate_path:
+        description: Path of an inline PFX file, as O(certificate_path).
+        type: path
+      certificate_password:
+        description: Password of the inline PFX. Never shown in output, diffs or logs.
+        type: str
+      default_ssl_binding:
+        description: As O(default_ssl_binding).
+        type: bool
+      negotiate_client_certificate:
+        description: As O(negotiate_client_certificate).
+        type: bool
+      state:
+        description: Whether this hostname configuration should exist.
+        type: str
+        choices: [present, absent]
+        default: present
   type:
     description: Endpoint the host name serves. Together with O(host_name) it identifies the entry.
     type: str
     choices: [Proxy, Portal, Management, Scm, DeveloperPortal, ConfigurationApi]
     default: Proxy
   host_name:
-    description: The custom host name, for example V(api.contoso.com).
+    description:
+      - The custom host name, for example V(api.contoso.com).
+      - Required unless O(hostnames) is given.
     type: str
-    required: true
   key_vault_secret_id:
     description:
       - Key Vault secret identifier of the certificate, C(https://<vault>.vault.azure.net/secrets/<name>[/<version>]).
@@ -86,8 +145,9 @@ options:
     type: bool
   exclusive:
     description:
-      - Also remove every custom hostname of the service that is neither this one nor listed in
-        O(keep_host_names). The built-in C(*.azure-api.net) hostname is never removed.
+      - Also remove every custom hostname of the service that is neither this task's (O(host_name), or those of
+        O(hostnames)) nor listed in O(keep_host_names), in the same write. The built-in C(*.azure-api.net)
+        hostname is never removed.
     type: bool
     default: false
   keep_host_names:
@@ -160,6 +220,28 @@ EXAMPLES = r"""
     certificate_path: /secure/api-contoso-com.pfx
     certificate_password: "{{ vault_pfx_password }}"
 
+- name: Three hostnames with one update of the service (every entry is checked before anything is written)
+  azure_apim.identity.apim_custom_domain:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    hostnames:
+      - host_name: api.contoso.com
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/api-contoso-com
+        default_ssl_binding: true
+      - type: DeveloperPortal
+        host_name: developer.contoso.com
+        key_vault: kv-contoso
+        secret_name: developer-contoso-com
+        identity: id-apim-keyvault
+      - type: Management
+        host_name: management.contoso.com
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/management-contoso-com
+  register: domains
+
+- name: Show in how many days each certificate expires
+  ansible.builtin.debug:
+    msg: "{{ domains.hostnames | items2dict(key_name='host_name', value_name='expires_in_days') }}"
+
 - name: Keep only these custom hostnames (the built-in one always stays)
   azure_apim.identity.apim_custom_domain:
     resource_group: rg-apim
@@ -183,6 +265,7 @@ hostname:
   description:
     - This task's hostname configuration after the task ({} when absent). In check mode the predicted entry; the
       certificate details of a new Key Vault certificate are then null (API Management fetches it on write).
+    - With O(hostnames), the first listed entry (see RV(hostnames) for all of them).
   returned: always
   type: dict
   contains:
@@ -246,6 +329,23 @@ hostname:
       description: True for the built-in C(*.azure-api.net) hostname.
       type: bool
       sample: false
+hostnames:
+  description:
+    - With O(hostnames), each listed hostname configuration after the task, in the order listed ({} for an absent
+      one). Same fields as RV(hostname).
+  returned: when O(hostnames) is given
+  type: list
+  elements: dict
+  sample:
+    - {type: Proxy, host_name: api.contoso.com, certificate_source: KeyVault, built_in: false}
+    - {type: DeveloperPortal, host_name: developer.contoso.com, certificate_source: KeyVault, built_in: false}
+refused:
+  description: When entries of O(hostnames) are refused, each one with its error code and message.
+  returned: on failure with O(hostnames)
+  type: list
+  elements: dict
+  sample:
+    - {hostname: Portal portal.contoso.com, error_code: NoSecretAccess, msg: "..."}
 hostname_configurations:
   description: Every hostname configuration of the service after the task (same fields as RV(hostname)).
   returned: always
