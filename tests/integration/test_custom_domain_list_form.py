@@ -71,7 +71,7 @@ def test_three_hostnames_one_patch_and_one_read_on_the_no_op(dom, playbook):
     service = _service_path(dom)
     calls = _arm_calls(applied)
     patch_at = calls.index(("PATCH", service))
-    after = [c for c in calls[patch_at + 1:]]
+    after = calls[patch_at + 1:]
     assert after[-1] == ("GET", service) and all("/operationresults/" in p for _m, p in after[:-1]), after
 
     # Result: the entries in the order asked, the whole list, the diff; no secret anywhere.

@@ -194,8 +194,8 @@ def test_exclusive_keeps_every_listed_key_and_only_by_key():
     current = [BUILTIN, FOREIGN, scm, portal_as_proxy]
     removals = hn.exclusive_removals(current, [hn.entry_key(FOREIGN), ("scm", "SCM.contoso.com")], [])
     # Keys are compared as entry_key gives them (lower case); the Proxy entry of the same host is not ours.
-    assert [(r["type"], r["host_name"]) for r in removals] == [("Scm", "scm.contoso.com"),
-                                                                ("Proxy", "portal.contoso.com")]
+    removed = [(r["type"], r["host_name"]) for r in removals]
+    assert removed == [("Scm", "scm.contoso.com"), ("Proxy", "portal.contoso.com")]
     listed = [hn.entry_key(FOREIGN), hn.entry_key(scm)]
     assert [r["type"] for r in hn.exclusive_removals(current, listed, [])] == ["Proxy"]
     assert hn.exclusive_removals(current, listed, ["PORTAL.contoso.com."]) == []

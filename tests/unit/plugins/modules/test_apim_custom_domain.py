@@ -238,8 +238,8 @@ def test_duplicates_and_two_defaults_are_refused_before_any_request(run_module, 
     twice = dict(LIST, hostnames=[LIST["hostnames"][0], dict(LIST["hostnames"][0], host_name="API.Contoso.com")])
     failed = run_module(mod, twice)
     assert failed.failed and failed.result["error_code"] == "DuplicateHostname"
-    defaults = dict(LIST, hostnames=[LIST["hostnames"][0], dict(LIST["hostnames"][1], type="Proxy",
-                                                                   default_ssl_binding=True)])
+    second_default = dict(LIST["hostnames"][1], type="Proxy", default_ssl_binding=True)
+    defaults = dict(LIST, hostnames=[LIST["hostnames"][0], second_default])
     failed = run_module(mod, defaults)
     assert failed.failed and failed.result["error_code"] == "ConflictingDefaultSslBinding"
     assert _service_gets(transport) == [] and transport.writes() == []
