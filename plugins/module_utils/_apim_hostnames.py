@@ -2,8 +2,8 @@
 """Custom-domain hostname configurations of an API Management service (plain dicts in and out).
 
 APIM keeps all hostnames of a service in one list (``properties.hostnameConfigurations``) that is replaced as a
-whole by every write. This module manages *one* entry of that list per task: it computes a small delta ("this entry
-must look like this", "that one must be gone"), merges it into a freshly read list so every other entry survives,
+whole by every write. A task manages only the entries it names: it computes a small delta ("this entry must look
+like this", "that one must be gone"), merges it into a freshly read list so every other entry survives,
 PATCHes only ``hostnameConfigurations`` (guarded by the service ETag), waits, re-reads and re-merges when a
 concurrent writer dropped something.
 """
@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from ._apim import service_to_dict
 from ._errors import AzureApimError, code_of, status_of
 from ._ids import SecretUri, parse_secret_uri
-from ._lro import wait_until_settled
+from ._lro import is_transitional, provisioning_state, wait_until_settled
 from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind
 
 HOSTNAME_TYPES = ("Proxy", "Portal", "Management", "Scm", "DeveloperPortal", "ConfigurationApi")
@@ -187,11 +187,12 @@ def absent_entry(type_: str, host_name: str) -> Entry:
     return {"type": canonical_type(type_), "host_name": host_name.strip(), "absent": True}
 
 
-def exclusive_removals(current: Sequence[Entry], ours: Tuple[str, str], keep: Iterable[str]) -> Delta:
-    """Absences for every custom entry other than ours and those whose host name is in ``keep``."""
+def exclusive_removals(current: Sequence[Entry], ours: Iterable[Tuple[str, str]], keep: Iterable[str]) -> Delta:
+    """Absences for every custom entry other than ours (their keys) and those whose host name is in ``keep``."""
     kept = {str(h).strip().rstrip(".").lower() for h in keep or []}
+    own = set(ours)
     return [absent_entry(e["type"], e["host_name"]) for e in current or []
-            if not is_builtin(e) and entry_key(e) != ours and entry_key(e)[1] not in kept]
+            if not is_builtin(e) and entry_key(e) not in own and entry_key(e)[1] not in kept]
 
 
 def _merged(current: Optional[Entry], wanted: Entry) -> Entry:
@@ -370,9 +371,9 @@ class HostnameService:
         service["etag"] = getattr(model, "etag", None)
         return service
 
-    def require(self) -> Dict[str, Any]:
-        """The service, or a clear error when it does not exist."""
-        service = self.read()
+    def require(self, settle: bool = False) -> Dict[str, Any]:
+        """The service (once no operation runs on it when ``settle``), or a clear error when it does not exist."""
+        service = self.settled() if settle else self.read()
         if service is None:
             raise AzureApimError(
                 "API Management service {0!r} was not found in resource group {1!r} of subscription {2}".format(
@@ -380,8 +381,12 @@ class HostnameService:
                 status=404, code="ServiceNotFound", hint="check resource_group and service_name")
         return service
 
-    def patch(self, entries: Sequence[Entry], etag: Optional[str]) -> None:
-        """PATCH only ``hostnameConfigurations`` (the whole new list) and wait for APIM to apply it."""
+    def patch(self, entries: Sequence[Entry], etag: Optional[str]) -> Optional[Dict[str, Any]]:
+        """PATCH only ``hostnameConfigurations`` (the whole new list) and wait for APIM to apply it.
+
+        Returns the service the operation ended with (the SDK's final GET of the service once the operation
+        completed), or None when the operation gave no body.
+        """
         from azure.mgmt.apimanagement import models
 
         body = models.ApiManagementServiceUpdateParameters(
@@ -392,11 +397,19 @@ class HostnameService:
             if attribute != "hostname_configurations":
                 setattr(body, attribute, None)
         headers = {"If-Match": _quoted(etag)} if etag else {}
-        self.module.lro(self._ops.begin_update, self.resource_group, self.service_name, body, headers=headers,
-                        what="updating the hostnames of " + self.what)
+        model = self.module.lro(self._ops.begin_update, self.resource_group, self.service_name, body,
+                                headers=headers, what="updating the hostnames of " + self.what)
+        if model is None or not hasattr(model, "hostname_configurations"):
+            return None
+        service = service_to_dict(model)
+        service["etag"] = getattr(model, "etag", None)
+        return service
 
-    def settled(self) -> Optional[Dict[str, Any]]:
-        """Read once no operation runs on the service."""
+    def settled(self, known: Optional[Dict[str, Any]] = None) -> Optional[Dict[str, Any]]:
+        """The service once no operation runs on it: ``known`` (a service just returned by Azure) when it is
+        already settled, else fresh reads."""
+        if known is not None and not is_transitional(provisioning_state(known)):
+            return known
         return wait_until_settled(self.read, self.module.deadline, self.what)
 
 
@@ -412,9 +425,8 @@ def write_delta(svc: HostnameService, current: Dict[str, Any], delta: Delta,
     pending = list(delta)
     while True:
         new_list, changed = apply_delta(current["hostname_configurations"], pending)
-        if changed:
-            svc.patch(new_list, current.get("etag"))
-        after = svc.settled()
+        written = svc.patch(new_list, current.get("etag")) if changed else None
+        after = svc.settled(written)
         if after is None:
             raise AzureApimError("{0} disappeared while its hostnames were being changed".format(svc.what),
                                  code="ServiceNotFound")
@@ -482,6 +494,27 @@ def keyvault_secret_uri(module: Any, secret_id: Optional[str], vault_ref: Option
             hint="pass key_vault with the vault's resource id when it lives in another subscription, and check the "
                  "automation identity may read it")
     return secret, vault
+
+
+def secret_named_by_current(current: Optional[Entry], vault_ref: Optional[str], secret_name: Optional[str],
+                            secret_version: Optional[str]) -> Optional[SecretUri]:
+    """The current entry's secret id when it already names ``vault_ref`` + ``secret_name`` (+ version), else None.
+
+    Key Vault names are unique within a cloud, so the vault in the current URL is the one ``vault_ref`` names (by
+    name or resource id): an unchanged hostname needs no vault lookup to build its secret id.
+    """
+    if not current or not current.get("key_vault_id") or not vault_ref or not secret_name:
+        return None
+    try:
+        secret = parse_secret_uri(current["key_vault_id"])
+    except AzureApimError:
+        return None
+    vault_name = str(vault_ref).strip().rstrip("/").rsplit("/", 1)[-1]
+    if secret.vault_name.lower() != vault_name.lower() or secret.name.lower() != str(secret_name).lower():
+        return None
+    if (secret.version or "").lower() != str(secret_version or "").lower():
+        return None
+    return secret
 
 
 def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dict[str, Any], secret: SecretUri,

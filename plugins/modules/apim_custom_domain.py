@@ -6,20 +6,24 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: apim_custom_domain
-short_description: Bind a custom domain of an API Management service to a TLS certificate from Key Vault
+short_description: Bind custom domains of an API Management service to TLS certificates from Key Vault
 version_added: 0.1.0
 description:
-  - Manages one hostname configuration (custom domain) of an API Management service, keyed by O(type) and
-    O(host_name). Every other hostname of the service, including the built-in C(<service>.azure-api.net) one,
-    is kept as it is.
+  - Manages hostname configurations (custom domains) of an API Management service, each keyed by its type and
+    host name. Give one with the top-level options (O(host_name), O(type), ...), or a list with O(hostnames).
+    Every other hostname of the service, including the built-in C(<service>.azure-api.net) one, is kept as it is.
+  - With O(hostnames) every entry is checked before anything is written and all of them are applied with one
+    update of the service, which matters because API Management takes 15 minutes or more for each update.
   - The certificate comes from a Key Vault secret that API Management fetches with one of its managed identities
     (the system-assigned one, or a user-assigned one), as in the article "Use managed identities in Azure API
     Management". An inline PFX is the alternative, for example to free an identity before removing it.
-  - Before any write the module refuses, naming the fix, a C(/certificates/) URL, a secret that does not exist or
+  - Before any write the module refuses, naming the fix (and with O(hostnames), every refused entry), a
+    C(/certificates/) URL, a secret that does not exist or
     is not of content type C(application/x-pkcs12), an identity that is not enabled on the service, an identity
     without access to the vault under its permission model, and a user-assigned identity behind the vault firewall.
   - Writes PATCH only C(hostnameConfigurations), guarded by the service's ETag, wait until Azure has applied them
-    (this takes 15 minutes or more in Azure), re-read, and merge again when a concurrent writer dropped an entry.
+    (this takes 15 minutes or more in Azure), check the service the operation ended with, and merge again when a
+    concurrent writer dropped an entry. An unchanged list costs one read of the service.
   - A versionless secret id lets API Management pick up a renewed certificate within four hours; a versioned id pins
     the certificate and the module warns that automatic rotation is off.
 options:
@@ -31,15 +35,70 @@ options:
     description: Name of the API Management service.
     type: str
     required: true
+  hostnames:
+    description:
+      - Several hostnames at once, each with the options of the single form (O(hostnames[].host_name) required).
+        Not together with any of those top-level options.
+      - Validated together (the same type and host name twice, or two Proxy entries with
+        O(hostnames[].default_ssl_binding=true), are refused before anything is read) and written with one update.
+      - With O(exclusive=true), exactly the listed hostnames, those of O(keep_host_names) and the built-in one remain.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: Endpoint the host name serves. Together with O(hostnames[].host_name) it identifies the entry.
+        type: str
+        choices: [Proxy, Portal, Management, Scm, DeveloperPortal, ConfigurationApi]
+        default: Proxy
+      host_name:
+        description: The custom host name.
+        type: str
+        required: true
+      key_vault_secret_id:
+        description: Key Vault secret identifier of the certificate, as O(key_vault_secret_id).
+        type: str
+      key_vault:
+        description: The vault holding the certificate, as O(key_vault).
+        type: str
+      secret_name:
+        description: Name of the certificate's secret in O(hostnames[].key_vault), as O(secret_name).
+        type: str
+      secret_version:
+        description: Pin this version of O(hostnames[].secret_name), as O(secret_version).
+        type: str
+      identity:
+        description: Which identity of the service fetches the certificate, as O(identity).
+        type: str
+      certificate:
+        description: Inline base64 PFX, as O(certificate). Never shown in output, diffs or logs.
+        type: str
+      certificate_path:
+        description: Path of an inline PFX file, as O(certificate_path).
+        type: path
+      certificate_password:
+        description: Password of the inline PFX. Never shown in output, diffs or logs.
+        type: str
+      default_ssl_binding:
+        description: As O(default_ssl_binding).
+        type: bool
+      negotiate_client_certificate:
+        description: As O(negotiate_client_certificate).
+        type: bool
+      state:
+        description: Whether this hostname configuration should exist.
+        type: str
+        choices: [present, absent]
+        default: present
   type:
     description: Endpoint the host name serves. Together with O(host_name) it identifies the entry.
     type: str
     choices: [Proxy, Portal, Management, Scm, DeveloperPortal, ConfigurationApi]
     default: Proxy
   host_name:
-    description: The custom host name, for example V(api.contoso.com).
+    description:
+      - The custom host name, for example V(api.contoso.com).
+      - Required unless O(hostnames) is given.
     type: str
-    required: true
   key_vault_secret_id:
     description:
       - Key Vault secret identifier of the certificate, C(https://<vault>.vault.azure.net/secrets/<name>[/<version>]).
@@ -86,8 +145,9 @@ options:
     type: bool
   exclusive:
     description:
-      - Also remove every custom hostname of the service that is neither this one nor listed in
-        O(keep_host_names). The built-in C(*.azure-api.net) hostname is never removed.
+      - Also remove every custom hostname of the service that is neither this task's (O(host_name), or those of
+        O(hostnames)) nor listed in O(keep_host_names), in the same write. The built-in C(*.azure-api.net)
+        hostname is never removed.
     type: bool
     default: false
   keep_host_names:
@@ -160,6 +220,28 @@ EXAMPLES = r"""
     certificate_path: /secure/api-contoso-com.pfx
     certificate_password: "{{ vault_pfx_password }}"
 
+- name: Three hostnames with one update of the service (every entry is checked before anything is written)
+  azure_apim.identity.apim_custom_domain:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    hostnames:
+      - host_name: api.contoso.com
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/api-contoso-com
+        default_ssl_binding: true
+      - type: DeveloperPortal
+        host_name: developer.contoso.com
+        key_vault: kv-contoso
+        secret_name: developer-contoso-com
+        identity: id-apim-keyvault
+      - type: Management
+        host_name: management.contoso.com
+        key_vault_secret_id: https://kv-contoso.vault.azure.net/secrets/management-contoso-com
+  register: domains
+
+- name: Show in how many days each certificate expires
+  ansible.builtin.debug:
+    msg: "{{ domains.hostnames | items2dict(key_name='host_name', value_name='expires_in_days') }}"
+
 - name: Keep only these custom hostnames (the built-in one always stays)
   azure_apim.identity.apim_custom_domain:
     resource_group: rg-apim
@@ -183,6 +265,7 @@ hostname:
   description:
     - This task's hostname configuration after the task ({} when absent). In check mode the predicted entry; the
       certificate details of a new Key Vault certificate are then null (API Management fetches it on write).
+    - With O(hostnames), the first listed entry (see RV(hostnames) for all of them).
   returned: always
   type: dict
   contains:
@@ -246,6 +329,23 @@ hostname:
       description: True for the built-in C(*.azure-api.net) hostname.
       type: bool
       sample: false
+hostnames:
+  description:
+    - With O(hostnames), each listed hostname configuration after the task, in the order listed ({} for an absent
+      one). Same fields as RV(hostname).
+  returned: when O(hostnames) is given
+  type: list
+  elements: dict
+  sample:
+    - {type: Proxy, host_name: api.contoso.com, certificate_source: KeyVault, built_in: false}
+    - {type: DeveloperPortal, host_name: developer.contoso.com, certificate_source: KeyVault, built_in: false}
+refused:
+  description: When entries of O(hostnames) are refused, each one with its error code and message.
+  returned: on failure with O(hostnames)
+  type: list
+  elements: dict
+  sample:
+    - {hostname: Portal portal.contoso.com, error_code: NoSecretAccess, msg: "..."}
 hostname_configurations:
   description: Every hostname configuration of the service after the task (same fields as RV(hostname)).
   returned: always
@@ -267,7 +367,7 @@ auth:
 """
 
 import base64
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
@@ -277,11 +377,10 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._module import
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 DEFAULT_TIMEOUT = 3600
-ARGUMENT_SPEC = dict(
-    resource_group=dict(type="str", required=True),
-    service_name=dict(type="str", required=True),
+# The options of one hostname: top level for the single form, sub-options of each O(hostnames) entry.
+ENTRY_OPTIONS: Dict[str, Dict[str, Any]] = dict(
     type=dict(type="str", choices=list(hn.HOSTNAME_TYPES), default="Proxy"),
-    host_name=dict(type="str", required=True),
+    host_name=dict(type="str"),
     key_vault_secret_id=dict(type="str"),
     key_vault=dict(type="str", no_log=False),  # a vault name or id, not a key
     secret_name=dict(type="str"),
@@ -292,20 +391,37 @@ ARGUMENT_SPEC = dict(
     certificate_password=dict(type="str", no_log=True),
     default_ssl_binding=dict(type="bool"),
     negotiate_client_certificate=dict(type="bool"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+SOURCES = ["key_vault_secret_id", "secret_name", "certificate", "certificate_path"]
+ENTRY_MUTUALLY_EXCLUSIVE = [
+    ["key_vault_secret_id", "secret_name"], ["certificate", "certificate_path"],
+    ["key_vault_secret_id", "certificate", "certificate_path"], ["secret_name", "certificate", "certificate_path"],
+    ["identity", "certificate", "certificate_path"],
+]
+ENTRY_REQUIRED_BY = {"secret_name": "key_vault", "secret_version": "secret_name"}
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    service_name=dict(type="str", required=True),
+    hostnames=dict(type="list", elements="dict",
+                   options=dict(ENTRY_OPTIONS, host_name=dict(type="str", required=True)),
+                   mutually_exclusive=ENTRY_MUTUALLY_EXCLUSIVE, required_by=ENTRY_REQUIRED_BY,
+                   required_if=[["state", "present", SOURCES, True]]),
     exclusive=dict(type="bool", default=False),
     keep_host_names=dict(type="list", elements="str", default=[]),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    **ENTRY_OPTIONS,
 )
 MODULE_KWARGS: Dict[str, Any] = dict(
     default_timeout=DEFAULT_TIMEOUT,
-    mutually_exclusive=[
-        ["key_vault_secret_id", "secret_name"], ["certificate", "certificate_path"],
-        ["key_vault_secret_id", "certificate", "certificate_path"], ["secret_name", "certificate", "certificate_path"],
-        ["identity", "certificate", "certificate_path"],
-    ],
-    required_by={"secret_name": "key_vault", "secret_version": "secret_name"},
-    required_if=[["state", "present", ["key_vault_secret_id", "secret_name", "certificate", "certificate_path"], True]],
+    # Mutual exclusion is checked before defaults are applied, so type/state defaults do not trip it.
+    mutually_exclusive=ENTRY_MUTUALLY_EXCLUSIVE + [["hostnames", name] for name in ENTRY_OPTIONS],
+    required_one_of=[["host_name", "hostnames"]],
+    required_by=ENTRY_REQUIRED_BY,
+    # "hostnames" satisfies the condition: each list entry has its own required_if.
+    required_if=[["state", "present", SOURCES + ["hostnames"], True]],
 )
+
+Key = Tuple[str, str]
 
 
 def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
@@ -322,9 +438,44 @@ def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
                              hint="check the path on the host running the task")
 
 
-def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
-    """This task's instruction, validated against Azure (refusals are raised here, before any write)."""
+def requested(module: AzureApimModule) -> List[Dict[str, Any]]:
+    """The hostname options of this task: the O(hostnames) entries, or the top-level options as one entry."""
     p = module.params
+    if p["hostnames"] is not None:
+        return list(p["hostnames"])
+    return [{name: p[name] for name in ENTRY_OPTIONS}]
+
+
+def entry_label(options: Dict[str, Any]) -> str:
+    """How messages name one requested hostname."""
+    return "{0} {1}".format(options.get("type") or "Proxy", options.get("host_name"))
+
+
+def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
+    """Refuse a list APIM could never hold as asked: the same (type, host name) twice, or two default Proxy
+    certificates (APIM keeps one default for clients without SNI)."""
+    seen: Dict[Key, str] = {}
+    for options in entries:
+        key = hn.entry_key({"type": hn.canonical_type(options.get("type") or "Proxy"),
+                            "host_name": options.get("host_name")})
+        if key in seen:
+            raise AzureApimError(
+                "hostnames lists {0} twice ({1} and {2}); nothing was changed".format(
+                    entry_label(options), seen[key], entry_label(options)),
+                code="DuplicateHostname", hint="keep one entry per type and host name")
+        seen[key] = entry_label(options)
+    defaults = [entry_label(o) for o in entries if o.get("state", "present") == "present"
+                and o.get("default_ssl_binding") and hn.canonical_type(o.get("type") or "Proxy") == "Proxy"]
+    if len(defaults) > 1:
+        raise AzureApimError(
+            "Only one Proxy hostname can be the default SSL binding; hostnames asks it of {0}; nothing was "
+            "changed".format(", ".join(defaults)),
+            code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
+
+
+def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any]) -> hn.Entry:
+    """One requested hostname (options ``p``), validated against Azure (refusals are raised here, before any
+    write)."""
     if hn.is_builtin({"host_name": p["host_name"]}):
         raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
             p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
@@ -336,17 +487,21 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
         return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
                                p["default_ssl_binding"], p["negotiate_client_certificate"])
     identity = resolve_identity(service, p["identity"] or "system", module.subscription_id)
+    current = hn.find_entry(service["hostname_configurations"],
+                            hn.entry_key({"type": hn.canonical_type(p["type"]), "host_name": p["host_name"]}))
     vault = None
     if p["key_vault_secret_id"]:
         secret = parse_secret_uri(p["key_vault_secret_id"])  # refuses a /certificates/ URL with the /secrets/ form
     else:
-        secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
+        secret = hn.secret_named_by_current(current, p["key_vault"], p["secret_name"], p["secret_version"])
+        if secret is None:
+            secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
     entry = hn.keyvault_entry(p["type"], p["host_name"], secret, identity, p["default_ssl_binding"],
                               p["negotiate_client_certificate"])
-    if not hn.entry_satisfied(entry, hn.find_entry(service["hostname_configurations"], hn.entry_key(entry))):
+    if not hn.entry_satisfied(entry, current):
         # Only a change is checked against Key Vault: an idempotent run reads nothing there.
         if vault is None:
-            secret, vault = hn.keyvault_secret_uri(module, p["key_vault_secret_id"], p["key_vault"], None, None)
+            secret, vault = hn.keyvault_secret_uri(module, secret.uri, p["key_vault"], None, None)
         hn.refuse_keyvault_problems(module, service, identity, secret, vault)
     if secret.version:
         module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
@@ -354,21 +509,60 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any]) -> hn.Entry:
     return entry
 
 
-def delta_for(module: AzureApimModule, service: Dict[str, Any]) -> hn.Delta:
-    """Our entry plus, in exclusive mode, the removal of every other custom hostname not kept."""
+def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+    """Every requested hostname validated; all refusals are collected and raised together, before any write."""
+    entries: hn.Delta = []
+    refusals: List[Tuple[str, AzureApimError]] = []
+    for options in requests:
+        try:
+            entries.append(our_entry(module, service, options))
+        except AzureApimError as err:
+            refusals.append((entry_label(options), err))
+    if refusals:
+        raise _refused(refusals, single=module.params["hostnames"] is None)
+    return entries
+
+
+def _refused(refusals: List[Tuple[str, AzureApimError]], single: bool) -> AzureApimError:
+    """The single form raises its one refusal unchanged; the list form names each refused entry."""
+    first = refusals[0][1]
+    if single:
+        return first
+    message = "{0} of the hostnames cannot be bound; nothing was changed: {1}".format(
+        len(refusals), " | ".join("{0}: {1}".format(label, err.full_message()) for label, err in refusals))
+    return AzureApimError(message, status=first.status, code=first.code,
+                          refused=[{"hostname": label, "error_code": err.code, "msg": err.msg}
+                                   for label, err in refusals])
+
+
+def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+    """Our entries plus, in exclusive mode, the removal of every other custom hostname not kept."""
     p = module.params
-    ours = our_entry(module, service)
-    delta = [ours]
+    ours = our_entries(module, service, requests)
+    delta = list(ours)
     if p["exclusive"]:
-        delta += hn.exclusive_removals(service["hostname_configurations"], hn.entry_key(ours), p["keep_host_names"])
+        delta += hn.exclusive_removals(service["hostname_configurations"], [hn.entry_key(e) for e in ours],
+                                       p["keep_host_names"])
     return delta
 
 
-def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta) -> ResourceSpec:
+def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
+    """A read function that answers the read already made once, then reads Azure again (the rerun of a cycle
+    after 409/412 must see a fresh list)."""
+    pending = [first]
+
+    def read_once() -> Optional[Dict[str, Any]]:
+        return pending.pop() if pending else read()
+
+    return read_once
+
+
+def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
+             first: Optional[Dict[str, Any]] = None) -> ResourceSpec:
     """The service's hostname list as the resource; the delta is compared, merged and written."""
     return ResourceSpec(
         what=svc.what,
-        read=svc.read,
+        read=first_then_fresh(first, svc.read) if first is not None else svc.read,
         update=lambda current, wanted, paths: hn.write_delta(svc, current, delta, module.warn),
         predict=lambda current, wanted: dict(
             current or {}, hostname_configurations=hn.apply_delta((current or {})["hostname_configurations"],
@@ -376,40 +570,54 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta) 
         comparators={"hostname_configurations": hn.delta_satisfied},
         secret_keys=hn.SECRET_KEYS,
         rerun_on=hn.RERUN_ON,
+        # write_delta returns the service as read once APIM finished applying the write: that is the verification.
+        verify_with_response=True,
     )
 
 
-def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
-               delta: hn.Delta) -> Dict[str, Any]:
-    """Module result: our entry, the whole list, what was removed and a diff of the list (no secrets)."""
-    key = hn.entry_key(delta[0])
-    entries = [hn.public_entry(e) for e in after.get("hostname_configurations") or []]
+def _public_after(module: AzureApimModule, entries: List[hn.Entry], key: Key) -> hn.Entry:
     ours = hn.find_entry(entries, key) or {}
-    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
-               if hn.find_entry(entries, hn.entry_key(e)) is None]
     days = ours.get("expires_in_days")
     if days is not None and days < hn.EXPIRY_WARNING_DAYS:
         module.warn("The certificate of {0} expires in {1} days ({2})".format(
             ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
-    return {
+    return ours
+
+
+def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
+               ours: hn.Delta) -> Dict[str, Any]:
+    """Module result: our entries, the whole list, what was removed and a diff of the list (no secrets)."""
+    entries = [hn.public_entry(e) for e in after.get("hostname_configurations") or []]
+    mine = [_public_after(module, entries, hn.entry_key(e)) for e in ours]
+    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
+               if hn.find_entry(entries, hn.entry_key(e)) is None]
+    result = {
         "changed": changed,
-        "hostname": ours,
+        "hostname": mine[0] if mine else {},
         "hostname_configurations": entries,
         "removed_host_names": removed,
         "diff": {"before": {"hostname_configurations": [hn.public_entry(e) for e in
                                                         before.get("hostname_configurations") or []]},
                  "after": {"hostname_configurations": entries}},
     }
+    if module.params["hostnames"] is not None:
+        result["hostnames"] = mine
+    return result
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
-    """Validate, then ensure the hostname list holds this task's entry (and only the kept ones when exclusive)."""
+    """Validate every requested hostname, then ensure the list holds them (and only the kept ones when exclusive)
+    with one write."""
     p = module.params
+    requests = requested(module)
+    refuse_conflicts(requests)  # before any call to Azure
     svc = hn.HostnameService(module, p["resource_group"], p["service_name"])
-    delta = delta_for(module, svc.require())
-    outcome = ensure(spec_for(module, svc, delta), "present", {"hostname_configurations": delta},
+    service = svc.require(settle=True)  # also ensure()'s first read: one GET on a no-op
+    delta = delta_for(module, service, requests)
+    ours = delta[:len(requests)]
+    outcome = ensure(spec_for(module, svc, delta, first=service), "present", {"hostname_configurations": delta},
                      check_mode=module.check_mode, deadline=module.deadline)
-    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, delta)
+    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, ours)
 
 
 def main() -> None:

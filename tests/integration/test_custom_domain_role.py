@@ -8,7 +8,7 @@ from emulator import pfx
 from integration.custom_domain_world import BUILTIN, UAI, by_host, secret_id, seed, service_writes
 from integration.test_custom_domain import quartet
 
-BIND = "azure_apim.identity.apim_custom_domains : Bind the hostname to its certificate"
+BIND = "azure_apim.identity.apim_custom_domains : Bind the hostnames to their certificates"
 
 
 def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, playbook):
@@ -26,7 +26,8 @@ def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, 
     held = by_host(applied.state)
     assert set(held) == {BUILTIN, "api.contoso.com", "developer.contoso.com", "legacy.contoso.com"}
     assert held["legacy.contoso.com"]["certificateSource"] == "Custom"
-    assert len(service_writes(applied.requests)) == 3  # one PATCH per hostname
+    assert [w["method"] for w in service_writes(applied.requests)] == ["PATCH"]  # one update for the list
+    assert [h["host_name"] for h in applied.task(BIND)["hostnames"]] == [h["host_name"] for h in hostnames]
     shown = applied.stdout + applied.stderr + json.dumps(applied.result)
     assert password not in shown and blob[:64] not in shown
     after = applied.task("azure_apim.identity.apim_custom_domains : Read the hostnames after the change")["hostname_configurations"]
@@ -36,5 +37,5 @@ def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, 
     exclusive = {"dom_hostnames": hostnames[:2], "dom_exclusive": True}
     purged = quartet(playbook, exclusive, name="custom_domain_role", task=BIND)
     assert set(by_host(purged.state)) == {BUILTIN, "api.contoso.com", "developer.contoso.com"}
-    removed = [r["removed_host_names"] for r in purged.task(BIND)["results"]]
-    assert removed == [["legacy.contoso.com"], []]
+    assert purged.task(BIND)["removed_host_names"] == ["legacy.contoso.com"]
+    assert [w["method"] for w in service_writes(purged.requests)] == ["PATCH"]

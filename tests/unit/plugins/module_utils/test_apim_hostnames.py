@@ -137,7 +137,7 @@ def test_exclusive_removes_custom_entries_not_named_or_kept():
     scm = dict(FOREIGN, type="Scm", host_name="scm.contoso.com")
     mgmt = dict(FOREIGN, type="Management", host_name="mgmt.contoso.com")
     mine = hn.apply_delta([], [ours()])[0][0]
-    removals = hn.exclusive_removals([BUILTIN, FOREIGN, scm, mgmt, mine], hn.entry_key(mine), ["SCM.contoso.com"])
+    removals = hn.exclusive_removals([BUILTIN, FOREIGN, scm, mgmt, mine], [hn.entry_key(mine)], ["SCM.contoso.com"])
     assert sorted(r["host_name"] for r in removals) == ["mgmt.contoso.com", "portal.contoso.com"]
     assert all(r["absent"] for r in removals)
     new = hn.apply_delta([BUILTIN, FOREIGN, scm, mgmt, mine], [ours()] + removals)[0]
@@ -186,3 +186,71 @@ def test_inline_entry_is_satisfied_by_thumbprint_and_public_view_has_no_secret()
     shown = hn.public_entry(applied[1])
     assert "encoded_certificate" not in shown and "certificate_password" not in shown
     assert shown["certificate"]["thumbprint"] == info["thumbprint"] and shown["built_in"] is False
+
+
+def test_exclusive_keeps_every_listed_key_and_only_by_key():
+    scm = dict(FOREIGN, type="Scm", host_name="scm.contoso.com")
+    portal_as_proxy = dict(FOREIGN, type="Proxy")  # same host as FOREIGN, another endpoint type
+    current = [BUILTIN, FOREIGN, scm, portal_as_proxy]
+    removals = hn.exclusive_removals(current, [hn.entry_key(FOREIGN), ("scm", "SCM.contoso.com")], [])
+    # Keys are compared as entry_key gives them (lower case); the Proxy entry of the same host is not ours.
+    removed = [(r["type"], r["host_name"]) for r in removals]
+    assert removed == [("Scm", "scm.contoso.com"), ("Proxy", "portal.contoso.com")]
+    listed = [hn.entry_key(FOREIGN), hn.entry_key(scm)]
+    assert [r["type"] for r in hn.exclusive_removals(current, listed, [])] == ["Proxy"]
+    assert hn.exclusive_removals(current, listed, ["PORTAL.contoso.com."]) == []
+    assert hn.exclusive_removals(current, [], []) == [hn.absent_entry(e["type"], e["host_name"])
+                                                      for e in (FOREIGN, scm, portal_as_proxy)]
+
+
+@pytest.mark.parametrize("vault_ref, name, version, found", [
+    ("kv-contoso", "api-cert", None, True),
+    ("KV-Contoso", "API-Cert", None, True),
+    ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-contoso/", "api-cert", None, True),
+    ("kv-other", "api-cert", None, False),
+    ("kv-contoso", "other-cert", None, False),
+    ("kv-contoso", "api-cert", "abc", False),   # a pinned version is not the versionless id held
+    (None, "api-cert", None, False),
+])
+def test_secret_named_by_current_versionless(vault_ref, name, version, found):
+    current = dict(FOREIGN, key_vault_id=KV)
+    secret = hn.secret_named_by_current(current, vault_ref, name, version)
+    assert (secret is not None) is found
+    if found:
+        assert secret.uri == KV
+
+
+def test_secret_named_by_current_versioned_and_unusable_entries():
+    current = dict(FOREIGN, key_vault_id=KV + "/ABC")
+    assert hn.secret_named_by_current(current, "kv-contoso", "api-cert", "abc").version == "ABC"
+    assert hn.secret_named_by_current(current, "kv-contoso", "api-cert", None) is None
+    assert hn.secret_named_by_current(None, "kv-contoso", "api-cert", None) is None
+    assert hn.secret_named_by_current(dict(FOREIGN, key_vault_id=None), "kv-contoso", "api-cert", None) is None
+    broken = dict(FOREIGN, key_vault_id="not a url")
+    assert hn.secret_named_by_current(broken, "kv-contoso", "api-cert", None) is None
+
+
+class _Svc(hn.HostnameService):
+    """HostnameService whose reads come from a list (no Azure)."""
+
+    def __init__(self, reads):
+        self.reads = list(reads)
+        self.count = 0
+        self.what = "service"
+        self.module = type("M", (), {"deadline": hn.Deadline(60)})()
+
+    def read(self):
+        self.count += 1
+        return self.reads.pop(0)
+
+
+def test_settled_uses_a_settled_known_service_and_reads_otherwise(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    done = {"provisioning_state": "Succeeded", "hostname_configurations": []}
+    svc = _Svc([done])
+    assert svc.settled(done) is done and svc.count == 0
+    busy = dict(done, provisioning_state="Updating")
+    svc = _Svc([busy, done])
+    assert svc.settled(busy) is done and svc.count == 2
+    svc = _Svc([done])
+    assert svc.settled() is done and svc.count == 1

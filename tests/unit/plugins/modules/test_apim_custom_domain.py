@@ -180,3 +180,78 @@ def test_builtin_hostname_is_refused(run_module, apim, transport):
     result = run_module(mod, dict(BASE, host_name="APIM-X.azure-api.net", state="absent"))
     assert result.failed and "built-in hostname" in result.result["msg"]
     assert transport.writes() == [] and apim.names()[0] == "apim-x.azure-api.net"
+
+
+def _service_gets(transport: Any) -> List[str]:
+    return [r.url.split("?")[0].split(SERVICE, 1)[1] or "/" for r in transport.requests
+            if r.method == "GET" and SERVICE in r.url]
+
+
+SCM_PFX = base64.b64encode(make_pfx("scm.contoso.com", password=PASSWORD)).decode()
+LIST = {"resource_group": "rg-apim", "service_name": "apim-x", "timeout": 120, "hostnames": [
+    {"host_name": "api.contoso.com", "certificate": PFX, "certificate_password": PASSWORD,
+     "default_ssl_binding": True},
+    {"type": "Scm", "host_name": "scm.contoso.com", "certificate": SCM_PFX, "certificate_password": PASSWORD},
+]}
+
+
+def test_list_form_one_patch_and_one_read_per_cycle(run_module, apim, transport):
+    applied = run_module(mod, LIST, diff=True)
+    assert not applied.failed, applied.result
+    assert len(_patches(transport)) == 1
+    assert apim.names() == ["apim-x.azure-api.net", "portal.contoso.com", "api.contoso.com", "scm.contoso.com"]
+    # The read before the write, then the operation's own polling: no read of the service after it.
+    assert _service_gets(transport) == ["/", "/operationresults/op1"]
+    result = applied.result
+    assert [h["host_name"] for h in result["hostnames"]] == ["api.contoso.com", "scm.contoso.com"]
+    assert result["hostname"] == result["hostnames"][0] and result["hostnames"][0]["default_ssl_binding"] is True
+    assert result["hostnames"][1]["certificate"]["thumbprint"] == read_pfx_info(SCM_PFX, PASSWORD)["thumbprint"]
+    assert PASSWORD not in json.dumps(result) and SCM_PFX[:40] not in json.dumps(result)
+
+    for check_mode in (True, False):
+        transport.requests.clear()
+        again = run_module(mod, LIST, check_mode=check_mode)
+        assert again.result["changed"] is False and transport.writes() == []
+        assert _service_gets(transport) == ["/"]
+
+
+def test_single_form_keeps_its_result_keys(run_module, apim, transport):
+    result = run_module(mod, BASE).result
+    assert "hostnames" not in result
+    assert set(result) >= {"changed", "hostname", "hostname_configurations", "removed_host_names", "diff"}
+
+
+def test_list_refusals_are_collected_and_nothing_is_written(run_module, apim, transport):
+    args = dict(LIST, hostnames=[LIST["hostnames"][0],
+                                 {"type": "Scm", "host_name": "scm.contoso.com", "certificate": SCM_PFX,
+                                  "certificate_password": "wrong-Password-9"},
+                                 {"type": "Portal", "host_name": "apim-x.azure-api.net", "state": "absent"}])
+    failed = run_module(mod, args)
+    assert failed.failed and transport.writes() == []
+    assert failed.result["msg"].startswith("2 of the hostnames cannot be bound; nothing was changed")
+    assert [(r["hostname"], r["error_code"]) for r in failed.result["refused"]] == [
+        ("Scm scm.contoso.com", "InvalidCertificate"), ("Portal apim-x.azure-api.net", "BuiltInHostname")]
+    assert "wrong-Password-9" not in json.dumps(failed.result)
+
+
+def test_duplicates_and_two_defaults_are_refused_before_any_request(run_module, apim, transport):
+    twice = dict(LIST, hostnames=[LIST["hostnames"][0], dict(LIST["hostnames"][0], host_name="API.Contoso.com")])
+    failed = run_module(mod, twice)
+    assert failed.failed and failed.result["error_code"] == "DuplicateHostname"
+    second_default = dict(LIST["hostnames"][1], type="Proxy", default_ssl_binding=True)
+    defaults = dict(LIST, hostnames=[LIST["hostnames"][0], second_default])
+    failed = run_module(mod, defaults)
+    assert failed.failed and failed.result["error_code"] == "ConflictingDefaultSslBinding"
+    assert _service_gets(transport) == [] and transport.writes() == []
+
+
+def test_concurrent_writer_dropping_an_entry_of_the_list_is_merged_back(run_module, apim, transport):
+    def clobber(fake: FakeApim) -> None:
+        fake.hostnames = [h for h in fake.hostnames if h["hostName"] != "portal.contoso.com"]
+        fake.bump()
+
+    apim.after_patch.append(clobber)
+    result = run_module(mod, LIST)
+    assert not result.failed, result.result
+    assert len(_patches(transport)) == 2 and "portal.contoso.com" in apim.names()
+    assert {"api.contoso.com", "scm.contoso.com"} <= set(apim.names())
