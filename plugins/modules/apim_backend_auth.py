@@ -55,6 +55,9 @@ options:
       - The identity of the service that gets the token. V(system) for the system-assigned identity (no
         C(client-id) attribute), or a user-assigned identity attached to the service, by name (in the service's
         resource group) or by resource ID (its client ID goes into C(client-id)).
+      - The service is read to check this identity is enabled only when the task writes (or, for a
+        user-assigned identity, to compare its client ID); an unchanged element with the system-assigned
+        identity costs no read of the service.
     type: str
     default: system
   output_token_variable_name:

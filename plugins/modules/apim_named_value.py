@@ -74,6 +74,9 @@ options:
         (in the service's resource group) or by resource ID. Its client ID is sent as C(identityClientId).
       - The identity needs read access to the secret first (an access policy with secrets C(get), or the role
         C(Key Vault Secrets User)); the C(apim_keyvault_access) role of this collection grants either.
+      - The service is read to check this identity is enabled only when the task writes (or, for a user-assigned
+        identity, to compare its client ID); an unchanged named value with the system-assigned identity costs no
+        read of the service.
     type: str
     default: system
   tags:
