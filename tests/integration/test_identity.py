@@ -237,8 +237,8 @@ def test_reads_of_a_no_op_and_of_a_converge(local_azure, world, playbook):
     stored = apply.state["resources"][uami_id(local_azure, "id-c").lower()]["properties"]
     assert users["id-c"]["client_id"] == stored["clientId"] and users["id-c"]["principal_id"] == stored["principalId"]
     assert users["id-a"]["client_id"], "kept identities keep their ids from the final response"
-    assert stored_identity(local_azure, apply.state, "apim-one") == ("SystemAssigned, UserAssigned",
-                                                                   ["id-a", "id-b", "id-c"])
+    expected = ("SystemAssigned, UserAssigned", ["id-a", "id-b", "id-c"])
+    assert stored_identity(local_azure, apply.state, "apim-one") == expected
 
 
 # ----------------------------------------------------------------------------------------------------------------------
