@@ -197,17 +197,23 @@ class ApimServices:
         self.module.lro(self._ops.begin_create_or_update, resource_group, name, _json(body),
                         what=self._what("creating", resource_group, name))
 
-    def patch(self, resource_group: str, name: str, body: Dict[str, Any]) -> None:
-        """PATCH only the given top-level keys (identity, tags, sku, properties) and wait for the update."""
-        self.forget(resource_group, name)
-        self.module.lro(self._ops.begin_update, resource_group, name, _json(body),
-                        what=self._what("updating", resource_group, name))
+    def patch(self, resource_group: str, name: str, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """PATCH only the given top-level keys (identity, tags, sku, properties) and wait for the update.
 
-    def update_identity(self, resource_group: str, name: str, identity: Dict[str, Any]) -> None:
-        """PATCH carrying only ``identity`` (never hostnames or customProperties)."""
+        Returns the service as the operation's final response carries it (None when that response has no body).
+        """
         self.forget(resource_group, name)
-        self.module.lro(self._ops.begin_update, resource_group, name, _json({"identity": identity}),
-                        what=self._what("updating the identities of", resource_group, name))
+        model = self.module.lro(self._ops.begin_update, resource_group, name, _json(body),
+                                what=self._what("updating", resource_group, name))
+        return _final_service(model)
+
+    def update_identity(self, resource_group: str, name: str, identity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """PATCH carrying only ``identity`` (never hostnames or customProperties); returns the final service
+        as patch() does."""
+        self.forget(resource_group, name)
+        model = self.module.lro(self._ops.begin_update, resource_group, name, _json({"identity": identity}),
+                                what=self._what("updating the identities of", resource_group, name))
+        return _final_service(model)
 
     def delete(self, resource_group: str, name: str) -> None:
         """DELETE the service and wait until it is gone (a 404 counts as done)."""
@@ -451,3 +457,61 @@ def dependents_error(service_name: str, dependents: List[Dict[str, Any]]) -> Azu
         code="IdentityInUse",
         hint="; ".join("{0}: {1}".format(k.replace("_", " "), UNBLOCK[k]) for k in kinds) + "; then re-run",
         dependents=dependents)
+
+
+# ======================================================================================================================
+# Reading less: the final body of a service update, and identities resolved only when they matter
+# ======================================================================================================================
+
+def _final_service(model: Any) -> Optional[Dict[str, Any]]:
+    """The service from an update's final LRO response; None when there is none or it is still transitioning.
+
+    azure-core fetches the resource once the operation is done (the Location URL or the resource itself), so
+    this body is the service as stored; a caller that gets None reads the service again instead.
+    """
+    if model is None or not hasattr(model, "identity"):
+        return None
+    service = service_to_dict(model)
+    state = str(service.get("provisioning_state") or "").replace(" ", "").lower()
+    return service if service.get("id") and state in ("succeeded", "failed", "") else None
+
+
+def is_system_reference(reference: Optional[str]) -> bool:
+    """True when an ``identity`` option names the system-assigned identity (the default)."""
+    return (reference or "system").strip().lower() in SYSTEM_REFERENCES
+
+
+class ServiceIdentity:
+    """The service identity an ``identity`` option names, resolved only when a task really needs it.
+
+    For the system-assigned identity the ``identityClientId`` a setting carries is known without reading the
+    service (none / "SystemAssigned"), so an unchanged named value, logger or policy needs no service read;
+    ``resolve()`` reads the service (once) to check the identity is enabled before anything is written.
+    """
+
+    def __init__(self, module: Any, resource_group: str, service_name: str, reference: Optional[str]) -> None:
+        self.module, self.group, self.name, self.reference = module, resource_group, service_name, reference
+        self._service: Optional[Dict[str, Any]] = None
+        self._resolved: Optional[Dict[str, Any]] = None
+
+    @property
+    def is_system(self) -> bool:
+        """True for the system-assigned identity."""
+        return is_system_reference(self.reference)
+
+    def service(self) -> Dict[str, Any]:
+        """The service (read once), or the clear ServiceNotFound error."""
+        if self._service is None:
+            # memo: the items of a list task (named_values) share one read of the service
+            self._service = ApimServices(self.module).require(self.group, self.name, memo=True)
+        return self._service
+
+    def resolve(self) -> Dict[str, Any]:
+        """The identity (see resolve_identity); fails when it is not enabled on the service."""
+        if self._resolved is None:
+            self._resolved = resolve_identity(self.service(), self.reference, self.module.subscription_id)
+        return self._resolved
+
+    def client_id(self) -> Optional[str]:
+        """The identity's client id, None for the system-assigned one (known without any read)."""
+        return None if self.is_system else self.resolve()["client_id"]

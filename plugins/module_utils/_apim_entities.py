@@ -212,16 +212,20 @@ class Loggers:
                                  what="listing loggers of {0}".format(self.service))
         return [logger_to_dict(m) for m in pages or []]
 
-    def put(self, name: str, body: Dict[str, Any], etag: Optional[str]) -> None:
-        """Create or replace the logger (synchronous); ``etag`` guards a replace."""
+    def put(self, name: str, body: Dict[str, Any], etag: Optional[str]) -> Optional[Dict[str, Any]]:
+        """Create or replace the logger (synchronous); ``etag`` guards a replace.
+
+        Returns the logger as APIM answered (stored, credentials masked as on a read), None without a body.
+        """
         from azure.mgmt.apimanagement import models
 
         params = models.LoggerContract(
             logger_type=body["logger_type"], description=body.get("description"),
             credentials=body["credentials"], is_buffered=body.get("is_buffered"),
             resource_id=body.get("resource_id"))
-        self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
-                         what="writing logger {0}".format(name), retry=())
+        found = self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
+                                 cls=_with_etag, what="writing logger {0}".format(name), retry=())
+        return None if not found or found[0] is None else logger_to_dict(*found)
 
     def delete(self, name: str, etag: Optional[str]) -> None:
         """DELETE guarded by the ETag."""

@@ -43,15 +43,21 @@ class IdentityPlanner:
         self.resource_group = resource_group
         self.known: Dict[str, Dict[str, Any]] = {}  # normalised id -> {id, principal_id, client_id}
 
-    def resolve(self, request: IdentityRequest) -> Optional[List[str]]:
-        """ARM ids of the listed identities; those to attach must exist (Azure's spelling of the id is used)."""
+    def resolve(self, request: IdentityRequest, current: Optional[Dict[str, Any]] = None) -> Optional[List[str]]:
+        """ARM ids of the listed identities; those to attach must exist (Azure's spelling of the id is used).
+
+        An identity ``current`` (the service's identity dict) already holds is neither read nor checked: the
+        service carries its principal and client ids, and its id is deterministic from the name.
+        """
         if request.users is None:
             return None
         ids = [resolve_resource_id(ref, self.module.subscription_id, self.resource_group, USER_ASSIGNED_TYPE)
                for ref in request.users]
         if request.mode == "remove":
             return ids
-        return [self._existing(ref, rid)["id"] for ref, rid in zip(request.users, ids)]
+        attached = attached_identities(current)
+        return [attached[normalize_resource_id(rid)] if normalize_resource_id(rid) in attached
+                else self._existing(ref, rid)["id"] for ref, rid in zip(request.users, ids)]
 
     def _existing(self, reference: str, resource_id: str) -> Dict[str, Any]:
         key = normalize_resource_id(resource_id)
@@ -78,7 +84,7 @@ class IdentityPlanner:
 
     def plan(self, current: Optional[Dict[str, Any]], request: IdentityRequest) -> Dict[str, Any]:
         """The planned identity ``{"type", "user_assigned_identities"}`` (see _apim.plan_identity)."""
-        return plan_identity(current, request.system, self.resolve(request), request.mode)
+        return plan_identity(current, request.system, self.resolve(request, current), request.mode)
 
     def refuse_removal_in_use(self, service: Dict[str, Any], planned: Dict[str, Any]) -> None:
         """Fail, before any write, when an identity the plan removes is still used; lists every dependent."""
@@ -106,6 +112,11 @@ class IdentityPlanner:
             "tenant_id": current.get("tenant_id") if (keeps_system or has_user) else None,
             "user_assigned_identities": users,
         })
+
+
+def attached_identities(identity: Optional[Dict[str, Any]]) -> Dict[str, str]:
+    """Normalised id -> Azure's spelling, for every user-assigned identity an identity dict holds."""
+    return {normalize_resource_id(key): key for key in ((identity or {}).get("user_assigned_identities") or {})}
 
 
 def service_view(service: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -137,14 +148,20 @@ def identity_spec(module: Any, resource_group: str, name: str,
         planner.refuse_removal_in_use(latest["service"], planned)
         return {"identity": planned}
 
-    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> None:
-        services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]))
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Optional[Dict[str, Any]]:
+        final = services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]))
+        if final is None:
+            return None  # no usable final body: the engine reads the service again
+        latest["service"] = service_view(final)
+        return _identity_view(latest["service"])
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
         return dict(current or {}, identity=planner.predict((current or {}).get("identity"), wanted["identity"]))
 
     spec = ResourceSpec(what="the identities of API Management service {0}/{1}".format(resource_group, name),
-                        read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS)
+                        read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS,
+                        # The PATCH's final LRO response is the service: verified there, not read again.
+                        verify_with_response=True)
     return spec, desired
 
 

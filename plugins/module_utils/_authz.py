@@ -294,11 +294,15 @@ def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, 
                            "principal_type": principal_type, "description": description, "condition": None,
                            "adopted": False}
 
+    def create(wanted: Dict[str, Any]) -> Dict[str, Any]:
+        made = authz.create(scope, name, role_id, principal_id, principal_type, description)
+        return dict(made, role_name=role.get("role_name"), adopted=bool(made.get("adopted")))
+
     return ResourceSpec(
         what="role assignment of {0!r} to {1} at {2}".format(role.get("role_name") or role_id, principal_id, scope),
-        read=read,
-        create=lambda wanted: authz.create(scope, name, role_id, principal_id, principal_type, description),
-        delete=delete, predict=predict, settle=False,
+        read=read, create=create, delete=delete, predict=predict, settle=False,
+        # The PUT answers with the assignment as stored (an adopted one comes from a fresh list): no re-read.
+        verify_with_response=True,
         comparators={"scope": lambda a, b: normalize_scope(a or "") == normalize_scope(b or ""),
                      "role_definition_id": lambda a, b: role_guid(a) == role_guid(b),
                      "principal_id": lambda a, b: str(a).lower() == str(b or "").lower()},

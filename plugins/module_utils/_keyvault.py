@@ -358,19 +358,22 @@ def public_policy(policy: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Optional[str], object_id: str,
-                       tenant_id: str, mode: str) -> Any:
+                       tenant_id: str, mode: str, vault: Optional[Dict[str, Any]] = None) -> Any:
     """A ResourceSpec for one principal's access-policy entry on a vault (see _state.ensure).
 
     Only ``accessPolicies/{add|replace|remove}`` with this one entry is sent; each cycle re-reads the vault, so a
     policy another writer added meanwhile is never lost, and Key Vault's 409 ConflictError re-runs the cycle.
+    ``vault``, when given, is the vault the caller has just read: the first cycle uses it instead of reading it
+    again; re-runs and the read after a write always read afresh.
     """
     from ._retry import KEYVAULT_CONFLICT, THROTTLED
     from ._state import ResourceSpec
 
     holder: Dict[str, Any] = {}
+    fresh = [vault] if vault is not None else []
 
     def read() -> Optional[Dict[str, Any]]:
-        holder["vault"] = service.require(vault_ref, resource_group)
+        holder["vault"] = fresh.pop() if fresh else service.require(vault_ref, resource_group)
         return find_policy(holder["vault"], object_id)
 
     def create(wanted: Dict[str, Any]) -> None:
@@ -469,7 +472,7 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
                          check_mode=module.check_mode, deadline=module.deadline)
         result.update(outcome.result("role_assignment"))
         return result
-    spec = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode)[0]
+    spec = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode, vault=vault)[0]
     outcome = ensure(spec, state, lambda current: {"object_id": principal["principal_id"],
                                                    "permissions": merged_permissions(current, permissions, mode)},
                      check_mode=module.check_mode, deadline=module.deadline)

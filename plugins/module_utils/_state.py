@@ -147,6 +147,17 @@ def _verify(spec: ResourceSpec, wanted: Resource, deadline: Deadline, written: A
     return after
 
 
+def needs_write(spec: ResourceSpec, current: Optional[Resource], wanted: Mapping[str, Any]) -> bool:
+    """True when ensure(state='present') would write (or, in check mode, predict a write) for ``wanted``.
+
+    Lets a desired-state function defer work only a write needs (reading the service to check an identity is
+    enabled) until it knows a write is coming.
+    """
+    if current is None:
+        return True
+    return bool(differences(drop_none(dict(wanted)), current, comparators=spec.comparators))
+
+
 def _is_secret_path(path: str, secret_keys: Iterable[str]) -> bool:
     keys = {k.lower() for k in secret_keys}
     return any(part.lower() in keys for part in path.split("."))

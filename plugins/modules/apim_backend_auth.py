@@ -55,6 +55,9 @@ options:
       - The identity of the service that gets the token. V(system) for the system-assigned identity (no
         C(client-id) attribute), or a user-assigned identity attached to the service, by name (in the service's
         resource group) or by resource ID (its client ID goes into C(client-id)).
+      - The service is read to check this identity is enabled only when the task writes (or, for a
+        user-assigned identity, to compare its client ID); an unchanged element with the system-assigned
+        identity costs no read of the service.
     type: str
     default: system
   output_token_variable_name:
@@ -153,7 +156,7 @@ auth:
 from typing import Any, Dict, Optional
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_policy as policy_xml
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     Policies, retry_on_etag_mismatch,
 )
@@ -185,15 +188,26 @@ def wanted_element(params: Dict[str, Any], client_id: Optional[str]) -> Dict[str
     return wanted
 
 
-def apply_once(module: AzureApimModule, policies: Policies, wanted: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """Read the policy, merge (or remove) the element, write it with the ETag read, verify; the module result."""
+def apply_once(module: AzureApimModule, policies: Policies, identity: ServiceIdentity) -> Dict[str, Any]:
+    """Read the policy, merge (or remove) the element, write it with the ETag read, verify; the module result.
+
+    The service is read only when it matters: no policy at the scope (does the scope exist?), a user-assigned
+    identity (its client id is compared), or a change to write (the identity must be enabled).
+    """
     params = module.params
     api, operation, key = params["api_id"], params["operation_id"], params["output_token_variable_name"]
     scope = policies.scope_name(api, operation)
     current = policies.get(api, operation)
+    if current is None:
+        # 404: the scope may have no policy yet, or the service / API / operation may not exist; say which.
+        identity.service()
+        policies.require_scope(api, operation)
     text = (current or {}).get("value")
+    wanted = wanted_element(params, identity.client_id()) if params["state"] == "present" else None
     if wanted is not None:
         new_text, changed = policy_xml.merge(text, scope, wanted)
+        if changed:
+            identity.resolve()  # refuse an identity the service does not have, before any write
     else:
         new_text, changed = policy_xml.remove(text, key)
     if changed and not module.check_mode:
@@ -226,18 +240,12 @@ def verify(policies: Policies, api: Optional[str], operation: Optional[str], key
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the element and return the module result."""
     params = module.params
-    services = ApimServices(module)
-    service = services.require(params["resource_group"], params["service_name"])
-    wanted = None
-    if params["state"] == "present":
-        if not params["resource"].strip():
-            raise AzureApimError("'resource' is empty", code="InvalidParameters",
-                                 hint="give the backend's audience, for example https://storage.azure.com/")
-        client_id = resolve_identity(service, params["identity"], module.subscription_id)["client_id"]
-        wanted = wanted_element(params, client_id)
+    if params["state"] == "present" and not params["resource"].strip():
+        raise AzureApimError("'resource' is empty", code="InvalidParameters",
+                             hint="give the backend's audience, for example https://storage.azure.com/")
+    identity = ServiceIdentity(module, params["resource_group"], params["service_name"], params["identity"])
     policies = Policies(module, params["resource_group"], params["service_name"])
-    policies.require_scope(params["api_id"], params["operation_id"])
-    return retry_on_etag_mismatch(lambda: apply_once(module, policies, wanted),
+    return retry_on_etag_mismatch(lambda: apply_once(module, policies, identity),
                                   policies.describe(params["api_id"], params["operation_id"]))
 
 

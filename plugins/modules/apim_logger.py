@@ -46,6 +46,9 @@ options:
       - The identity of the service used with O(endpoint_address). V(system) for the system-assigned identity
         (sent as C(identityClientId=SystemAssigned)), or a user-assigned identity attached to the service, by name
         (in the service's resource group) or by resource ID (its client ID is sent).
+      - The service is read to check this identity is enabled only when the task writes (or, for a
+        user-assigned identity, to compare its client ID); an unchanged logger with the system-assigned
+        identity costs no read of the service.
     type: str
     default: system
   connection_string:
@@ -171,16 +174,16 @@ auth:
 """
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     SYSTEM_ASSIGNED, Loggers, retry_on_etag_mismatch,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal, id_equal
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure, needs_write
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -294,6 +297,7 @@ def spec_for(module: AzureApimModule, loggers: Loggers) -> ResourceSpec:
         comparators={"endpoint_address": ci_equal, "identity_client_id": ci_equal, "resource_id": id_equal,
                      "credentials.name": same_hub},
         settle=False,  # logger writes are synchronous; loggers have no provisioningState
+        verify_with_response=True,  # the PUT answers with the logger as stored
     )
 
 
@@ -305,27 +309,40 @@ def rewrite_credentials(module: AzureApimModule, loggers: Loggers, result: Dict[
         return False
     if not module.check_mode:
         current = result["logger"]
-        loggers.put(params["name"], request_body(params, {"credentials": {}}, current), current.get("etag"))
-        result["logger"] = loggers.get(params["name"]) or current
+        written = loggers.put(params["name"], request_body(params, {"credentials": {}}, current), current.get("etag"))
+        result["logger"] = written or loggers.get(params["name"]) or current
     return True
+
+
+def desired_for(module: AzureApimModule, spec: ResourceSpec, endpoint: Optional[str],
+                identity: ServiceIdentity) -> Callable[[Optional[Dict[str, Any]]], Dict[str, Any]]:
+    """The desired-state function: the service is read only when a write is coming or a user-assigned identity's
+    client id is needed to compare (the system identity's is known: "SystemAssigned")."""
+    params = module.params
+
+    def desired(current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        wanted = desired_state(params, endpoint, identity.client_id() if endpoint else None)
+        if needs_write(spec, current, wanted):
+            identity.service()  # a missing service is reported as such, before any write
+            if endpoint:
+                identity.resolve()  # the identity must be enabled on the service
+        return wanted
+
+    return desired
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the logger and return the module result."""
     params = module.params
     endpoint = validate(module)
-    services = ApimServices(module)
-    if params["state"] == "absent" and services.get(params["resource_group"], params["service_name"]) is None:
-        return {"changed": False, "logger": {}, "diff": {"before": {}, "after": {}}}
-    service = services.require(params["resource_group"], params["service_name"])
-    client_id = None
-    if endpoint and params["state"] == "present":
-        client_id = resolve_identity(service, params["identity"], module.subscription_id)["client_id"]
+    identity = ServiceIdentity(module, params["resource_group"], params["service_name"], params["identity"])
     loggers = Loggers(module, params["resource_group"], params["service_name"])
     spec = spec_for(module, loggers)
+    # An absent logger (or service) reads as None: nothing to delete, and no service read is needed.
+    desired = desired_for(module, spec, endpoint, identity)
     outcome = retry_on_etag_mismatch(
-        lambda: ensure(spec, params["state"], desired_state(params, endpoint, client_id),
-                       check_mode=module.check_mode, deadline=module.deadline), spec.what)
+        lambda: ensure(spec, params["state"], desired, check_mode=module.check_mode, deadline=module.deadline),
+        spec.what)
     result = outcome.result("logger")
     if rewrite_credentials(module, loggers, result, outcome.changed):
         result["changed"] = True

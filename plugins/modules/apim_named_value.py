@@ -74,6 +74,9 @@ options:
         (in the service's resource group) or by resource ID. Its client ID is sent as C(identityClientId).
       - The identity needs read access to the secret first (an access policy with secrets C(get), or the role
         C(Key Vault Secrets User)); the C(apim_keyvault_access) role of this collection grants either.
+      - The service is read to check this identity is enabled only when the task writes (or, for a user-assigned
+        identity, to compare its client ID); an unchanged named value with the system-assigned identity costs no
+        read of the service.
     type: str
     default: system
   tags:
@@ -324,9 +327,9 @@ auth:
 """
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     SYSTEM_ASSIGNED, NamedValues, describe_status, last_status, retry_on_etag_mismatch, secret_readable,
     wait_for_secret,
@@ -335,7 +338,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._compare impor
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure, needs_write
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -476,9 +479,22 @@ def spec_for(module: AzureApimModule, named_values: NamedValues) -> ResourceSpec
     )
 
 
-def identity_client_id(module: AzureApimModule, service: Dict[str, Any]) -> Optional[str]:
-    """The identityClientId for the chosen identity (None for the system-assigned one)."""
-    return resolve_identity(service, module.params["identity"], module.subscription_id)["client_id"]
+def desired_for(module: AzureApimModule, spec: ResourceSpec,
+                identity: ServiceIdentity) -> Callable[[Optional[Dict[str, Any]]], Dict[str, Any]]:
+    """The desired-state function: the service is read only when a write is coming (it must exist, the identity
+    be enabled) or when a user-assigned identity's client id is needed to compare."""
+    params = module.params
+    key_vault = bool(params["key_vault_secret_id"])
+
+    def desired(current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        wanted = desired_state(params, identity.client_id() if key_vault else None, current)
+        if needs_write(spec, current, wanted):
+            identity.service()  # a missing service is reported as such, before any write
+            if key_vault:
+                identity.resolve()  # the identity must be enabled on the service
+        return wanted
+
+    return desired
 
 
 def handle_secret_status(module: AzureApimModule, named_values: NamedValues, result: Dict[str, Any]) -> int:
@@ -522,18 +538,14 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the named value and return the module result."""
     params = module.params
     validate(params)
-    services = ApimServices(module)
-    if params["state"] == "absent" and \
-            services.get(params["resource_group"], params["service_name"], memo=True) is None:
-        return {"changed": False, "named_value": {}, "last_status": None, "secret_refreshes": 0,
-                "diff": {"before": {}, "after": {}}}
-    service = services.require(params["resource_group"], params["service_name"], memo=True)
-    client_id = identity_client_id(module, service) if params["key_vault_secret_id"] else None
+    identity = ServiceIdentity(module, params["resource_group"], params["service_name"], params["identity"])
     named_values = NamedValues(module, params["resource_group"], params["service_name"])
     spec = spec_for(module, named_values)
+    # An absent named value (or service) reads as None: nothing to delete, and no service read is needed.
+    desired = desired_for(module, spec, identity)
     outcome = retry_on_etag_mismatch(
-        lambda: ensure(spec, params["state"], lambda current: desired_state(params, client_id, current),
-                       check_mode=module.check_mode, deadline=module.deadline), spec.what)
+        lambda: ensure(spec, params["state"], desired, check_mode=module.check_mode, deadline=module.deadline),
+        spec.what)
     result = outcome.result("named_value", SECRET_KEYS)
     rotated = rotate_value(module, named_values, result, outcome.changed_paths)
     refreshes = handle_secret_status(module, named_values, result)

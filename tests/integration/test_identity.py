@@ -10,6 +10,8 @@ from typing import Any, Optional
 
 import pytest
 
+from integration.reads_support import reads
+
 RG = "rg-ident"
 IDENTITIES = ("id-a", "id-b", "id-c")
 FAST = {"time_scale": 0.01}  # APIM updates take 15 Azure seconds: 0.15 s here
@@ -207,6 +209,36 @@ def test_ids_differing_only_in_case_cause_no_change(local_azure, world, playbook
         run = playbook("identity_module", extra_vars={"identity_args": args}, diff=True, **mode)
         assert run.rc == 0, run.explain()
         assert run.changed_tasks() == [] and run.requests.writes() == []
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# reads (issue 10): attached identities are not read again, the PATCH's final response is not re-read
+# ----------------------------------------------------------------------------------------------------------------------
+
+def test_reads_of_a_no_op_and_of_a_converge(local_azure, world, playbook):
+    world(identity_world({"apim-one": STATES["both"]["seed"]}), **FAST)
+    keep = args_for("apim-one", system_assigned=True, user_assigned_identities=["id-a", uami_id(local_azure, "ID-B")],
+                    user_assigned_mode="exact")
+    for mode in ({"check": True}, {}):
+        noop = playbook("identity_module", extra_vars={"identity_args": keep}, **mode)
+        assert noop.rc == 0 and noop.changed_tasks() == [], noop.explain()
+        assert reads(noop) == ["GET service/apim-one"], (mode, reads(noop))
+    grow = args_for("apim-one", user_assigned_identities=["id-a", "id-c"])
+    check = playbook("identity_module", extra_vars={"identity_args": grow}, check=True)
+    assert reads(check) == ["GET service/apim-one", "GET userassignedidentities/id-c"], reads(check)
+    apply = playbook("identity_module", extra_vars={"identity_args": grow})
+    assert apply.rc == 0, apply.explain()
+    polls = [r for r in reads(apply) if "/operationresults/" in r]
+    # The SDK's poller fetches the service once the operation is done; that final body is verified, never re-read.
+    assert reads(apply) == ["GET service/apim-one", "GET userassignedidentities/id-c"] + polls + \
+        ["GET service/apim-one"], reads(apply)
+    assert polls, "the PATCH is long-running: it is polled"
+    users = {u["name"]: u for u in apply.task("Apply apim_identity")["identity"]["user_assigned"]}
+    stored = apply.state["resources"][uami_id(local_azure, "id-c").lower()]["properties"]
+    assert users["id-c"]["client_id"] == stored["clientId"] and users["id-c"]["principal_id"] == stored["principalId"]
+    assert users["id-a"]["client_id"], "kept identities keep their ids from the final response"
+    expected = ("SystemAssigned, UserAssigned", ["id-a", "id-b", "id-c"])
+    assert stored_identity(local_azure, apply.state, "apim-one") == expected
 
 
 # ----------------------------------------------------------------------------------------------------------------------

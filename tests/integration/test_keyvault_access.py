@@ -9,6 +9,7 @@ import pytest
 
 from integration import kv_worlds
 from integration.kv_quartet import run_quartet
+from integration.reads_support import reads
 
 TASK = "Key Vault access"
 KV_API = "2023-07-01"
@@ -121,6 +122,25 @@ def test_rbac_vault_through_keyvault_access(local_azure: Any, seeded: dict, play
     assert len(mine) == 1
     info = q.reapply.task("Key Vault access info")
     assert [(a["kind"], a["name"]) for a in info["access"]] == [("role_assignment", mine[0]["name"])]
+
+
+@pytest.mark.parametrize("vault,converge_extra,noop_extra", [
+    # access policy: the vault is read once; after the write it is read again to verify the entry
+    ("kv-ap", ["GET vaults/kv-ap"], []),
+    # RBAC: the role is found by name, the assignments listed; the PUT's answer is verified without a re-read
+    ("kv-rbac", ["GET vaults/kv-rbac/roledefinitions", "GET vaults/kv-rbac/roleassignments"],
+     ["GET vaults/kv-rbac/roledefinitions", "GET vaults/kv-rbac/roleassignments"]),
+])
+def test_reads_of_a_converge_and_of_a_no_op(local_azure: Any, seeded: dict, playbook: Any, vault: str,
+                                            converge_extra: list, noop_extra: list) -> None:
+    base = ["GET service/apim-kv", f"GET vaults/{vault}"]
+    apply = playbook("keyvault_access_one", extra_vars=_vars(kv_vault=vault), tags=["access"])
+    assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
+    assert reads(apply) == base + converge_extra, reads(apply)
+    for check in (True, False):
+        again = playbook("keyvault_access_one", extra_vars=_vars(kv_vault=vault), tags=["access"], check=check)
+        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+        assert reads(again) == base + noop_extra, reads(again)
 
 
 def test_info_never_fails_on_not_found(local_azure: Any, seeded: dict, playbook: Any) -> None:

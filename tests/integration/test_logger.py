@@ -8,6 +8,7 @@ import pytest
 from integration.nv_support import (
     EVENTHUB_NS, FAST, UAMI, assert_no_secret, assert_quartet, resource, service_id, world_spec, writes,
 )
+from integration.reads_support import reads
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +47,44 @@ def test_managed_identity_logger_quartet(world, playbook, local_azure, identity)
     assert [w["method"] for w in writes(apply)] == ["PUT"]
     info = apply.task("Loggers of the service")["loggers"]
     assert [(i["name"], i["credentials"]["identity_client_id"]) for i in info] == [("eh-logger", expected_client)]
+
+
+LOGGER_READ = "GET service/apim-nv/loggers/eh-logger"
+
+
+@pytest.mark.parametrize("extra,noop_reads", [
+    # the system identity's client id is known ("SystemAssigned"): an unchanged logger needs no service read
+    ({"logger_endpoint": ENDPOINT}, [LOGGER_READ]),
+    # a user-assigned identity's client id comes from the service: one read of it to compare
+    ({"logger_endpoint": ENDPOINT, "logger_identity": UAMI}, [LOGGER_READ, "GET service/apim-nv"]),
+    ({"logger_connection_string": CONNECTION_STRING}, [LOGGER_READ]),
+])
+def test_reads_of_a_create_and_of_a_no_op(world, playbook, local_azure, extra, noop_reads):
+    world(world_spec(), **FAST)
+    extra = {"logger_name": "eh-logger", "logger_hub": "apim-logs", **extra}
+    apply = playbook(PLAYBOOK, extra_vars=extra, tags=["logger"])
+    assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
+    # the service is read before the write (exists, identity enabled); the PUT's answer is not read again
+    assert reads(apply) == [LOGGER_READ, "GET service/apim-nv"], reads(apply)
+    assert apply.task(TASK)["logger"]["id"].endswith("/loggers/eh-logger")
+    for check in (True, False):
+        again = playbook(PLAYBOOK, extra_vars=extra, tags=["logger"], check=check)
+        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+        assert reads(again) == noop_reads, reads(again)
+    gone = {**extra, "logger_state": "absent", "logger_name": "never-there"}
+    absent = playbook(PLAYBOOK, extra_vars=gone, tags=["logger"])
+    assert absent.rc == 0 and absent.task(TASK)["changed"] is False, absent.explain()
+    assert reads(absent) == ["GET service/apim-nv/loggers/never-there"], reads(absent)
+
+
+def test_identity_not_attached_is_refused_before_any_write(world, playbook):
+    world(world_spec(), **FAST)
+    run = playbook(PLAYBOOK, extra_vars={"logger_name": "eh-logger", "logger_hub": "apim-logs",
+                                         "logger_endpoint": ENDPOINT, "logger_identity": "id-unattached"},
+                   tags=["logger"])
+    failed = run.task(TASK)
+    assert failed["_status"] == "failed" and failed["error_code"] == "IdentityNotEnabled", run.explain()
+    assert "id-unattached" in failed["msg"] and writes(run) == []
 
 
 def test_switching_identity_keeps_unset_settings(world, playbook, local_azure):

@@ -9,6 +9,7 @@ from integration.nv_support import (
     FAST, KV_POLICY, KV_RBAC, PLAIN_SECRET, RG, SECRET_VALUE, UAMI, assert_no_secret, assert_quartet,
     resource, service_id, world_spec, writes,
 )
+from integration.reads_support import reads, service_reads
 
 pytestmark = pytest.mark.integration
 
@@ -184,6 +185,43 @@ def test_switching_identity_and_other_writers_tags_survive(world, playbook, loca
     assert [p["status"] for p in patches] == [412, 202]
     stored = _stored(moved, local_azure, "switch")["properties"]
     assert sorted(stored["tags"]) == ["new", "ours", "theirs"]
+
+
+@pytest.mark.parametrize("identity,noop_reads", [
+    # the system identity's client id is known: an unchanged Key Vault named value needs no service read
+    ("system", ["GET service/apim-nv/namedvalues/kv-ref"]),
+    # a user-assigned identity's client id comes from the service: one read of it to compare
+    (UAMI, ["GET service/apim-nv/namedvalues/kv-ref", "GET service/apim-nv"]),
+])
+def test_reads_of_a_create_and_of_a_no_op(world, playbook, local_azure, identity, noop_reads):
+    world(world_spec(), **FAST)
+    extra = {"nv_name": "kv-ref", "nv_secret_id": _secret_uri(KV_POLICY), "nv_identity": identity}
+    apply = playbook(PLAYBOOK, extra_vars=extra, tags=["named_value"])
+    assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
+    # before the write: the named value, then the service (exists, identity enabled) once
+    assert reads(apply)[:2] == ["GET service/apim-nv/namedvalues/kv-ref", "GET service/apim-nv"], reads(apply)
+    assert service_reads(apply, "apim-nv") == 1, reads(apply)
+    for check in (True, False):
+        again = playbook(PLAYBOOK, extra_vars=extra, tags=["named_value"], check=check)
+        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+        assert reads(again) == noop_reads, reads(again)
+    plain = {"nv_name": "plain", "nv_value": "v-1", "nv_tags": ["ops"]}
+    assert playbook(PLAYBOOK, extra_vars=plain, tags=["named_value"]).rc == 0
+    unchanged = playbook(PLAYBOOK, extra_vars=plain, tags=["named_value"])
+    assert unchanged.task(TASK)["changed"] is False, unchanged.explain()
+    assert reads(unchanged) == ["GET service/apim-nv/namedvalues/plain"], reads(unchanged)
+    absent = playbook(PLAYBOOK, extra_vars={"nv_name": "never-there", "nv_state": "absent"}, tags=["named_value"])
+    assert absent.rc == 0 and absent.task(TASK)["changed"] is False, absent.explain()
+    assert reads(absent) == ["GET service/apim-nv/namedvalues/never-there"], reads(absent)
+
+
+def test_missing_service_is_named_before_any_write(world, playbook):
+    world(world_spec(), **FAST)
+    run = playbook(PLAYBOOK, extra_vars={"nv_name": "x", "nv_value": "v-1", "service": "apim-missing"},
+                   tags=["named_value"])
+    failed = run.task(TASK)
+    assert failed["_status"] == "failed" and failed["error_code"] == "ServiceNotFound", run.explain()
+    assert "apim-missing" in failed["msg"] and writes(run) == []
 
 
 @pytest.mark.parametrize("extra, expected", [

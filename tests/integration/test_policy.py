@@ -7,6 +7,7 @@ import pytest
 from lxml import etree
 
 from integration.nv_support import FAST, UAMI, assert_quartet, resource, service_id, world_spec, writes
+from integration.reads_support import reads
 
 pytestmark = pytest.mark.integration
 
@@ -153,6 +154,37 @@ def test_a_concurrent_policy_edit_is_merged_not_overwritten(world, playbook, loc
     assert [p["status"] for p in puts] == [412, 200]
     gets = [e for e in run.requests if e["method"] == "GET" and e["path"].endswith("/apis/orders/policies/policy")]
     assert len(gets) >= 3  # read, re-read after the 412, verify
+
+
+API_POLICY = "GET service/apim-nv/apis/orders/policies/policy"
+
+
+@pytest.mark.parametrize("identity,noop_reads", [
+    # the system identity needs no client id: an unchanged element needs no service read
+    ("system", [API_POLICY]),
+    # a user-assigned identity's client id comes from the service: one read of it to compare
+    (UAMI, [API_POLICY, "GET service/apim-nv"]),
+])
+def test_reads_of_a_change_and_of_a_no_op(world, playbook, local_azure, identity, noop_reads):
+    world(world_spec(), **FAST)
+    _seed_api(local_azure)
+    extra = {"auth_api": "orders", "auth_resource": "https://storage.azure.com/", "auth_identity": identity}
+    apply = playbook(PLAYBOOK, extra_vars=extra)
+    assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
+    # the policy, the service once (identity enabled) before the write, then the policy again to verify
+    assert reads(apply) == [API_POLICY, "GET service/apim-nv", API_POLICY], reads(apply)
+    for check in (True, False):
+        again = playbook(PLAYBOOK, extra_vars=extra, check=check)
+        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+        assert reads(again) == noop_reads, reads(again)
+    # no policy at the scope (404): the service and the API are read to tell a missing scope from an empty one
+    resp = local_azure.arm().put(f"{service_id(local_azure)}/apis/billing",
+                                 {"properties": {"displayName": "Billing", "path": "billing"}}, API_VERSION)
+    assert resp.status_code in (200, 201), resp.text
+    empty = playbook(PLAYBOOK, extra_vars={"auth_api": "billing", "auth_state": "absent"})
+    assert empty.rc == 0 and empty.task(TASK)["changed"] is False, empty.explain()
+    assert reads(empty) == ["GET service/apim-nv/apis/billing/policies/policy", "GET service/apim-nv",
+                            "GET service/apim-nv/apis/billing"], reads(empty)
 
 
 @pytest.mark.parametrize("extra, expected", [

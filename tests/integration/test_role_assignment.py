@@ -9,6 +9,7 @@ import pytest
 
 from integration import kv_worlds
 from integration.kv_quartet import run_quartet
+from integration.reads_support import reads
 
 TASK = "Role assignment"
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -53,6 +54,30 @@ def test_vault_scope_quartet_and_removal(local_azure: Any, seeded: dict, playboo
     assert _of(gone.state, principal) == []
     again = playbook("role_assignment_one", extra_vars=_vars(local_azure, ra_state="absent"))
     assert again.task(TASK)["changed"] is False and again.requests.writes() == []
+
+
+@pytest.mark.parametrize("role,role_read", [
+    ("Key Vault Secrets User", "GET vaults/kv-rbac/roledefinitions"),  # by name: one filtered list
+    (SECRETS_USER, "GET roledefinitions/" + SECRETS_USER),             # by GUID: one read of the definition
+])
+def test_reads_of_a_converge_and_of_a_no_op(local_azure: Any, seeded: dict, playbook: Any, role: str,
+                                            role_read: str) -> None:
+    expected = ["GET service/apim-kv", role_read, "GET vaults/kv-rbac/roleassignments"]
+    extra = _vars(local_azure, ra_role=role)
+    apply = playbook("role_assignment_one", extra_vars=extra, tags=["assignment"])
+    assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
+    assert reads(apply) == expected, "the PUT's answer is verified, not read again: " + repr(reads(apply))
+    assert apply.task(TASK)["role_assignment"]["role_name"] == "Key Vault Secrets User"
+    assert apply.task(TASK)["role_assignment"]["adopted"] is False
+    for check in (True, False):
+        again = playbook("role_assignment_one", extra_vars=extra, tags=["assignment"], check=check)
+        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+        assert reads(again) == expected, reads(again)
+    by_id_vars = {k: v for k, v in extra.items() if not k.startswith("ra_service")}
+    by_id = playbook("role_assignment_one", tags=["assignment"], extra_vars=dict(
+        by_id_vars, ra_principal_id=seeded["principals"]["apim-kv"]["object_id"]))
+    assert by_id.rc == 0 and by_id.task(TASK)["changed"] is False, by_id.explain()
+    assert reads(by_id) == expected[1:], "a principal given by id needs no service read: " + repr(reads(by_id))
 
 
 def test_secret_scope(local_azure: Any, seeded: dict, playbook: Any) -> None:
