@@ -107,3 +107,14 @@ def test_site_budgets_fall_back_between_the_site_playbook_and_the_realistic_site
     neither = budgets.site_noop_wall(_report(_scenario("site.noop", status="unavailable")))
     assert neither["status"] == budgets.NOT_MEASURED
     assert neither["measured"].startswith("scenario realistic_site.noop not in this run; site.noop: not available")
+
+
+def test_site_requests_budget_needs_every_site_that_ran():
+    good = _scenario("site.noop", reads=20, kind="noop", managed=21, task_runs=39)
+    bad = _scenario("realistic_site.noop", reads=35, kind="noop", managed=22, task_runs=8)
+    result = budgets.site_noop_requests(_report(good, bad))
+    assert result["status"] == budgets.NOT_MET
+    assert result["measured"] == ("site.noop: 0 writes, 20 reads (limit 60 = 21 objects + 39 tasks); "
+                                  "realistic_site.noop: 0 writes, 35 reads (limit 30 = 22 objects + 8 tasks)")
+    both_good = budgets.site_noop_requests(_report(good, dict(bad, requests={"reads": 25, "writes": 0})))
+    assert both_good["status"] == budgets.MET
