@@ -52,7 +52,7 @@ def site_noop_requests(report: dict[str, Any]) -> dict[str, Any]:
     names = ("site.noop", "realistic_site.noop")
     sites = [_scenario(report, name) for name in names if _ran(_scenario(report, name))]
     if not sites:
-        _, why = _site(report, names)
+        why = _site(report, names)[1]
         return _budget("site no-op: requests", target, NOT_MEASURED, why)
     parts, ok = [], True
     for site in sites:

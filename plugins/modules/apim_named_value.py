@@ -560,7 +560,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
 
 ITEMS = ItemList("named_values", ITEM_OPTIONS, key=lambda params: params["name"], validate=validate,
                  noun="named value")
-ARGUMENT_SPEC["named_values"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",))
+ARGUMENT_SPEC.update(named_values=ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",)))
 MODULE_KWARGS: Dict[str, Any] = dict(required_one_of=[["name", "named_values"]],
                                      mutually_exclusive=[["name", "named_values"]])
 

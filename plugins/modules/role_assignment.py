@@ -229,6 +229,7 @@ ARGUMENT_SPEC = dict(
     **PRINCIPAL_OPTIONS,
 )
 
+
 def validate(params: Dict[str, Any]) -> None:
     """A malformed scope is refused before anything is read or written."""
     scope = "/" + params["scope"].strip().strip("/")
@@ -239,13 +240,13 @@ def validate(params: Dict[str, Any]) -> None:
 ITEMS = ItemList("assignments", ("scope", "role", "identity", "principal_type", "description", "state"),
                  key=lambda params: "{0} at {1}".format(params["role"], params["scope"]), validate=validate,
                  noun="role assignment")
-ARGUMENT_SPEC["assignments"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("scope", "role"))
-MODULE_KWARGS: Dict[str, Any] = dict(
-    PRINCIPAL_KWARGS,
-    mutually_exclusive=PRINCIPAL_KWARGS["mutually_exclusive"] + [("scope", "assignments"), ("role", "assignments")],
-    required_one_of=PRINCIPAL_KWARGS["required_one_of"] + [("scope", "assignments")],
-    required_together=[("scope", "role")],
-)
+ARGUMENT_SPEC.update(assignments=ITEMS.sub_spec(ARGUMENT_SPEC, required=("scope", "role")))
+MODULE_KWARGS: Dict[str, Any] = {
+    **PRINCIPAL_KWARGS,
+    "mutually_exclusive": PRINCIPAL_KWARGS["mutually_exclusive"] + [("scope", "assignments"), ("role", "assignments")],
+    "required_one_of": PRINCIPAL_KWARGS["required_one_of"] + [("scope", "assignments")],
+    "required_together": [("scope", "role")],
+}
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:

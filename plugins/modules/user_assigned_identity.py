@@ -264,7 +264,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
 
 ITEMS = ItemList("identities", ("name", "resource_group", "location", "tags", "purge_tags", "state"),
                  key=lambda params: "{0}/{1}".format(params["resource_group"], params["name"]), noun="identity")
-ARGUMENT_SPEC["identities"] = ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",))
+ARGUMENT_SPEC.update(identities=ITEMS.sub_spec(ARGUMENT_SPEC, required=("name",)))
 MODULE_KWARGS: Dict[str, Any] = dict(required_one_of=[["name", "identities"]], mutually_exclusive=[["name", "identities"]])
 
 

@@ -60,8 +60,8 @@ def test_list_quartet_reads_the_service_once(world, playbook, local_azure):
 
 def test_entries_inherit_the_task_options_and_may_override_them(world, playbook, local_azure):
     world(world_spec(), **FAST)
-    run = playbook(PLAYBOOK, extra_vars={"nv_identity": UAMI, "nv_items": [_kv("nv-uami"),
-                                                                             _kv("nv-system", identity="system")]})
+    items = [_kv("nv-uami"), _kv("nv-system", identity="system")]
+    run = playbook(PLAYBOOK, extra_vars={"nv_identity": UAMI, "nv_items": items})
     assert run.rc == 0, run.explain()
     uami = next(r for r in run.state["resources"].values()
                 if r.get("type", "").lower() == "microsoft.managedidentity/userassignedidentities" and r["name"] == UAMI)
