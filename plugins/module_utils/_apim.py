@@ -187,6 +187,14 @@ class ApimServices:
 
         return [service_to_dict(m) for m in self.module.read(pages, what="listing API Management services") or []]
 
+    def list_subscription(self) -> List[Dict[str, Any]]:
+        """Every service of the subscription, all pages; unlike list(), a subscription that does not exist (or is
+        not visible to the caller) fails with ARM's 404 SubscriptionNotFound instead of reading as empty."""
+        models = self.module.call(lambda: list(self._ops.list()),
+                                  what="listing API Management services of subscription {0}".format(
+                                      self.module.subscription_id))
+        return [service_to_dict(m) for m in models]
+
     # -- writes: raw JSON bodies, so the SDK's model defaults never add properties we do not own ---------------
     def _what(self, verb: str, resource_group: str, name: str) -> str:
         return "{0} API Management service {1}/{2}".format(verb, resource_group, name)

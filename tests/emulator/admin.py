@@ -50,6 +50,10 @@ def bootstrap(w: World) -> dict[str, Any]:
         principal["created_at"] = -1e9  # long replicated
         authorization.assign(w, w.subscription_scope(), "Owner", auto["object_id"],
                              name=str(uuid.uuid5(uuid.NAMESPACE_URL, auto["object_id"])))
+        # Both identities manage the tenant's second subscription too (a fleet spans subscriptions).
+        for object_id in (host["object_id"], auto["object_id"]):
+            authorization.assign(w, f"/subscriptions/{w.second_subscription_id}", "Owner", object_id,
+                                 name=str(uuid.uuid5(uuid.NAMESPACE_URL, "2/" + object_id)))
         return principal
 
 
@@ -71,7 +75,8 @@ def read_world_file(path: str) -> dict[str, Any]:
 
 def _placeholders(w: World, data: Any) -> Any:
     if isinstance(data, str):
-        return data.replace("{subscription_id}", w.subscription_id).replace("{tenant_id}", w.tenant_id)
+        return (data.replace("{subscription_id_2}", w.second_subscription_id)
+                .replace("{subscription_id}", w.subscription_id).replace("{tenant_id}", w.tenant_id))
     if isinstance(data, list):
         return [_placeholders(w, v) for v in data]
     if isinstance(data, dict):
@@ -111,6 +116,10 @@ def seed_world(w: World, spec: dict[str, Any]) -> dict[str, Any]:
             summary["principals"][principal["display_name"]] = _principal_summary(principal)
         for rg in spec.get("resource_groups", []):
             _seed_resource_group(w, rg, summary)
+        if spec.get("second_subscription"):
+            with w.in_second_subscription():
+                for rg in spec["second_subscription"].get("resource_groups", []):
+                    _seed_resource_group(w, rg, summary)
         for ra in spec.get("role_assignments", []):
             body = authorization.assign(w, ra["scope"], ra["role"], principal_ref(w, ra["principal"]),
                                         name=ra.get("name"), principal_type=ra.get("principal_type"))

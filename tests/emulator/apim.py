@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from emulator import arm, pfx, resolve
+from emulator import arm, pfx, resolve, resources
 from emulator.world import Operation, World
 
 bp = Blueprint("apim", __name__)
@@ -722,11 +722,37 @@ def service_operation_result(sub: str, rg: str, name: str, op_id: str) -> Respon
 
 
 def _list_services(under: str) -> Response:
+    """ApiManagementServiceListResult: ``value`` holds one page, ``nextLink`` the URL of the next (absent on the
+    last). The page is picked by an opaque ``$skiptoken`` ARM puts into the link; clients follow the link as is."""
     arm.require_api_version(SERVICE_TYPE)
     w = arm.world()
     with w.lock:
-        items = [{**arm.public(s), "identity": s.get("identity")} for s in w.list(SERVICE_TYPE, under=under)]
-        return arm.json_response({"value": items, "nextLink": None})
+        services = sorted(w.list(SERVICE_TYPE, under=under), key=lambda s: s["id"].lower())
+        size = max(1, int(w.config.get("list_page_size", 100)))
+        start = _skip_token(request.args.get("$skiptoken"))
+        items = [{**arm.public(s), "identity": s.get("identity")} for s in services[start:start + size]]
+        body: dict[str, Any] = {"value": items}
+        if start + size < len(services):
+            body["nextLink"] = "{0}{1}?api-version={2}&$skiptoken={3}".format(
+                arm.base_url(), request.path, api_version(), _encode_skip(start + size))
+        return arm.json_response(body)
+
+
+def _encode_skip(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _skip_token(token: Optional[str]) -> int:
+    """The offset in a ``$skiptoken`` this server issued; anything else is ARM's 400 InvalidSkipToken."""
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        if text.startswith("offset:"):
+            return int(text.split(":", 1)[1])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise arm.ArmError(400, "InvalidSkipToken", "The $skiptoken in the request is not valid.")
 
 
 @bp.get("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ApiManagement/service")
@@ -739,7 +765,9 @@ def list_services_rg(sub: str, rg: str) -> Response:
 
 @bp.get("/subscriptions/<sub>/providers/Microsoft.ApiManagement/service")
 def list_services_sub(sub: str) -> Response:
-    """ApiManagementService_List."""
+    """ApiManagementService_List (ARM answers 404 SubscriptionNotFound for a subscription it does not know)."""
+    with arm.world().lock:
+        resources.require_subscription(arm.world(), sub)
     return _list_services(f"/subscriptions/{sub}")
 
 

@@ -189,7 +189,7 @@ def _scope_exists(w: World, scope: str) -> bool:
     scope = norm_scope(scope)
     parts = [p for p in scope.split("/") if p]
     if len(parts) <= 2:  # root or /subscriptions/{id}
-        return len(parts) == 0 or parts[1].lower() == w.subscription_id.lower()
+        return len(parts) == 0 or parts[1].lower() in w.subscriptions()
     return w.get(scope) is not None
 
 
@@ -531,7 +531,7 @@ def check_arm_access(w: World, caller: dict, method: str, path: str) -> None:
     if "/locations/" in path.lower() and method.upper() == "GET":
         return  # polling an operation the caller started
     parts = [p.lower() for p in path.split("/") if p]
-    if parts[:1] == ["subscriptions"] and parts[1:2] != [w.subscription_id.lower()]:
+    if parts[:1] == ["subscriptions"] and len(parts) > 1 and parts[1] not in w.subscriptions():
         return  # ARM answers SubscriptionNotFound for a subscription outside the tenant
     with w.lock:
         if grants_action(w, caller["object_id"], scope, action):

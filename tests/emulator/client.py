@@ -187,6 +187,7 @@ class LocalAzure:
     server: Any = field(repr=False, default=None)
     identity_endpoint: str = ""
     identity_header: str = field(repr=False, default="")
+    second_subscription_id: str = ""
 
     @classmethod
     def from_info(cls, info: dict[str, Any], server: Any = None) -> "LocalAzure":
@@ -194,6 +195,7 @@ class LocalAzure:
         keys = ("base_url", "ca_bundle", "tenant_id", "subscription_id", "client_id", "client_secret")
         return cls(admin=AdminClient(info["base_url"], info["ca_bundle"]), server=server,
                    identity_endpoint=info.get("identity_endpoint", ""), identity_header=info.get("identity_header", ""),
+                   second_subscription_id=info.get("second_subscription_id", ""),
                    **{k: info[k] for k in keys})
 
     def __repr__(self) -> str:

@@ -19,8 +19,8 @@ RG_TYPE = "Microsoft.Resources/resourceGroups"
 
 
 def require_subscription(w: World, sub: str) -> None:
-    """404 SubscriptionNotFound for any subscription but the world's."""
-    if sub.lower() != w.subscription_id.lower():
+    """404 SubscriptionNotFound for any subscription but the world's two."""
+    if sub.lower() not in w.subscriptions():
         raise arm.ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
 

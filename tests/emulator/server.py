@@ -90,6 +90,7 @@ class EmulatorServer:
             "ca_bundle": self.ca_bundle,
             "tenant_id": self.world.tenant_id,
             "subscription_id": self.world.subscription_id,
+            "second_subscription_id": self.world.second_subscription_id,
             "client_id": auto.get("client_id"),
             "client_secret": auto.get("client_secret"),
             "identity_endpoint": f"{self.base_url}/msi/token",

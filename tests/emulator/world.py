@@ -7,6 +7,7 @@ them; keys starting with `_` are private bookkeeping that `arm.public()` strips 
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 import threading
 import time
 import uuid
@@ -28,6 +29,9 @@ DEFAULT_CONFIG: dict[str, float] = {
     "network_update_s": 2.0,
     # Wall-clock seconds (never scaled): azure-identity caches tokens by real time. Negative issues expired tokens.
     "token_lifetime_s": 3599.0,
+    # Items per page of the API Management service lists (ARM pages long lists and links the next page with
+    # nextLink); small values let tests prove clients follow the links.
+    "list_page_size": 100.0,
 }
 
 # Keys whose values are secrets wherever they appear in a request body, a log entry or a state snapshot.
@@ -126,6 +130,9 @@ class World:
         self.lock = threading.RLock()
         self.tenant_id = tenant_id or new_guid()
         self.subscription_id = subscription_id or new_guid()
+        # A second subscription of the same tenant (fleets span subscriptions); seeded through
+        # `second_subscription:` in a world file, `{subscription_id_2}` in strings.
+        self.second_subscription_id = new_guid()
         self.config: dict[str, float] = dict(DEFAULT_CONFIG)
         self.resources: dict[str, dict] = {}
         self.principals: dict[str, dict] = {}
@@ -329,6 +336,7 @@ class World:
             return {
                 "tenant_id": self.tenant_id,
                 "subscription_id": self.subscription_id,
+                "second_subscription_id": self.second_subscription_id,
                 "now": self.now(),
                 "config": dict(self.config),
                 "resources": mask_secrets(copy.deepcopy(self.resources)),
@@ -365,6 +373,21 @@ class World:
             return admin.seed_world(self, world_dict)
 
     # --- convenience ---------------------------------------------------------------------------------------------
+
+    def subscriptions(self) -> tuple[str, str]:
+        """Ids of the subscriptions this tenant holds (lower case)."""
+        return self.subscription_id.lower(), self.second_subscription_id.lower()
+
+    @contextmanager
+    def in_second_subscription(self) -> Iterator[None]:
+        """Seeding helper: resources built inside land in the second subscription."""
+        with self.lock:
+            first = self.subscription_id
+            self.subscription_id = self.second_subscription_id
+            try:
+                yield
+            finally:
+                self.subscription_id = first
 
     def subscription_scope(self) -> str:
         """`/subscriptions/<id>`."""
