@@ -143,6 +143,11 @@ docs-build: docs
 		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_module.html"; \
 		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
 	done
+	@for path in plugins/inventory/*.py; do \
+		test "$$(basename "$$path")" = "__init__.py" && continue; \
+		page="$(DOCS)/html/collection/$$(basename "$$path" .py)_inventory.html"; \
+		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
+	done
 	@for path in roles/*/meta/argument_specs.yml; do \
 		test -e "$$path" || continue; role=$$(basename "$$(dirname "$$(dirname "$$path")")"); \
 		page="$(DOCS)/html/collection/$${role}_role.html"; \
@@ -153,7 +158,7 @@ docs-build: docs
 		test -s "$$page" || { echo "docs-build: $$page is missing"; exit 1; }; \
 	done
 	$(PY) docs/site/prepare.py --check-links "$(DOCS)/html"
-	@echo "docs-build: every module, role and guide has its page, and no internal link is dead"
+	@echo "docs-build: every module, inventory plugin, role and guide has its page, and no internal link is dead"
 
 # --- the oldest supported Azure SDKs (azure.azcollection 3.x pins) ----------------------------------------------------
 # .venv-compat holds exactly tests/requirements-compat.txt (built once, then cached). The integration tests run with

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import uuid
 from typing import Any, Callable, Optional
 
@@ -498,7 +499,39 @@ def seed_service(w: World, rg: str, spec: dict) -> dict:
     svc.pop("identity")
     if identity:
         svc["identity"] = identity  # absent in the stored state when none; GET renders it as null
-    return w.put(svc["id"], svc)
+    svc["properties"]["hostnameConfigurations"] += [_seed_hostname(w, svc, h) for h in spec.get("hostnames", [])]
+    stored = w.put(svc["id"], svc)
+    for nv in spec.get("named_values", []):
+        _seed_named_value(w, stored, nv)
+    return stored
+
+
+def _seed_hostname(w: World, svc: dict, spec: dict) -> dict:
+    """A Key Vault hostname as GET shows it once APIM fetched the certificate: ``{host_name, key_vault_id,
+    identity_client_id, expires_in_days, subject}`` (no vault needed: the fetch happened in the past)."""
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
+                           time.gmtime(w.wallclock() + float(spec.get("expires_in_days", 365)) * 86400))
+    host = dict(builtin_hostname(svc["name"], default_ssl=False), type=spec.get("type", "Proxy"),
+                hostName=spec["host_name"], keyVaultId=spec["key_vault_id"],
+                identityClientId=spec.get("identity_client_id"), certificateSource="KeyVault",
+                certificateStatus="Completed")
+    host["certificate"] = {"expiry": expiry, "thumbprint": uuid.uuid5(uuid.NAMESPACE_DNS, spec["host_name"]).hex[:40]
+                           .upper(), "subject": spec.get("subject", "CN=" + spec["host_name"])}
+    return host
+
+
+def _seed_named_value(w: World, svc: dict, spec: dict) -> None:
+    """A Key Vault named value with a recorded ``lastStatus``: ``{name, key_vault_secret_id, identity_client_id,
+    last_status}`` (a code such as Success or SecretNotFound)."""
+    body = _nv_body(w, svc, spec["name"], {"displayName": spec["name"], "keyVault": {
+        "secretIdentifier": spec["key_vault_secret_id"], "identityClientId": spec.get("identity_client_id")}}, None)
+    code = spec.get("last_status", "Success")
+    status: dict[str, Any] = {"code": code, "timeStampUtc": w.iso()}
+    if code != "Success":
+        status["message"] = f"Key Vault answered {code} for {spec['key_vault_secret_id']}."
+    body["properties"]["keyVault"]["lastStatus"] = status
+    body["properties"]["provisioningState"] = "Succeeded"
+    w.put(body["id"], body)
 
 
 def _seed_identity(w: World, name: str, spec: Optional[dict]) -> Optional[dict]:

@@ -4,6 +4,9 @@ the inventory plugin against it.
 Services are named ``apim-fleet-NNN`` (global DNS names, so unique across subscriptions). Every third one has no
 identity, the others a system-assigned one, and every fourth one also a user-assigned identity ``id-apim-fleet-NNN``.
 Odd services are tagged ``env: prod``, even ones ``env: test``; all carry ``team: payments`` or ``team: search``.
+Services with an identity have a Key Vault named value ``backend-key`` (failing with SecretNotFound on every fifth);
+even ones among them a Key Vault custom domain ``api<N>.contoso.com`` (expiring soon on every fourth). The system
+identity of the first service holds a Reader grant on its resource group.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from integration.harness import playbook_env
 GROUP_A = "rg-fleet-a"
 GROUP_B = "rg-fleet-b"
 GROUP_A2 = "rg-fleet-a-edge"
+VAULT = "https://kv-fleet.vault.azure.net"
+# Services 4, 8, 12, ... serve a custom-domain certificate that expires in this many days (others: 200 days).
+EXPIRING_DAYS = 10
 
 
 def service_name(index: int) -> str:
@@ -36,6 +42,12 @@ def _service(index: int) -> dict[str, Any]:
         users = ["id-" + service_name(index)] if index % 4 == 0 else []
         spec["identity"] = {"type": "SystemAssigned, UserAssigned" if users else "SystemAssigned",
                             "user_assigned": users}
+        spec["named_values"] = [{"name": "backend-key", "key_vault_secret_id": VAULT + "/secrets/backend-key",
+                                 "last_status": "SecretNotFound" if index % 5 == 0 else "Success"}]
+        if index % 2 == 0:
+            spec["hostnames"] = [{"host_name": "api{0}.contoso.com".format(index),
+                                  "key_vault_id": VAULT + "/secrets/api{0}".format(index),
+                                  "expires_in_days": EXPIRING_DAYS if index % 4 == 0 else 200}]
     return spec
 
 
@@ -56,6 +68,8 @@ def fleet_world(first: int = 6, second: int = 4) -> dict[str, Any]:
         "resource_groups": [_group(GROUP_A, in_first[:half], "westeurope"),
                             _group(GROUP_A2, in_first[half:], "northeurope")],
         "second_subscription": {"resource_groups": [_group(GROUP_B, in_second, "westeurope")]},
+        "role_assignments": [{"scope": "/subscriptions/{subscription_id}/resourceGroups/" + GROUP_A, "role": "Reader",
+                              "principal": service_name(1), "principal_type": "ServicePrincipal"}],
     }
 
 

@@ -61,7 +61,9 @@ def test_hostvars_describe_service_identity_and_connection(fleet: Any, tmp_path:
     stored = state["resources"][both["apim_id"].lower()]
     assert user["client_id"] == stored["identity"]["userAssignedIdentities"][user["id"]]["clientId"]
     assert user["name"] == "id-" + service_name(4)
-    assert [h["type"] for h in both["apim_hostnames"]] == ["Proxy"]
+    assert [(h["host_name"], h["certificate_source"]) for h in both["apim_hostnames"]] == [
+        (service_name(4) + ".azure-api.net", "BuiltIn"), ("api4.contoso.com", "KeyVault")]
+    assert both["apim_hostnames"][1]["certificate_expiry"]
     second = hostvars[service_name(9)]
     assert second["apim_subscription_id"] == fleet.second_subscription_id
     assert hostvars[service_name(3)]["apim_identity"] == {"type": "None", "principal_id": None, "tenant_id": None,

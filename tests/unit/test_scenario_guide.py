@@ -76,6 +76,11 @@ def _modules() -> set[str]:
     return {p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"}
 
 
+def _plugins() -> set[str]:
+    """Modules and the other plugins a guide may name by FQCN (inventory plugins)."""
+    return _modules() | {p.stem for p in (REPO_ROOT / "plugins" / "inventory").glob("*.py") if p.stem != "__init__"}
+
+
 def _make_targets() -> set[str]:
     text = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     return set(re.findall(r"^([A-Za-z][\w-]*):", text, flags=re.MULTILINE))
@@ -89,7 +94,7 @@ def _action_groups() -> set[str]:
 def reference_problems(span: str) -> list[str]:
     """Why a code span naming a part of the tree is wrong ([] when it exists, or names nothing checkable)."""
     checks = (
-        (r"azure_apim\.identity\.(\w+)", lambda m: m[1] in _modules(), "no module plugins/modules/{0}.py"),
+        (r"azure_apim\.identity\.(\w+)", lambda m: m[1] in _plugins(), "no plugin plugins/{{modules,inventory}}/{0}.py"),
         (r"group/azure_apim\.identity\.(\w+)", lambda m: m[1] in _action_groups(), "no action group {0}"),
         (r"roles/(\w+)", lambda m: (REPO_ROOT / "roles" / m[1]).is_dir(), "no role roles/{0}"),
         (r"(playbooks/[\w/]+\.yml)", lambda m: (REPO_ROOT / m[1]).is_file(), "no playbook {0}"),
