@@ -78,10 +78,11 @@ def test_action_group_lists_only_existing_modules() -> None:
 
 
 def test_every_module_is_in_the_readme_table() -> None:
-    """The README's module table names every module (as a fully qualified name)."""
+    """The README's module and inventory plugin tables name every module and inventory plugin (as FQCNs)."""
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\|\s*`azure_apim\.identity\.([a-z0-9_]+)`", readme, flags=re.MULTILINE))
-    assert listed == _module_names() | set(_action_group())
+    inventory = {p.stem for p in (REPO_ROOT / "plugins" / "inventory").glob("*.py") if p.stem != "__init__"}
+    assert listed == _module_names() | set(_action_group()) | inventory
 
 
 @pytest.mark.parametrize(("package", "pin"), sorted(AZCOLLECTION_PINS.items()))

@@ -167,7 +167,7 @@ def test_sections_are_the_articles_own() -> None:
 
 
 @pytest.mark.parametrize("span, problem", [
-    ("azure_apim.identity.no_such_module", "no module plugins/modules/no_such_module.py"),
+    ("azure_apim.identity.no_such_module", "no plugin plugins/{modules,inventory}/no_such_module.py"),
     ("roles/no_such_role", "no role roles/no_such_role"),
     ("playbooks/no_such.yml", "no playbook playbooks/no_such.yml"),
     ("docs/no_such.md", "no guide docs/no_such.md"),

@@ -1,22 +1,28 @@
 """The apim_services inventory plugin: filters, hostvars, constructed groups and the cache, with the Azure list
-replaced by a fake (the integration tests run it against the local Azure)."""
+replaced by a fake (the integration tests run it against the local Azure).
+
+This file sits in tests/unit/ rather than tests/unit/plugins/ on purpose: it imports ansible's controller code
+(ansible.constants), after which, in the same process, warnings of modules run in-process are no longer collected by
+ansible.module_utils; the module tests under plugins/ assert on those warnings, so they must run first.
+"""
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 import yaml
-from ansible.inventory.data import InventoryData
-from ansible.parsing.dataloader import DataLoader
-from ansible import constants as C
-from ansible.plugins.loader import fragment_loader
 
 from ansible_collections.azure_apim.identity.plugins.doc_fragments.azure import ModuleDocFragment
-from ansible_collections.azure_apim.identity.plugins.inventory import apim_services
-from ansible_collections.azure_apim.identity.plugins.inventory.apim_services import (
-    hostname_summary, identity_summary, service_hostvars, wanted,
-)
+
+PLUGIN_MODULE = "ansible_collections.azure_apim.identity.plugins.inventory.apim_services"
+
+
+def plugin_module() -> Any:
+    """The plugin's Python module, imported when a test runs, never at collection time (see the docstring)."""
+    return importlib.import_module(PLUGIN_MODULE)
+
 
 SUB1, SUB2 = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
 UAI = "/subscriptions/{0}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-b".format(SUB1)
@@ -46,18 +52,18 @@ def service(name: str, group: str = "rg-a", tags: Dict[str, str] = None, identit
     (["rg-a"], {"env": "prod", "team": "x"}, False),
 ])
 def test_filters(groups, tags, expected):
-    assert wanted(service("s", tags={"env": "prod"}), groups, tags) is expected
+    assert plugin_module().wanted(service("s", tags={"env": "prod"}), groups, tags) is expected
 
 
 def test_identity_summary_lists_user_assigned_by_name():
-    summary = identity_summary({"type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
+    summary = plugin_module().identity_summary({"type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
                                 "user_assigned_identities": {UAI: {"client_id": "c", "principal_id": "up"}}})
     assert summary == {"type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
                        "user_assigned": [{"id": UAI, "name": "id-b", "client_id": "c", "principal_id": "up"}]}
 
 
 def test_hostname_summary_keeps_expiry_only():
-    entry = hostname_summary({"type": "Proxy", "host_name": "api.contoso.com", "certificate_source": "KeyVault",
+    entry = plugin_module().hostname_summary({"type": "Proxy", "host_name": "api.contoso.com", "certificate_source": "KeyVault",
                               "key_vault_id": "https://kv/secrets/c", "identity_client_id": None,
                               "certificate": {"expiry": "2027-01-01T00:00:00", "thumbprint": "AB", "subject": "CN=x"}})
     assert entry["certificate_expiry"] == "2027-01-01T00:00:00"
@@ -65,7 +71,7 @@ def test_hostname_summary_keeps_expiry_only():
 
 
 def test_service_hostvars_names_the_subscription():
-    assert service_hostvars(service("s"), SUB2)["subscription_id"] == SUB2
+    assert plugin_module().service_hostvars(service("s"), SUB2)["subscription_id"] == SUB2
 
 
 class FakeServices:
@@ -84,7 +90,7 @@ class FakeServices:
 
 @pytest.fixture
 def fake_azure(monkeypatch):
-    monkeypatch.setattr(apim_services, "ApimServices", FakeServices)
+    monkeypatch.setattr(plugin_module(), "ApimServices", FakeServices)
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", SUB1)
     for name in ("AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT", "AZURE_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -99,7 +105,9 @@ def fake_azure(monkeypatch):
 
 def _options() -> Dict[str, Any]:
     """The plugin's documented options with its fragments (what ansible's loader registers for it)."""
-    options = dict(yaml.safe_load(apim_services.DOCUMENTATION)["options"])
+    from ansible.plugins.loader import fragment_loader
+
+    options = dict(yaml.safe_load(plugin_module().DOCUMENTATION)["options"])
     for name in ("constructed", "inventory_cache"):
         options.update(yaml.safe_load(fragment_loader.get(name).DOCUMENTATION)["options"])
     options.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
@@ -108,15 +116,21 @@ def _options() -> Dict[str, Any]:
 
 def load_plugin() -> Any:
     """The plugin as ansible's loader would hand it out (this process has no collection loader installed)."""
-    C.config.initialize_plugin_configuration_definitions("inventory", apim_services.InventoryModule.NAME, _options())
-    plugin = apim_services.InventoryModule()
-    plugin._load_name = apim_services.InventoryModule.NAME
+    from ansible import constants as C
+
+    module = plugin_module()
+    C.config.initialize_plugin_configuration_definitions("inventory", module.InventoryModule.NAME, _options())
+    plugin = module.InventoryModule()
+    plugin._load_name = module.InventoryModule.NAME
     return plugin
 
 
-def parse(tmp_path: Path, options: Dict[str, Any], cache: bool = True) -> InventoryData:
+def parse(tmp_path: Path, options: Dict[str, Any], cache: bool = True) -> Any:
     source = tmp_path / "fleet.apim_services.yml"
     source.write_text(yaml.safe_dump({"plugin": "azure_apim.identity.apim_services", **options}), encoding="utf-8")
+    from ansible.inventory.data import InventoryData
+    from ansible.parsing.dataloader import DataLoader
+
     plugin = load_plugin()
     assert plugin.verify_file(str(source))
     inventory = InventoryData()
