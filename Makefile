@@ -27,7 +27,7 @@ TEST_TARGETS := unit emulator-test integration reliability sanity ansible-lint s
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
 	changelog-lint ee-introspect clean emulator emulator-test integration reliability docs docs-build compat-venv \
-	test-compat bench bench-peer
+	test-compat bench bench-peer bench-fleet
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
@@ -218,6 +218,10 @@ reliability: venv link
 BENCH_ARGS ?=
 bench: venv link $(VENV)/.bench-installed
 	$(PY) -m bench $(BENCH_ARGS)
+# Fleet figures (inventory plugin and fleet report on N services in two subscriptions): make bench-fleet BENCH_FLEET="50 200"
+BENCH_FLEET ?= 50
+bench-fleet: venv link
+	PYTHONPATH=tests:. $(PY) -m bench.fleet --services $(BENCH_FLEET)
 $(VENV)/.bench-installed: bench/requirements.txt
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	touch $@
