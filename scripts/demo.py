@@ -245,7 +245,15 @@ def main() -> int:
         finally:
             server.stop()
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s; playbook exit code {run.rc}.")
+    print(FLEET_HINT)
     return run.rc
+
+
+# Where to go next for many services: the inventory plugin and the read-only fleet report (docs/fleet.md).
+FLEET_HINT = ("Fleets: a posture report of many services across two subscriptions (inventory plugin "
+              "azure_apim.identity.apim_services + playbooks/fleet_report.yml) on the local Azure: `make bench-fleet` "
+              "(writes build/bench/fleet/report/fleet-report.html), or the test tests/integration/test_fleet_report.py "
+              "(also a Chromium screenshot in build/). See docs/fleet.md.")
 
 
 if __name__ == "__main__":
