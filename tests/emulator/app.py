@@ -55,6 +55,7 @@ def create_app(world: Optional[World] = None) -> Flask:
             app.register_blueprint(module.bp)
     app.before_request(_before_request)
     app.after_request(_after_request)
+    app.teardown_request(lambda _exc: app.config["WORLD"].serve_subscription_of(None))
     app.register_error_handler(arm.ArmError, lambda exc: exc.response())
     app.register_error_handler(HTTPException, _http_error)
     from emulator import admin
@@ -79,6 +80,7 @@ def is_arm_path(path: str) -> bool:
 
 def _before_request() -> Optional[Response]:
     w: World = arm.world()
+    w.serve_subscription_of(request.path)
     w.tick()
     g.started = time.monotonic()
     if request.path.startswith("/_admin"):

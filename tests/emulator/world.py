@@ -129,10 +129,13 @@ class World:
     def __init__(self, tenant_id: Optional[str] = None, subscription_id: Optional[str] = None) -> None:
         self.lock = threading.RLock()
         self.tenant_id = tenant_id or new_guid()
-        self.subscription_id = subscription_id or new_guid()
+        self._primary_subscription = subscription_id or new_guid()
         # A second subscription of the same tenant (fleets span subscriptions); seeded through
-        # `second_subscription:` in a world file, `{subscription_id_2}` in strings.
+        # `second_subscription:` in a world file, `{subscription_id_2}` in strings. While a request addressed to it is
+        # served (or while seeding it), `subscription_id` names it for that thread, so every provider builds ids,
+        # operation URLs and role definition ids in the subscription the request named.
         self.second_subscription_id = new_guid()
+        self._current = threading.local()
         self.config: dict[str, float] = dict(DEFAULT_CONFIG)
         self.resources: dict[str, dict] = {}
         self.principals: dict[str, dict] = {}
@@ -335,7 +338,7 @@ class World:
             self.tick()
             return {
                 "tenant_id": self.tenant_id,
-                "subscription_id": self.subscription_id,
+                "subscription_id": self._primary_subscription,
                 "second_subscription_id": self.second_subscription_id,
                 "now": self.now(),
                 "config": dict(self.config),
@@ -374,20 +377,35 @@ class World:
 
     # --- convenience ---------------------------------------------------------------------------------------------
 
+    @property
+    def subscription_id(self) -> str:
+        """The subscription of the request this thread serves (the first one outside requests)."""
+        return getattr(self._current, "subscription", None) or self._primary_subscription
+
+    @subscription_id.setter
+    def subscription_id(self, value: str) -> None:
+        self._primary_subscription = value
+
     def subscriptions(self) -> tuple[str, str]:
         """Ids of the subscriptions this tenant holds (lower case)."""
-        return self.subscription_id.lower(), self.second_subscription_id.lower()
+        return self._primary_subscription.lower(), self.second_subscription_id.lower()
+
+    def serve_subscription_of(self, path: Optional[str]) -> None:
+        """Make `subscription_id` the second subscription for this thread when `path` addresses it; None resets."""
+        parts = (path or "").strip("/").split("/")
+        second = len(parts) > 1 and parts[0].lower() == "subscriptions" and \
+            parts[1].lower() == self.second_subscription_id.lower()
+        self._current.subscription = self.second_subscription_id if second else None
 
     @contextmanager
     def in_second_subscription(self) -> Iterator[None]:
         """Seeding helper: resources built inside land in the second subscription."""
         with self.lock:
-            first = self.subscription_id
-            self.subscription_id = self.second_subscription_id
+            self._current.subscription = self.second_subscription_id
             try:
                 yield
             finally:
-                self.subscription_id = first
+                self._current.subscription = None
 
     def subscription_scope(self) -> str:
         """`/subscriptions/<id>`."""
