@@ -27,7 +27,7 @@ TEST_TARGETS := unit emulator-test integration reliability sanity ansible-lint s
 
 .PHONY: help venv link demo test test-targets unit sanity ansible-lint shellcheck galaxy-importer docs-lint \
 	changelog-lint ee-introspect clean emulator emulator-test integration reliability docs docs-build compat-venv \
-	test-compat bench bench-peer bench-fleet
+	test-compat bench bench-peer bench-fleet bench-throttle
 help:
 	@echo "make demo   - run the main playbook against the bundled local Azure"
 	@echo "make test   - run every test and quality gate: $(TEST_TARGETS)"
@@ -222,6 +222,9 @@ bench: venv link $(VENV)/.bench-installed
 BENCH_FLEET ?= 50
 bench-fleet: venv link
 	PYTHONPATH=tests:. $(PY) -m bench.fleet --services $(BENCH_FLEET)
+# Throttle awareness: 200 services read with the local Azure's ARM throttling on, pacing off and on.
+bench-throttle: venv link
+	PYTHONPATH=tests:.:.collections $(PY) -m bench.throttle
 $(VENV)/.bench-installed: bench/requirements.txt
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	touch $@

@@ -19,6 +19,7 @@ from ._retry import (
     DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
     retry_transient,
 )
+from ._throttle import make_throttle_policy
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "azure_apim.identity/" + COLLECTION_VERSION
@@ -134,7 +135,8 @@ class AzureApimModule:
             authentication_policy=make_authentication_policy(self.credential, self.auth.credential_scope),
             polling_interval=self.polling_interval,
             retry_policy=make_retry_policy(self.deadline, self.retry_after_cap),
-            per_retry_policies=[make_retry_after_cap_policy(self.deadline, self.retry_after_cap)],
+            per_retry_policies=[make_retry_after_cap_policy(self.deadline, self.retry_after_cap),
+                                make_throttle_policy(self.deadline)],
             user_agent=USER_AGENT,
         )
         return kwargs

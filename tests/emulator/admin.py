@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from emulator import authorization, msi, network, others, resources
+from emulator import authorization, msi, network, others, resources, throttle
 from emulator.world import DEFAULT_CONFIG, World, mask_secrets, new_guid
 
 bp = Blueprint("admin", __name__, url_prefix="/_admin")
@@ -62,6 +62,7 @@ def reset_world(w: World) -> None:
     with w.lock:
         w.clear()
         w.rebase_clock()
+        throttle.reset(w)
         bootstrap(w)
 
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from emulator import arm, authorization, entra
+from emulator import arm, authorization, entra, throttle
 from emulator.world import World, mask_secrets
 
 # Provider modules, each exposing a Blueprint `bp`. Missing ones (not written yet) are skipped.
@@ -102,7 +102,25 @@ def _before_request() -> Optional[Response]:
         g.caller = entra.authenticate_arm_request(w)
         g.log_entry["caller"] = g.caller.get("object_id")
         authorization.check_arm_access(w, g.caller, request.method, request.path)
+        return _throttle(w)
     return None
+
+
+def _throttle(w: World) -> Optional[Response]:
+    """Spend a token of ARM's per-subscription bucket; an empty one answers 429 (only with throttle_enforce)."""
+    subscription = throttle.subscription_of(request.path)
+    if subscription is None:
+        return None
+    kind = throttle.kind_of(request.method, is_write(request.method, request.path))
+    allowed, remaining, retry = throttle.take(w, subscription, g.caller.get("object_id", ""), kind)
+    g.ratelimit = (throttle.HEADERS[kind], str(remaining))
+    if allowed:
+        return None
+    response = arm.arm_error(429, "SubscriptionRequestsThrottled",
+                             f"Number of '{kind}' requests for subscription '{subscription}' exceeded the limit. "
+                             f"Please try again after '{retry}' seconds.")
+    response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def _after_request(response: Response) -> Response:
@@ -112,6 +130,9 @@ def _after_request(response: Response) -> Response:
     failing = g.pop("failing_operation", None)
     if failing is not None:
         _fail_new_operations(arm.world(), *failing)
+    ratelimit = g.pop("ratelimit", None)
+    if ratelimit is not None:
+        response.headers[ratelimit[0]] = ratelimit[1]
     entry = g.get("log_entry")
     if entry is not None:
         entry["status"] = response.status_code

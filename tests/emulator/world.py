@@ -32,6 +32,15 @@ DEFAULT_CONFIG: dict[str, float] = {
     # Items per page of the API Management service lists (ARM pages long lists and links the next page with
     # nextLink); small values let tests prove clients follow the links.
     "list_page_size": 100.0,
+    # ARM's token buckets per subscription, principal and kind (emulator/throttle.py); wall-clock seconds. The
+    # remaining count is always sent in x-ms-ratelimit-remaining-subscription-* headers; 429s only with enforce=1.
+    "throttle_enforce": 0.0,
+    "throttle_reads_bucket": 250.0,
+    "throttle_reads_refill_per_s": 25.0,
+    "throttle_writes_bucket": 200.0,
+    "throttle_writes_refill_per_s": 10.0,
+    "throttle_deletes_bucket": 200.0,
+    "throttle_deletes_refill_per_s": 10.0,
 }
 
 # Keys whose values are secrets wherever they appear in a request body, a log entry or a state snapshot.
