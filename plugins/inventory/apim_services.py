@@ -240,4 +240,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             # Values read from Azure are data, never templates; this one is ours and must be rendered.
             found["ansible_python_interpreter"] = trust_as_template("{{ ansible_playbook_python }}")
         return found
-

@@ -43,7 +43,7 @@ def kind_of(method: str) -> str:
 def _key(url: str, kind: str) -> Optional[Tuple[str, str, str]]:
     """The bucket a request spends from; None for tenant-level requests (no subscription in the path)."""
     rest = url.split("://", 1)[-1]
-    host, _, path = rest.partition("/")
+    host, _sep, path = rest.partition("/")
     parts = path.split("?", 1)[0].strip("/").split("/")
     if len(parts) < 2 or parts[0].lower() != "subscriptions":
         return None

@@ -102,7 +102,7 @@ def test_html_in_headless_chromium_highlights_and_sorts(report: dict[str, Any], 
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'data-ready="true"' in dom.stdout, "the page's script did not run"
     order = re.findall(r'<tr(?: class="(\w+)")? data-service="([\w-]+)"', dom.stdout)
-    assert [name for _, name in order][:2] == [service_name(4), service_name(8)]
+    assert [name for _cls, name in order][:2] == [service_name(4), service_name(8)]
     assert {name for cls, name in order if cls == "expiring"} == {service_name(4), service_name(8)}
     BUILD.mkdir(exist_ok=True)
     shot = BUILD / "fleet-report.png"

@@ -53,8 +53,8 @@ def run_slices(azure: Any, synced: dict[str, Any], workdir: Path) -> list[Any]:
         (data / "project").mkdir(parents=True)
         (data / "inventory").mkdir()
         (data / "project" / "job.yml").write_text(JOB, encoding="utf-8")
-        (data / "inventory" / "hosts.yml").write_text(yaml.safe_dump(slice_inventory(synced, number, SLICES)),
-                                                     encoding="utf-8")
+        inventory = yaml.safe_dump(slice_inventory(synced, number, SLICES))
+        (data / "inventory" / "hosts.yml").write_text(inventory, encoding="utf-8")
         shutil.copytree(EXAMPLE / "group_vars", data / "inventory" / "group_vars")
         env = {**azure.env(), "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_DIR),
                "ANSIBLE_HOME": str(data / "ansible-home"), "ANSIBLE_LOCAL_TEMP": str(data / "tmp"),

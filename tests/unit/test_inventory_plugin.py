@@ -29,8 +29,9 @@ UAI = "/subscriptions/{0}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/
 
 
 def service(name: str, group: str = "rg-a", tags: Dict[str, str] = None, identity: Dict[str, Any] = None) -> Dict:
-    return {"id": "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.ApiManagement/service/{2}".format(
-                SUB1, group, name),
+    resource_id = "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.ApiManagement/service/{2}".format(
+        SUB1, group, name)
+    return {"id": resource_id,
             "name": name, "resource_group": group, "location": "West Europe", "tags": tags or {},
             "sku": {"name": "Developer", "capacity": 1}, "provisioning_state": "Succeeded",
             "gateway_url": "https://{0}.azure-api.net".format(name),
@@ -56,16 +57,18 @@ def test_filters(groups, tags, expected):
 
 
 def test_identity_summary_lists_user_assigned_by_name():
-    summary = plugin_module().identity_summary({"type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
-                                "user_assigned_identities": {UAI: {"client_id": "c", "principal_id": "up"}}})
+    summary = plugin_module().identity_summary({
+        "type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
+        "user_assigned_identities": {UAI: {"client_id": "c", "principal_id": "up"}}})
     assert summary == {"type": "SystemAssigned, UserAssigned", "principal_id": "p", "tenant_id": "t",
                        "user_assigned": [{"id": UAI, "name": "id-b", "client_id": "c", "principal_id": "up"}]}
 
 
 def test_hostname_summary_keeps_expiry_only():
-    entry = plugin_module().hostname_summary({"type": "Proxy", "host_name": "api.contoso.com", "certificate_source": "KeyVault",
-                              "key_vault_id": "https://kv/secrets/c", "identity_client_id": None,
-                              "certificate": {"expiry": "2027-01-01T00:00:00", "thumbprint": "AB", "subject": "CN=x"}})
+    entry = plugin_module().hostname_summary({
+        "type": "Proxy", "host_name": "api.contoso.com", "certificate_source": "KeyVault",
+        "key_vault_id": "https://kv/secrets/c", "identity_client_id": None,
+        "certificate": {"expiry": "2027-01-01T00:00:00", "thumbprint": "AB", "subject": "CN=x"}})
     assert entry["certificate_expiry"] == "2027-01-01T00:00:00"
     assert "certificate" not in entry and "thumbprint" not in entry
 
