@@ -149,7 +149,7 @@ def translate(err: Exception, action: Optional[str] = None, secrets: Iterable[Op
         translated.msg = prefix + translated.msg
         return translated
     if isinstance(err, HttpResponseError):
-        return _http_error(err, prefix, secrets)
+        return _http_error(err, prefix, secrets, action)
     if isinstance(err, ServiceRequestError):
         return AzureApimError(
             "{0}could not reach Azure: {1}".format(prefix, scrub(str(err), secrets)),
@@ -165,32 +165,201 @@ def translate(err: Exception, action: Optional[str] = None, secrets: Iterable[Op
     return AzureApimError("{0}{1}: {2}".format(prefix, type(err).__name__, scrub(str(err), secrets)))
 
 
-_STATUS_HINTS = {
-    401: "the token was rejected; check tenant and cloud_environment match the subscription",
-    403: "the identity running the task lacks a role on this scope; grant it (for example Contributor) and re-run",
-    404: "the resource or its parent does not exist; check names, resource group and subscription",
-    409: "another operation is changing this resource; re-run when it has finished",
-    412: "the resource changed while the task ran (ETag mismatch); re-run the task",
-    429: "Azure throttled the requests; re-run later or raise 'timeout'",
-}
+class HintRule:
+    """One row of the hint table: an Azure error code and/or HTTP status, optionally narrowed to the task's operation.
 
-# Errors whose code says more than the status does.
-_CODE_HINTS = {
+    ``operation`` is a regular expression searched (case-insensitively) in the operation text the module passes with
+    each call ("updating the hostnames of service x", "creating role assignment y"). ``text`` may name the operation
+    with ``{what}`` and the resource-provider namespace of the error message with ``{namespace}``.
+    """
+
+    __slots__ = ("code", "status", "operation", "text")
+
+    def __init__(self, text: str, code: Optional[str] = None, status: Optional[int] = None,
+                 operation: Optional[str] = None) -> None:
+        self.text = text
+        self.code = code
+        self.status = status
+        self.operation = re.compile(operation, re.IGNORECASE) if operation else None
+
+    def matches(self, status: Optional[int], code: Optional[str], what: str) -> bool:
+        """True when this row applies to the error and the operation."""
+        if self.code is not None and (code or "").lower() != self.code.lower():
+            return False
+        if self.status is not None and status != self.status:
+            return False
+        return self.operation is None or bool(self.operation.search(what or ""))
+
+
+_WRITE = r"^(creating|updating|writing|changing|deleting|refreshing)\b|access policy|role assignment of|outbound rule"
+# The table: the first row that matches wins, so rows narrowed to an operation come before the general ones. The codes
+# are those ARM, API Management, Key Vault, Authorization and Network answer the calls these modules make (Microsoft's
+# "Troubleshoot common Azure deployment errors" list and the services' REST references); the wording is ours.
+HINTS = (
+    # --- subscription and provider set-up
+    HintRule("the subscription is not registered for {namespace}; register it once (needs */register/action, e.g. "
+             "Contributor on the subscription): az provider register --namespace {namespace} --wait  "
+             "(PowerShell: Register-AzResourceProvider -ProviderNamespace {namespace}), then re-run",
+             code="MissingSubscriptionRegistration"),
+    HintRule("the subscription does not exist in this tenant or the identity cannot see it; check subscription_id "
+             "(AZURE_SUBSCRIPTION_ID) and tenant", code="SubscriptionNotFound"),
+    HintRule("the subscription is disabled or read-only; nothing can be written until it is active again",
+             code="ReadOnlyDisabledSubscription"),
+    HintRule("the api-version this SDK sends is not offered here (older cloud or private endpoint); install the "
+             "SDK versions in requirements.txt or check resource_manager_url", code="NoRegisteredProviderFound"),
+    HintRule("the api-version this SDK sends is not offered here; install the SDK versions in requirements.txt",
+             code="InvalidApiVersionParameter"),
+    # --- sign-in and tokens
+    HintRule("the token's audience is not the one this Resource Manager expects: credential_scope "
+             "(AZURE_CREDENTIAL_SCOPE) must name the original ARM endpoint (e.g. https://management.azure.com/.default) "
+             "even when resource_manager_url points at a proxy; otherwise check cloud_environment",
+             code="InvalidAuthenticationTokenAudience"),
+    HintRule("the token comes from another tenant than the subscription's; set 'tenant' (AZURE_TENANT) to the "
+             "subscription's tenant", code="InvalidAuthenticationTokenTenant"),
     # Only left after a new token was also refused as expired: the clocks disagree.
-    "expiredauthenticationtoken": "ARM still calls the token expired after a new sign-in; check the clock of the "
-                                  "machine running the task (NTP) and re-run",
-}
+    HintRule("ARM still calls the token expired after a new sign-in; check the clock of the machine running the task "
+             "(NTP) and re-run", code="ExpiredAuthenticationToken"),
+    HintRule("ARM rejected the token; check tenant, cloud_environment and credential_scope match the subscription",
+             code="InvalidAuthenticationToken"),
+    # --- permissions of the identity running the task
+    HintRule("the identity running the task may not create role assignments here; it needs Owner, User Access "
+             "Administrator or Role Based Access Control Administrator on the scope", code="AuthorizationFailed",
+             operation=r"role assignment"),
+    HintRule("the identity running the task lacks the permission named above on this scope; grant it a role that "
+             "has it (for example Contributor) and re-run {what}", code="AuthorizationFailed"),
+    HintRule("the identity running the task lacks a permission on a resource this one links to (the vault, subnet "
+             "or identity named above); grant it there", code="LinkedAuthorizationFailed"),
+    HintRule("an Azure Policy assignment refused this write; the message names the policy: ask its owner for an "
+             "exemption or change the request to comply", code="RequestDisallowedByPolicy"),
+    HintRule("a resource lock (ReadOnly or CanNotDelete) covers this scope; remove the lock or run elsewhere",
+             code="ScopeLocked"),
+    # --- missing resources
+    HintRule("the resource group does not exist in this subscription; check resource_group and subscription_id",
+             code="ResourceGroupNotFound"),
+    HintRule("the key vault does not exist (or is soft-deleted); check its name, resource group and subscription",
+             code="VaultNotFound"),
+    HintRule("the operation's status is no longer available at the URL Azure gave; {what} may have been applied: "
+             "re-run the task, which re-reads the resource first", code="OperationNotFound"),
+    HintRule("the parent resource does not exist; create it first or check its name", code="ParentResourceNotFound"),
+    # --- API Management
+    HintRule("one of the given user-assigned identities does not exist or is not a user-assigned identity; check "
+             "the resource ids in user_assigned_identities", code="InvalidIdentityValues"),
+    HintRule("API Management could not read the Key Vault secret through its identity: check the grant "
+             "(azure_apim.identity.keyvault_access), the vault firewall (trusted services) and that the secret "
+             "holds a PFX; azure_apim.identity.apim_keyvault_preflight lists what is wrong",
+             code="InvalidCertificate"),
+    HintRule("another operation is still changing the API Management service (updates take 15 minutes or more); "
+             "re-run when it has finished", status=409, operation=r"hostnames|identit|API Management service"),
+    # --- Key Vault
+    HintRule("another client changed the vault's access policies at the same moment; re-run the task (it re-reads "
+             "and merges)", code="ConflictError"),
+    HintRule("the vault already holds 1024 access policies; remove unused ones or move it to Azure RBAC",
+             code="AccessPolicyLimitExceeded"),
+    HintRule("the vault uses Azure RBAC and the caller lacks a data role; a new grant can take up to 10 minutes to "
+             "propagate: re-run later", code="ForbiddenByRbac"),
+    HintRule("the vault firewall refused the caller; allow trusted Microsoft services or the caller's network",
+             code="ForbiddenByFirewall"),
+    # --- Authorization
+    HintRule("Entra ID does not know this principal yet (new identities take a minute or two to replicate); re-run, "
+             "or check principal_id", code="PrincipalNotFound"),
+    HintRule("a role assignment for the same principal, role and scope exists under another name; the module "
+             "adopts it on re-run", code="RoleAssignmentExists"),
+    HintRule("a role assignment's principal or role cannot change; remove it (state: absent) and create it again",
+             code="RoleAssignmentUpdateNotPermitted"),
+    HintRule("the role name or id is not a role definition at this scope; check the spelling (built-in names are "
+             "case-sensitive in the portal, not here)", code="RoleDefinitionDoesNotExist"),
+    HintRule("principal_type does not match the principal; managed identities are ServicePrincipal",
+             code="UnmatchedPrincipalType"),
+    # --- Network
+    HintRule("another security rule of the group has the same priority and direction; choose a free priority",
+             code="SecurityRuleConflict"),
+    # --- our own: a long-running operation that outlived the task's timeout (see _lro.still_running)
+    HintRule("raise 'timeout' if needed: creating an API Management service takes 30-45 minutes; re-running the task "
+             "adopts the operation in flight", code="OperationStillRunning", operation=r"^creating .*service|creating API"),
+    HintRule("raise 'timeout' if needed: an API Management custom-domain update takes 15 minutes or more (longer with "
+             "several units or regions); re-running the task waits for the update in flight",
+             code="OperationStillRunning", operation=r"hostname"),
+    HintRule("raise 'timeout' if needed: an update of an API Management service takes 15 minutes or more; re-running "
+             "the task waits for the update in flight", code="OperationStillRunning",
+             operation=r"identit|API Management service|service "),
+    HintRule("raise 'timeout' if {what} normally takes longer; re-running the task waits for the operation in flight",
+             code="OperationStillRunning"),
+    # --- by status, when the code says nothing more
+    HintRule("the request was not valid; the details above name the field", status=400),
+    HintRule("the token was rejected; check tenant, cloud_environment and credential_scope match the subscription",
+             status=401),
+    HintRule("the identity running the task lacks a role on this scope; grant it (for example Contributor) and re-run",
+             status=403),
+    HintRule("the status of {what} is no longer available; the change may have been applied: re-run the task, which "
+             "re-reads the resource first", status=404, operation=r"^(reading )?operation\b|status of"),
+    HintRule("the resource or its parent does not exist; check names, resource group and subscription", status=404),
+    HintRule("this Azure endpoint does not accept the method the SDK sent; install the SDK versions in "
+             "requirements.txt", status=405),
+    HintRule("another operation is changing this resource; re-run when it has finished", status=409),
+    HintRule("the resource changed while the task ran (ETag mismatch); re-run the task", status=412),
+    HintRule("Azure throttled the requests; re-run later or raise 'timeout'", status=429),
+    HintRule("Azure had a transient failure and the retries ran out; re-run the task (it re-reads first, so a "
+             "half-applied change is completed, not repeated)", status=500, operation=_WRITE),
+    HintRule("Azure had a transient failure and the retries ran out; re-run the task", status=500),
+    HintRule("the service is busy or unavailable; re-run the task later", status=503),
+)
+
+# Status monitors of long-running operations (Azure-AsyncOperation / Location URLs of ARM and its providers).
+_STATUS_URL_RE = re.compile(r"/(operationresults|operationstatuses|operationstatus|asyncoperations|locations/[^/]+/operations)/",
+                            re.IGNORECASE)
+_NAMESPACE_RE = re.compile(r"namespace\s+'?([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+)'?", re.IGNORECASE)
 
 
-def _http_error(err: Any, prefix: str, secrets: Iterable[Optional[str]]) -> AzureApimError:
+def hint_for(status: Optional[int], code: Optional[str], what: Optional[str] = None,
+             message: Optional[str] = None) -> Optional[str]:
+    """The first row of HINTS matching the error and the task's operation, filled in; None when no row matches."""
+    what = what or ""
+    for rule in HINTS:
+        if rule.matches(status, code, what):
+            match = _NAMESPACE_RE.search(message or "")
+            namespace = match.group(1) if match else "<the namespace in the message>"
+            return rule.text.format(what=what or "the change", namespace=namespace)
+    return None
+
+
+def _details_text(err: Any, secrets: Iterable[Optional[str]]) -> str:
+    """' Details: target: message; ...' from the ARM error envelope's details, '' when there are none."""
+    details = getattr(getattr(err, "error", None), "details", None)
+    items = [(getattr(d, "target", None), getattr(d, "code", None), getattr(d, "message", None))
+             for d in (details or [])]
+    if not items:
+        body = _json_body(getattr(err, "response", None))
+        inner = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else body
+        raw = inner.get("details") if isinstance(inner, dict) else None
+        items = [(d.get("target"), d.get("code"), d.get("message")) for d in (raw or []) if isinstance(d, dict)]
+    parts = []
+    for target, code, message in items:
+        label = target or code
+        parts.append("{0}: {1}".format(label, message) if label else str(message))
+    return " Details: {0}.".format("; ".join(scrub(part, secrets) for part in parts)) if parts else ""
+
+
+def _json_body(response: Any) -> Any:
+    try:
+        return response.json() if response is not None else None
+    except Exception:  # the body is not JSON (HTML error pages from gateways)
+        return None
+
+
+def _http_error(err: Any, prefix: str, secrets: Iterable[Optional[str]], what: Optional[str] = None) -> AzureApimError:
     response = getattr(err, "response", None)
     status = getattr(err, "status_code", None) or getattr(response, "status_code", None)
     code, message = _odata_code_message(err)
     message = message or getattr(err, "reason", None) or str(err).splitlines()[0]
-    text = "{0}Azure answered {1}{2}: {3}".format(
-        prefix, status, " ({0})".format(code) if code else "", scrub(str(message), secrets)
+    text = "{0}Azure answered {1}{2}: {3}{4}".format(
+        prefix, status, " ({0})".format(code) if code else "", scrub(str(message), secrets),
+        _details_text(err, secrets),
     )
-    hint = _CODE_HINTS.get((code or "").lower()) or _STATUS_HINTS.get(status or 0)
+    lookup_code = code
+    if status == 404 and _STATUS_URL_RE.search(str(getattr(getattr(response, "request", None), "url", "") or "")):
+        # A 404 on the status URL of a long-running operation, not on the resource: the change may have been applied.
+        lookup_code = "OperationNotFound"
+    hint = hint_for(status, lookup_code, what, str(message))
     return AzureApimError(text, status=status, code=code, request_id=_request_id(response), hint=hint)
 
 

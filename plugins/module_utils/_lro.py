@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, Optional
 
-from ._errors import AzureApimError
+from ._errors import AzureApimError, hint_for
 from ._retry import Deadline
 
 # provisioningState values that mean "an operation is still running on this resource". APIM goes
@@ -51,7 +51,7 @@ def still_running(what: str, state: Optional[str], deadline: Deadline) -> Operat
             what, state or "in progress", deadline.elapsed()
         ),
         code="OperationStillRunning",
-        hint="raise 'timeout' if this operation normally takes longer (APIM creation takes 30-45 minutes)",
+        hint=hint_for(None, "OperationStillRunning", what),
         provisioning_state=state,
     )
 
