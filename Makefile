@@ -197,7 +197,8 @@ clean:
 
 # --- the local Azure (tests/emulator) ---------------------------------------------------------------------------------
 emulator: venv link
-	$(PY) -m emulator serve --world tests/emulator/worlds/demo.yaml
+	@mkdir -p "$(BUILD)"
+	$(PY) -m emulator serve --world tests/emulator/worlds/demo.yaml --state-file "$(BUILD)/local-azure.json"
 
 # Both suites run on two workers (each starts its own local Azure); CI machines have two cores. The replay of the
 # shared ARM examples runs in one process so it can print how many examples it covered.

@@ -18,7 +18,8 @@ options:
         only O(client_id) is known, and finally the host's managed identity or the Azure CLI login.
       - An incomplete service principal (for example a secret without a tenant) fails instead of falling back to
         another identity. User name and password credentials (E(AZURE_AD_USER)) are not supported and fail.
-      - Environment fallback E(ANSIBLE_AZURE_AUTH_SOURCE). Defaults to V(auto).
+      - Environment fallback E(ANSIBLE_AZURE_AUTH_SOURCE). When neither the option nor the variable is set, the
+        collection behaves as V(auto); that is why no default is shown here (a default would hide the variable).
     type: str
     choices: [auto, env, credential_file, cli, msi, workload_identity]
   subscription_id:
@@ -53,7 +54,7 @@ options:
   cloud_environment:
     description:
       - The Azure cloud. Sets the Resource Manager endpoint, the sign-in authority and the token scope.
-      - Environment fallback E(AZURE_CLOUD_ENVIRONMENT). Defaults to V(AzureCloud).
+      - Environment fallback E(AZURE_CLOUD_ENVIRONMENT). When neither is set, V(AzureCloud) is used.
       - Accepted values are V(AzureCloud), V(AzureChinaCloud) and V(AzureUSGovernment) (case-insensitive).
     type: str
   resource_manager_url:
@@ -70,8 +71,11 @@ options:
   credential_scope:
     description:
       - Token scope for Resource Manager.
-      - Environment fallback E(AZURE_CREDENTIAL_SCOPE). Defaults to O(resource_manager_url) followed by C(/.default)
-        when that is set, else the cloud's own scope.
+      - Environment fallback E(AZURE_CREDENTIAL_SCOPE). When neither is set, the scope is O(resource_manager_url)
+        followed by C(/.default) if that is set, else the cloud's own scope.
+      - Behind a proxy that forwards to the real Resource Manager, set this to the original endpoint's scope (for
+        example C(https://management.azure.com/.default)); Resource Manager answers 401
+        C(InvalidAuthenticationTokenAudience) to a token issued for the proxy's URL.
     type: str
   ca_bundle:
     description:
@@ -84,9 +88,13 @@ notes:
     credential_file or ambient); it never contains a secret.
 requirements:
   - python >= 3.9
-  - azure-identity >= 1.19.0
   - azure-core >= 1.31.0
+  - azure-identity >= 1.19.0
   - azure-mgmt-core >= 1.4.0
+  - azure-mgmt-apimanagement >= 4.0.1
+  - azure-mgmt-keyvault >= 10.3.1
+  - azure-mgmt-authorization >= 4.0.0
+  - azure-mgmt-msi >= 7.0.0
 """
 
     TIMEOUT = r"""

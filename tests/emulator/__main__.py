@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -28,7 +29,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-file", help="also write the startup JSON line to this file")
     serve.add_argument("--state-dir", help="directory for the CA bundle (default: a temporary one)")
     serve.add_argument("--time-scale", type=float, help="1.0 = real time; 0.01 = 100x faster")
+    env = sub.add_parser("env", help="print `export` lines for a running instance (AWX's Azure names + endpoints)")
+    env.add_argument("state_file", help="the file `serve --state-file` wrote")
     return parser
+
+
+def print_env(state_file: str) -> int:
+    """Print the environment an AWX Azure credential sets, plus the local endpoints and CA, as shell exports."""
+    import shlex
+
+    from emulator.client import LocalAzure
+
+    info = json.loads(Path(state_file).read_text(encoding="utf-8"))
+    for name, value in LocalAzure.from_info(info).env().items():
+        print("export {0}={1}".format(name, shlex.quote(str(value))))
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -41,7 +56,8 @@ def serve(args: argparse.Namespace) -> int:
 
         server.world.load(read_world_file(args.world))
     server.start()
-    line = json.dumps(server.info())
+    # The pid lets a script that started the server in the background stop it (docs/try-it.md).
+    line = json.dumps(dict(server.info(), pid=os.getpid()))
     if args.state_file:
         Path(args.state_file).write_text(line + "\n", encoding="utf-8")
     print(line, flush=True)
@@ -60,6 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "env":
+        return print_env(args.state_file)
     return 2
 
 
