@@ -47,7 +47,7 @@ options:
   identity:
     description:
       - Which identity of O(service_name). V(system) for the system-assigned identity, or the name (in
-        O(service_resource_group)) or resource id of an attached user-assigned identity.
+        O(service_resource_group)), resource id or client id of an attached user-assigned identity.
     type: str
     default: system
   permission_model:
