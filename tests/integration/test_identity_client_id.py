@@ -10,6 +10,7 @@ import pytest
 
 from integration import kv_worlds
 from integration.kv_quartet import run_quartet
+from integration.custom_domain_world import UAI as DOM_UAI, by_host, identity_client_id, secret_id, seed
 from integration.nv_support import FAST, UAMI, assert_quartet, resource, service_id, world_spec, writes
 
 pytestmark = pytest.mark.integration
@@ -83,3 +84,17 @@ def test_keyvault_access_by_client_id(world, playbook, local_azure):
     vault = q.apply.state["resources"][kv_worlds.vault_id(local_azure, "kv-ap").lower()]
     assert uami["principalId"] in [p["objectId"] for p in vault["properties"]["accessPolicies"]]
     assert q.apply.task("Key Vault access info")["access"][0]["principal_id"] == uami["principalId"]
+
+
+def test_custom_domain_by_client_id(world, playbook, local_azure):
+    seed(world, local_azure)
+    client_id = identity_client_id(local_azure.admin.state())
+    extra = {"dom_host": "api.contoso.com", "dom_secret_id": secret_id("kv-dom", "api-contoso-com"),
+             "dom_identity": client_id}
+    runs = [playbook("custom_domain_one", extra_vars=extra, check=check, diff=True) for check in (True, False)]
+    assert all(r.rc == 0 for r in runs), runs[-1].explain()
+    assert runs[0].requests.writes() == [] and runs[1].task("Ensure the hostname")["changed"] is True
+    assert by_host(runs[1].state)["api.contoso.com"]["identityClientId"] == client_id
+    for check in (True, False):
+        again = playbook("custom_domain_one", extra_vars={**extra, "dom_identity": DOM_UAI}, check=check)
+        assert again.rc == 0 and again.task("Ensure the hostname")["changed"] is False and again.requests.writes() == []
