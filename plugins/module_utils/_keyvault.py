@@ -69,6 +69,8 @@ def vault_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
         "permission_model": "rbac" if rbac else "access_policy",
         "public_network_access": props.get("publicNetworkAccess") or "Enabled",
         "network_acls": _acls_to_dict(props.get("networkAcls")),
+        # exactly as stored: a bypass change sends it back with only ``bypass`` replaced
+        "network_acls_raw": props.get("networkAcls"),
         "access_policies": [policy_to_dict(p) for p in props.get("accessPolicies") or []],
         "provisioning_state": props.get("provisioningState"),
     }
@@ -182,6 +184,19 @@ class VaultService:
         self.module.call(self._arm().request, "PUT", path, API_VERSION, {"properties": {"accessPolicies": [entry]}},
                          what="{0} access policy on key vault {1}".format(
                              {"add": "adding", "replace": "replacing", "remove": "removing"}[kind], vault["name"]))
+
+    def set_bypass(self, vault: Dict[str, Any], bypass: str) -> Dict[str, Any]:
+        """PATCH the vault's ``networkAcls`` with only ``bypass`` changed; returns the vault as the answer holds it.
+
+        Vaults_Update replaces ``networkAcls`` as a whole, so the stored object goes back with every other field
+        (default action, IP and virtual network rules, unknown fields) as read. Key Vault vaults carry no ETag and
+        Vaults_Update takes no If-Match: the rules are read immediately before the write.
+        """
+        acls = dict(vault.get("network_acls_raw") or {"defaultAction": "Allow"}, bypass=bypass)
+        body = self.module.call(self._arm().request, "PATCH", vault["id"], API_VERSION,
+                                {"properties": {"networkAcls": acls}},
+                                what="setting networkAcls.bypass on key vault {0}".format(vault["name"]))
+        return vault_to_dict(body) if isinstance(body, dict) and body.get("id") else vault
 
     def secret(self, vault: Dict[str, Any], name: str) -> Optional[Dict[str, Any]]:
         """A secret's management-plane metadata, or None when the secret does not exist."""
@@ -406,6 +421,47 @@ def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Op
         comparators={"permissions": permissions_equal, "object_id": lambda a, b: str(a).lower() == str(b).lower()},
         settle=False, rerun_on=(KEYVAULT_CONFLICT, THROTTLED),
     ), holder  # holder["vault"]: the vault as last read
+
+
+# -- keyvault_network: the trusted-services switch (networkAcls.bypass only) --------------------------------------
+
+BYPASS_ON, BYPASS_OFF = "AzureServices", "None"
+
+
+def network_view(vault: Dict[str, Any]) -> Dict[str, Any]:
+    """The vault's firewall as keyvault_network returns it (``bypass`` is the only field it ever changes)."""
+    acls = vault["network_acls"]
+    return {"bypass": acls["bypass"], "default_action": acls["default_action"], "ip_rules": list(acls["ip_rules"]),
+            "virtual_network_rules": list(acls["virtual_network_rules"]),
+            "public_network_access": vault.get("public_network_access")}
+
+
+def bypass_equal(wanted: Any, current: Any) -> bool:
+    """``bypass`` is an enum Key Vault may return in any case."""
+    return str(wanted or "").strip().lower() == str(current or "").strip().lower()
+
+
+def trusted_services_spec(service: VaultService, vault_ref: str, resource_group: Optional[str]) -> Any:
+    """A ResourceSpec over one vault's ``networkAcls.bypass`` (see _state.ensure); every other rule stays as read.
+
+    Each cycle re-reads the vault right before the PATCH (vaults have no ETag to condition the write on), and
+    Key Vault's 409 ConflictError re-runs the cycle from a fresh read.
+    """
+    from ._retry import KEYVAULT_CONFLICT, THROTTLED
+    from ._state import ResourceSpec
+
+    holder: Dict[str, Any] = {}
+
+    def read() -> Optional[Dict[str, Any]]:
+        holder["vault"] = service.require(vault_ref, resource_group)
+        return network_view(holder["vault"])
+
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Dict[str, Any]:
+        return network_view(service.set_bypass(holder["vault"], wanted["bypass"]))
+
+    return ResourceSpec(what="the firewall of key vault {0}".format(vault_ref), read=read, update=update,
+                        comparators={"bypass": bypass_equal}, settle=False, verify_with_response=True,
+                        rerun_on=(KEYVAULT_CONFLICT, THROTTLED)), holder
 
 
 # -- keyvault_access: checks before any write, then the access-policy or RBAC engine -------------------------------
