@@ -11,11 +11,10 @@ from __future__ import annotations
 import copy
 
 import json
-import re
 from typing import Any, Dict, List, Optional
 
 from ._errors import AzureApimError
-from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._ids import is_guid, normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._lro import wait_poller
 
 SERVICE_TYPE = "Microsoft.ApiManagement/service"
@@ -275,14 +274,6 @@ def _system_identity(service: Dict[str, Any], identity: Dict[str, Any]) -> Dict[
             hint="enable it first with azure_apim.identity.apim_identity (system_assigned: true)")
     return {"kind": "system", "principal_id": identity["principal_id"], "tenant_id": identity.get("tenant_id"),
             "client_id": None, "resource_id": None}
-
-
-def is_guid(value: str) -> bool:
-    """True for a GUID (8-4-4-4-12 hex digits), the shape of a client id."""
-    return bool(_GUID.match(value or ""))
-
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _attached_by_client_id(attached: Dict[str, Any], client_id: str) -> Optional[str]:

@@ -25,6 +25,12 @@ MAX_ACCESS_POLICIES = 1024
 PERMISSION_KINDS = ("keys", "secrets", "certificates", "storage")
 TRUSTED_SERVICES = "azureservices"
 PKCS12 = "application/x-pkcs12"
+# How to turn the bypass on, named in every finding and error about it.
+TRUSTED_SERVICES_FIX = (
+    "enable 'Allow trusted Microsoft services to bypass this firewall' on the vault (networkAcls.bypass "
+    "AzureServices): set apim_keyvault_access_allow_trusted_services: true (role apim_keyvault_access, "
+    "site_allow_trusted_services in the site playbooks) or run azure_apim.identity.keyvault_network with "
+    "trusted_services: true")
 # The article's reason, reused in every refusal and finding about user-assigned identities behind the firewall.
 FIREWALL_USER_ASSIGNED_REASON = (
     "when the Key Vault firewall is enabled, API Management can reach the vault only as a trusted Microsoft "
@@ -325,8 +331,7 @@ def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, s
                          "hint": "grant it with azure_apim.identity.keyvault_access"})
     if not report["firewall"]["passes"]:
         problems.append({"code": "FirewallBlocks", "message": report["firewall"]["reason"],
-                         "hint": "use the system-assigned identity and enable 'Allow trusted Microsoft services' "
-                                 "(networkAcls.bypass AzureServices) on the vault"})
+                         "hint": "use the system-assigned identity; " + TRUSTED_SERVICES_FIX})
     return problems
 
 
@@ -553,8 +558,7 @@ def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[D
         if problem["code"] == "FirewallBlocks":
             fix = ("switch to identity: system" if identity.get("kind") == "user" and
                    report["firewall"]["trusted_services_bypass"] else
-                   "enable 'Allow trusted Microsoft services to bypass this firewall' on the vault (networkAcls.bypass "
-                   "AzureServices) and use the system-assigned identity")
+                   TRUSTED_SERVICES_FIX + " and use the system-assigned identity")
             found.append(finding("FirewallBlocks", "error", problem["message"], fix))
         elif problem["code"] == "NoSecretAccess":
             found.append(finding("NoSecretAccess", "error", problem["message"],

@@ -166,3 +166,48 @@ def test_no_module_option_shadows_a_connection_option(name):
     assert not set(module.ARGUMENT_SPEC) & set(AUTH_ARGUMENT_SPEC)
     secret_like = [k for k, v in module.ARGUMENT_SPEC.items() if v.get("no_log")]
     assert secret_like == []  # none of these modules takes a secret
+
+
+# -- keyvault_network: only bypass changes --------------------------------------------------------------------------
+ACLS = {"bypass": "None", "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.7/32"}],
+        "virtualNetworkRules": [{"id": "/subscriptions/s/x", "ignoreMissingVnetServiceEndpoint": False}],
+        "someFutureField": {"kept": True}}
+
+
+@pytest.mark.parametrize("wanted,current,equal", [
+    ("AzureServices", "azureservices", True), ("None", "AzureServices", False), ("None", "none", True)])
+def test_bypass_comparison_ignores_case(wanted, current, equal):
+    assert _keyvault.bypass_equal(wanted, current) is equal
+
+
+class _Recorder:
+    """Stands in for AzureApimModule: records the one write and answers with what was sent."""
+
+    subscription_id = "s"
+
+    def __init__(self):
+        self.sent = []
+
+    def arm(self):
+        return self
+
+    def request(self, method, path, api_version, body):
+        self.sent.append((method, path, body))
+        return {"id": VAULT, "name": "kv", "properties": body["properties"]}
+
+    def call(self, fn, *args, what="", **kwargs):
+        return fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (ACLS, dict(ACLS, bypass="AzureServices")),
+    (None, {"defaultAction": "Allow", "bypass": "AzureServices"}),
+])
+def test_set_bypass_sends_the_stored_acls_with_only_bypass_replaced(raw, expected):
+    module = _Recorder()
+    vault = _keyvault.vault_to_dict({"id": VAULT, "name": "kv", "properties": {"networkAcls": raw}})
+    after = _keyvault.VaultService(module).set_bypass(vault, "AzureServices")
+    assert module.sent == [("PATCH", VAULT, {"properties": {"networkAcls": expected}})]
+    assert after["network_acls"]["bypass"] == "AzureServices"
+    if raw:
+        assert _keyvault.network_view(after)["ip_rules"] == ["203.0.113.7/32"]
