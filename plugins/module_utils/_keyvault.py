@@ -508,6 +508,36 @@ def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any
     return fit
 
 
+SECRETS_USER = ("key vault secrets user", "4633458b-17de-408a-b874-0445c86b69e6")
+CERTIFICATE_USER = "Key Vault Certificate User"
+# Certificate permissions a read-only role covers; Key Vault Certificate User grants exactly these reads (and the
+# secret portion of a certificate, which API Management fetches through the secrets endpoint).
+CERTIFICATE_READS = frozenset({"get", "list", "getissuers", "listissuers"})
+
+
+def rbac_role(role: str, certificate_permissions: Optional[List[str]], vault_name: str) -> str:
+    """The role to assign on an RBAC vault, given the access-policy style ``certificate_permissions`` (never ignored).
+
+    Read-only certificate permissions with the default role become Key Vault Certificate User; anything else is
+    refused with the role to use instead.
+    """
+    if not certificate_permissions:
+        return role
+    asked = {p.lower() for p in certificate_permissions}
+    if asked - CERTIFICATE_READS:
+        raise AzureApimError(
+            "Key vault {0!r} uses Azure RBAC, where certificate permissions {1} have no read-only built-in role".format(
+                vault_name, sorted(asked - CERTIFICATE_READS)), code="CertificatePermissionsOnRbacVault",
+            hint="drop certificate_permissions and name the role instead (role: Key Vault Certificates Officer); "
+                 "API Management itself only needs to read")
+    if role.strip().rstrip("/").split("/")[-1].lower() not in SECRETS_USER:
+        raise AzureApimError(
+            "Key vault {0!r} uses Azure RBAC: certificate_permissions cannot be combined with role {1!r}".format(
+                vault_name, role), code="CertificatePermissionsOnRbacVault",
+            hint="drop certificate_permissions (the role decides what the identity may read on an RBAC vault)")
+    return CERTIFICATE_USER
+
+
 def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
           permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
           secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
@@ -527,7 +557,12 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
     if model == "rbac":
         authz = AuthorizationService(module)
         scope = vault["id"] + ("/secrets/" + secret_name if secret_name else "")
-        role_def = authz.resolve_role(role, scope)
+        chosen = rbac_role(role, permissions.get("certificates"), vault["name"])
+        if chosen != role:
+            module.warn("Key vault {0!r} uses Azure RBAC: certificate_permissions {1} are granted as the role {2!r} "
+                        "(it also reads secrets, as API Management does for certificates)".format(
+                            vault["name"], permissions["certificates"], chosen))
+        role_def = authz.resolve_role(chosen, scope)
         spec = assignment_spec(authz, scope, principal["principal_id"], role_def)
         outcome = ensure(spec, state, assignment_desired(scope, principal["principal_id"], role_def),
                          check_mode=module.check_mode, deadline=module.deadline)

@@ -211,3 +211,27 @@ def test_set_bypass_sends_the_stored_acls_with_only_bypass_replaced(raw, expecte
     assert after["network_acls"]["bypass"] == "AzureServices"
     if raw:
         assert _keyvault.network_view(after)["ip_rules"] == ["203.0.113.7/32"]
+
+
+# -- certificate_permissions on an RBAC vault: a role, never ignored ---------------------------------------------------
+@pytest.mark.parametrize("role,perms,expected", [
+    ("Key Vault Secrets User", None, "Key Vault Secrets User"),
+    ("Key Vault Secrets Officer", None, "Key Vault Secrets Officer"),
+    ("Key Vault Secrets User", ["get", "list"], "Key Vault Certificate User"),
+    ("key vault secrets user", ["Get"], "Key Vault Certificate User"),
+    ("4633458b-17de-408a-b874-0445c86b69e6", ["get", "listissuers"], "Key Vault Certificate User"),
+    ("Key Vault Secrets User", [], "Key Vault Secrets User"),
+])
+def test_rbac_role_choice(role, perms, expected):
+    assert _keyvault.rbac_role(role, perms, "kv") == expected
+
+
+@pytest.mark.parametrize("role,perms,words", [
+    ("Key Vault Secrets User", ["get", "import"], ["['import']", "Key Vault Certificates Officer"]),
+    ("Key Vault Reader", ["get"], ["'Key Vault Reader'", "drop certificate_permissions"]),
+])
+def test_rbac_role_refusals_name_the_way_out(role, perms, words):
+    with pytest.raises(AzureApimError) as err:
+        _keyvault.rbac_role(role, perms, "kv")
+    text = str(err.value) + err.value.hint
+    assert err.value.code == "CertificatePermissionsOnRbacVault" and all(w in text for w in words), text
