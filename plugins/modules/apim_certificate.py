@@ -12,7 +12,7 @@ description:
   - Manages one entry of a service's C(certificates) (client and CA certificates, for example for backend mutual
     TLS). With O(key_vault_secret_id), API Management fetches the certificate from Key Vault with one of its managed
     identities (C(keyVault.secretIdentifier) and C(identityClientId)); with O(certificate), a PFX is uploaded.
-  - Before a write, a Key Vault certificate is checked the way M(azure_apim.identity.apim_custom_domain) checks one:
+  - Before a write, a Key Vault certificate is checked the way M(azure_apim.identity.apim_custom_domain) checks one,
     the secret exists, is enabled and is a PKCS#12 certificate secret, the identity may read it, and the vault
     firewall lets API Management through. Each refusal names its fix and nothing is written.
   - API Management fetches the secret while the certificate is written. A grant that ARM already shows but Key
