@@ -22,6 +22,8 @@ DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
 SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 # Fixed namespace so that scope + principal + role always give the same assignment name, on every machine.
 NAME_NAMESPACE = uuid.UUID("6a1f0c55-2b8e-4f5e-9d0b-7c3a1e9b4d21")
+
+
 def normalize_scope(scope: str) -> str:
     """A scope as ARM spells it for comparisons: one leading slash, no trailing slash, lower case."""
     return normalize_resource_id(scope) or "/"

@@ -65,8 +65,7 @@ def test_backend_auth_by_client_id(world, playbook, local_azure):
     ("nv_backend_auth", {"auth_resource": "https://storage.azure.com/", "auth_identity": NOT_ATTACHED},
      "Backend auth"),
 ])
-def test_unattached_client_id_names_the_attached_identities(world, playbook, local_azure, playbook_name, extra,
-                                                             task):
+def test_unattached_client_id_names_the_attached_identities(world, playbook, local_azure, playbook_name, extra, task):
     client_id = _nv_world(world, local_azure)
     run = playbook(playbook_name, extra_vars=extra)
     assert run.rc != 0 and writes(run) == []

@@ -124,8 +124,8 @@ def test_rbac_vault_through_keyvault_access(local_azure: Any, seeded: dict, play
     assert [(a["kind"], a["name"]) for a in info["access"]] == [("role_assignment", mine[0]["name"])]
 
 
-def test_rbac_vault_certificate_permissions_choose_the_certificate_user_role(local_azure: Any, seeded: dict,
-                                                                            playbook: Any) -> None:
+def test_rbac_vault_certificate_permissions_choose_the_certificate_user_role(
+        local_azure: Any, seeded: dict, playbook: Any) -> None:
     q = run_quartet(playbook, "keyvault_access_one", TASK, _vars(kv_vault="kv-rbac",
                                                                  kv_certificate_permissions=["get", "list"]))
     task = q.apply.task(TASK)

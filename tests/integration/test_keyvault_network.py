@@ -89,8 +89,8 @@ def test_a_rule_added_by_someone_else_survives_switching_back(local_azure: Any, 
     assert len(after["virtualNetworkRules"]) == 1
 
 
-def test_vault_without_firewall_settings_already_lets_trusted_services_in(local_azure: Any, seeded: dict,
-                                                                         playbook: Any) -> None:
+def test_vault_without_firewall_settings_already_lets_trusted_services_in(
+        local_azure: Any, seeded: dict, playbook: Any) -> None:
     # no networkAcls stored: Key Vault's default bypass is AzureServices, so nothing is written
     run = playbook(PLAYBOOK, extra_vars={"kvn_vault": "kv-open", "kvn_trusted_services": True})
     assert run.rc == 0 and run.task(TASK)["changed"] is False and run.requests.writes() == []

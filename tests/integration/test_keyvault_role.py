@@ -70,8 +70,8 @@ def test_missing_vault_stops_at_detect(local_azure: Any, seeded: dict, playbook:
 TRUSTED = ROLE + "Allow trusted Microsoft services (API Management) through the vault firewall"
 
 
-def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(local_azure: Any, seeded: dict,
-                                                                               playbook: Any) -> None:
+def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
+        local_azure: Any, seeded: dict, playbook: Any) -> None:
     extra = {**COMMON, "apim_keyvault_access_vault": "kv-fw-nobypass"}
     blocked = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars=extra)
     assert blocked.rc != 0  # verify fails: the firewall still blocks API Management
