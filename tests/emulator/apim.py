@@ -1,4 +1,5 @@
-"""Microsoft.ApiManagement in the local Azure: services, identities, hostnames, named values, loggers, policies, APIs.
+"""Microsoft.ApiManagement in the local Azure: services, identities, hostnames, named values, loggers, policies, APIs,
+certificates and backends.
 
 Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (api-version 2021-08-01) under
 ``../shared/reference/arm-examples``; where they disagree the recording (real traffic) wins:
@@ -20,7 +21,12 @@ Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (ap
 - policies are stored as sent and returned normalised (2-space indentation, ``\\r\\n`` line ends, ``>`` escaped in
   text) unless ``?format=rawxml`` asks for the raw text.
 
-Key Vault references (hostname certificates and named values) are read through :mod:`emulator.resolve`.
+- certificates answer synchronously (ApiManagementCreateCertificateWithKeyVault: 201/200 with subject, thumbprint,
+  expiry and ``keyVault.lastStatus``); APIM fetches a Key Vault secret during the PUT and a failed fetch is a 400
+  with nothing stored. ``refreshSecret`` (ApiManagementRefreshCertificate) fetches again and answers 200.
+- backends are stored as sent (only ``credentials.certificateIds`` matters here: which certificates they use).
+
+Key Vault references (hostname certificates, named values, certificates) are read through :mod:`emulator.resolve`.
 """
 
 from __future__ import annotations
