@@ -105,8 +105,6 @@ def certificate_spec(module: Any, certs: Certificates, service: Dict[str, Any], 
     """The ResourceSpec of one certificate; ``extra`` is the desired state's unsent part (refusal inputs)."""
 
     def write(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        if extra.get("_secret") is not None:
-            refuse_before_write(module, service, extra)
         return put_waiting_for_grant(certs, name, _body(dict(wanted, **extra)),
                                      (current or {}).get("etag"), module.deadline)
 
@@ -159,7 +157,14 @@ def run(module: Any, params: Dict[str, Any]) -> Dict[str, Any]:
         desired = inline_desired(params["certificate"], params["certificate_password"])
     sent = {k: v for k, v in desired.items() if not k.startswith("_")}
     extra = {k: v for k, v in desired.items() if k.startswith("_")}
-    outcome = ensure(certificate_spec(module, certs, service, name, extra), "present", sent,
+    def desired(current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        # Only a change is checked against Key Vault (an unchanged certificate reads nothing there), in check mode
+        # too, so the check predicts the refusal the apply would meet.
+        if extra.get("_secret") is not None and not key_vault_equal(sent["key_vault"], (current or {}).get("key_vault")):
+            refuse_before_write(module, service, extra)
+        return sent
+
+    outcome = ensure(certificate_spec(module, certs, service, name, extra), "present", desired,
                      check_mode=module.check_mode, deadline=module.deadline)
     refreshed = _refresh(module, certs, name, outcome, params["refresh_secret"] and bool(sent.get("key_vault")))
     return dict(_result(outcome), secret_refreshed=refreshed)

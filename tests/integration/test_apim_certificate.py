@@ -156,3 +156,10 @@ def test_inline_pfx_quartet_never_shows_the_secret(seeded: Any, playbook: Any) -
         assert data[:40] not in blob and "pfx-pass-5e1d" not in blob
     assert "inline.contoso.com" in q.apply.task(TASK)["certificate"]["subject"]
     assert q.apply.task(TASK)["certificate"]["key_vault"] is None
+
+
+def test_check_mode_predicts_the_refusal(seeded: Any, playbook: Any) -> None:
+    run = playbook(PLAYBOOK, extra_vars={"cert_name": "plain", "cert_secret_id": _uri(KV_AP, "plain")}, check=True,
+                   tags=["certificate"])
+    assert run.rc != 0 and run.requests.writes() == []
+    assert run.task(TASK)["error_code"] == "NotACertificate"
