@@ -152,22 +152,28 @@ def run(module: Any, params: Dict[str, Any]) -> Dict[str, Any]:
         return _absent(module, certs, name)
     service = ApimServices(module).require(params["resource_group"], params["service_name"], memo=True)
     if params["key_vault_secret_id"]:
-        desired = keyvault_desired(module, service, params["key_vault_secret_id"], params["identity"])
+        wanted = keyvault_desired(module, service, params["key_vault_secret_id"], params["identity"])
     else:
-        desired = inline_desired(params["certificate"], params["certificate_password"])
-    sent = {k: v for k, v in desired.items() if not k.startswith("_")}
-    extra = {k: v for k, v in desired.items() if k.startswith("_")}
+        wanted = inline_desired(params["certificate"], params["certificate_password"])
+    sent = {k: v for k, v in wanted.items() if not k.startswith("_")}
+    extra = {k: v for k, v in wanted.items() if k.startswith("_")}
+    outcome = ensure(certificate_spec(module, certs, service, name, extra), "present",
+                     _checked(module, service, sent, extra), check_mode=module.check_mode, deadline=module.deadline)
+    refreshed = _refresh(module, certs, name, outcome, params["refresh_secret"] and bool(sent.get("key_vault")))
+    return dict(_result(outcome), secret_refreshed=refreshed)
+
+
+def _checked(module: Any, service: Dict[str, Any], sent: Dict[str, Any],
+             extra: Dict[str, Any]) -> Callable[[Optional[Dict[str, Any]]], Dict[str, Any]]:
+    """The desired state, refusing first what APIM could not fetch. Only a change is checked against Key Vault
+    (an unchanged certificate reads nothing there), in check mode too, so the check predicts the apply's refusal."""
     def desired(current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        # Only a change is checked against Key Vault (an unchanged certificate reads nothing there), in check mode
-        # too, so the check predicts the refusal the apply would meet.
-        if extra.get("_secret") is not None and not key_vault_equal(sent["key_vault"], (current or {}).get("key_vault")):
+        if extra.get("_secret") is not None and not key_vault_equal(sent["key_vault"],
+                                                                    (current or {}).get("key_vault")):
             refuse_before_write(module, service, extra)
         return sent
 
-    outcome = ensure(certificate_spec(module, certs, service, name, extra), "present", desired,
-                     check_mode=module.check_mode, deadline=module.deadline)
-    refreshed = _refresh(module, certs, name, outcome, params["refresh_secret"] and bool(sent.get("key_vault")))
-    return dict(_result(outcome), secret_refreshed=refreshed)
+    return desired
 
 
 def _refresh(module: Any, certs: Certificates, name: str, outcome: Outcome, asked: bool) -> bool:
