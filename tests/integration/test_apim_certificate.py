@@ -163,3 +163,14 @@ def test_check_mode_predicts_the_refusal(seeded: Any, playbook: Any) -> None:
                    tags=["certificate"])
     assert run.rc != 0 and run.requests.writes() == []
     assert run.task(TASK)["error_code"] == "NotACertificate"
+
+
+def test_identity_removal_refused_while_our_certificate_uses_it(seeded: Any, playbook: Any) -> None:
+    assert playbook(PLAYBOOK, extra_vars={"cert_name": "backend-mtls", "cert_secret_id": _uri(KV_AP)}).rc == 0
+    args = {"resource_group": RG, "service_name": SERVICE, "system_assigned": False}
+    refused = playbook("identity_module", extra_vars={"identity_args": args})
+    assert refused.rc != 0 and refused.requests.writes() == []
+    assert "backend-mtls" in refused.task("Apply apim_identity")["msg"]
+    assert playbook(PLAYBOOK, extra_vars={"cert_name": "backend-mtls", "cert_state": "absent"}).rc == 0
+    freed = playbook("identity_module", extra_vars={"identity_args": args})
+    assert freed.rc == 0 and freed.task("Apply apim_identity")["changed"] is True, freed.explain()
