@@ -174,3 +174,19 @@ def test_identity_removal_refused_while_our_certificate_uses_it(seeded: Any, pla
     assert playbook(PLAYBOOK, extra_vars={"cert_name": "backend-mtls", "cert_state": "absent"}).rc == 0
     freed = playbook("identity_module", extra_vars={"identity_args": args})
     assert freed.rc == 0 and freed.task("Apply apim_identity")["changed"] is True, freed.explain()
+
+
+def test_teardown_removes_our_certificate_then_the_identity(seeded: Any, playbook: Any) -> None:
+    assert playbook(PLAYBOOK, extra_vars={"cert_name": "backend-mtls", "cert_secret_id": _uri(KV_AP)}).rc == 0
+    data = pfx.make_pfx_b64("foreign.contoso.com", password="pw-foreign")  # another team's uploaded certificate
+    assert playbook(PLAYBOOK, extra_vars={"cert_name": "foreign", "cert_pfx": data, "cert_password": "pw-foreign"}).rc == 0
+    runs = [playbook("teardown_certificates", check=check, diff=True) for check in (True, False, True, False)]
+    assert all(r.rc == 0 for r in runs), [r.explain() for r in runs if r.rc]
+    check, apply, recheck, reapply = runs
+    assert check.requests.writes() == []
+    removed = "azure_apim.identity.apim_teardown : Remove the certificates"
+    assert removed in check.changed_tasks() and removed in apply.changed_tasks()
+    assert recheck.changed_tasks() == [] and reapply.changed_tasks() == [] and reapply.requests.writes() == []
+    assert _stored(seeded, "backend-mtls") is None and _stored(seeded, "foreign") is not None  # not ours: stays
+    service = seeded.arm().get(_service_id(seeded), "2024-05-01").json()
+    assert service["identity"]["type"] == "UserAssigned"
