@@ -132,12 +132,13 @@ SCENARIOS: list[Scenario] = [
              _pb("site_realistic"), requires=SITE_MODULES, world=("site", {}), group="site", kind="check", check=True,
              diff=True, managed_objects_per_instance=22, arm_setup=tuple(worlds.site_api_setup()), repetitions=1,
              prepare=(_pb("site_realistic"),), full_only=True),
-    # The site playbook of issue 8 (make demo: site_system_assigned.yml with its example variables) over the demo
+    # The site playbook of issue 8 (make demo: site_system_assigned.yml with its example variables, plus the demo's
+    # backend certificate from Key Vault) over the demo
     # world.
     Scenario("site.converge", "site playbook (make demo): full converge", "playbooks/demo.yml", world=("demo", {}),
-             group="site", managed_objects_per_instance=21, repetitions=2, rerun=True, extra_vars=SITE_VARS),
+             group="site", managed_objects_per_instance=22, repetitions=2, rerun=True, extra_vars=SITE_VARS),
     Scenario("site.check", "site playbook (make demo): check mode", "playbooks/demo.yml", world=("demo", {}),
-             check=True, diff=True, group="site", kind="check", managed_objects_per_instance=21, repetitions=1,
+             check=True, diff=True, group="site", kind="check", managed_objects_per_instance=22, repetitions=1,
              extra_vars=SITE_VARS),
 ]
 

@@ -94,6 +94,11 @@ def _print_apim(state: dict[str, Any]) -> None:
                 creds = cprops.get("credentials") or {}
                 extra = (f" type={cprops.get('loggerType')} endpoint={creds.get('endpointAddress')}"
                          f" eventHub={creds.get('name')} identity={creds.get('identityClientId')}")
+            elif kind == "certificates":
+                kv = cprops.get("keyVault") or {}
+                extra = (f" subject={cprops.get('subject')} expiry={cprops.get('expirationDate')}"
+                         + (f" keyVault={kv.get('secretIdentifier')} identity={kv.get('identityClientId') or 'system'}"
+                            f" lastStatus={(kv.get('lastStatus') or {}).get('code')}" if kv else " (uploaded)"))
             elif kind == "policies":
                 extra = "".join(f"\n      {element}" for element in _identity_elements(child.get("_raw") or ""))
             print(f"  {kind:<14} {child.get('name')}{extra}")

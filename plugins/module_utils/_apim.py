@@ -14,7 +14,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from ._errors import AzureApimError
-from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._ids import is_guid, normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._lro import wait_poller
 
 SERVICE_TYPE = "Microsoft.ApiManagement/service"
@@ -251,33 +251,68 @@ class ApimServices:
 
 
 def resolve_identity(service: Dict[str, Any], reference: Optional[str], subscription_id: str) -> Dict[str, Any]:
-    """Resolve ``reference`` (``system``, a user-assigned name or ARM id) against ``service``'s identities.
+    """Resolve ``reference`` against ``service``'s identities: ``system``, or a user-assigned identity given by
+    name, ARM id or client id (the value settings such as ``identityClientId`` carry).
 
     Returns ``{"kind": "system"|"user", "principal_id", "tenant_id", "client_id", "resource_id"}``; ``client_id``
     and ``resource_id`` are None for the system-assigned identity. Raises AzureApimError when the identity is not
-    enabled on the service, naming the module that enables it.
+    enabled on the service, naming the identities that are attached and the module that attaches one.
     """
     identity = service.get("identity") or identity_to_dict(None)
-    has_system = split_identity_type(identity.get("type"))[0]
     ref = (reference or "system").strip()
     if ref.lower() in SYSTEM_REFERENCES:
-        if not has_system or not identity.get("principal_id"):
-            raise AzureApimError(
-                "The system-assigned identity is not enabled on API Management service {0!r}".format(service["name"]),
-                code="IdentityNotEnabled",
-                hint="enable it first with azure_apim.identity.apim_identity (system_assigned: true)")
-        return {"kind": "system", "principal_id": identity["principal_id"], "tenant_id": identity.get("tenant_id"),
-                "client_id": None, "resource_id": None}
-    wanted = normalize_resource_id(resolve_resource_id(ref, subscription_id, service["resource_group"],
-                                                       USER_ASSIGNED_TYPE))
-    for key, value in (identity.get("user_assigned_identities") or {}).items():
+        return _system_identity(service, identity)
+    attached = identity.get("user_assigned_identities") or {}
+    key = _attached_by_client_id(attached, ref) if is_guid(ref) else None
+    if key is None:
+        key = _attached_by_resource_id(attached, ref, subscription_id, service["resource_group"])
+    if key is None:
+        raise _not_attached(service, ref, attached)
+    value = attached[key] or {}
+    return {"kind": "user", "principal_id": value.get("principal_id"), "tenant_id": identity.get("tenant_id"),
+            "client_id": value.get("client_id"), "resource_id": key}
+
+
+def _system_identity(service: Dict[str, Any], identity: Dict[str, Any]) -> Dict[str, Any]:
+    """The system-assigned identity, or the error saying it is not enabled."""
+    if not split_identity_type(identity.get("type"))[0] or not identity.get("principal_id"):
+        raise AzureApimError(
+            "The system-assigned identity is not enabled on API Management service {0!r}".format(service["name"]),
+            code="IdentityNotEnabled",
+            hint="enable it first with azure_apim.identity.apim_identity (system_assigned: true)")
+    return {"kind": "system", "principal_id": identity["principal_id"], "tenant_id": identity.get("tenant_id"),
+            "client_id": None, "resource_id": None}
+
+
+def _attached_by_client_id(attached: Dict[str, Any], client_id: str) -> Optional[str]:
+    """The ARM id of the attached identity whose client id is ``client_id`` (case-insensitive), else None."""
+    for key, value in attached.items():
+        if ((value or {}).get("client_id") or "").lower() == client_id.lower():
+            return key
+    return None
+
+
+def _attached_by_resource_id(attached: Dict[str, Any], ref: str, subscription_id: str,
+                             resource_group: str) -> Optional[str]:
+    """The attached identity a name or ARM id designates (a GUID-shaped name is a legal identity name too)."""
+    wanted = normalize_resource_id(resolve_resource_id(ref, subscription_id, resource_group, USER_ASSIGNED_TYPE))
+    for key in attached:
         if normalize_resource_id(key) == wanted:
-            return {"kind": "user", "principal_id": value.get("principal_id"), "tenant_id": identity.get("tenant_id"),
-                    "client_id": value.get("client_id"), "resource_id": key}
-    raise AzureApimError(
-        "User-assigned identity {0!r} is not attached to API Management service {1!r}".format(ref, service["name"]),
+            return key
+    return None
+
+
+def _not_attached(service: Dict[str, Any], ref: str, attached: Dict[str, Any]) -> AzureApimError:
+    """The error for a reference that matches no attached identity; it lists the ones that are attached."""
+    listed = ["{0} (client id {1})".format(key.rstrip("/").split("/")[-1], (value or {}).get("client_id"))
+              for key, value in sorted(attached.items())]
+    what = "client id" if is_guid(ref) else "identity"
+    return AzureApimError(
+        "User-assigned {0} {1!r} is not attached to API Management service {2!r}; attached: {3}".format(
+            what, ref, service["name"], ", ".join(listed) or "none"),
         code="IdentityNotEnabled",
-        hint="attach it first with azure_apim.identity.apim_identity (user_assigned_identities)")
+        hint="use system, or the name, resource id or client id of an attached identity, or attach it first with "
+             "azure_apim.identity.apim_identity (user_assigned_identities)")
 
 
 def identity_by_client_id(service: Dict[str, Any], client_id: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -1,5 +1,6 @@
 # Private to the azure_apim.identity collection: no compatibility promise outside it.
-"""Entities inside an API Management service as plain dicts: named values, loggers, policies, APIs and operations.
+"""Entities inside an API Management service as plain dicts: named values, loggers, certificates, policies, APIs and
+operations.
 
 Every read returns the entity's ETag next to its properties (``etag``), so updates can send ``If-Match`` and a
 concurrent change by another writer is detected (412) instead of overwritten. SDK models never leave this file.
@@ -231,6 +232,90 @@ class Loggers:
         """DELETE guarded by the ETag."""
         self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
                          what="deleting logger {0}".format(name), retry=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# certificates (client / CA certificates of the service, e.g. for backend mTLS) and the backends that use them
+# ----------------------------------------------------------------------------------------------------------------
+
+def certificate_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
+    """A CertificateContract as a dict; ``key_vault`` None for an uploaded (inline) certificate."""
+    kv = getattr(model, "key_vault", None)
+    key_vault = None
+    if kv is not None and getattr(kv, "secret_identifier", None):
+        status = getattr(kv, "last_status", None)
+        key_vault = {
+            "secret_identifier": kv.secret_identifier,
+            "identity_client_id": getattr(kv, "identity_client_id", None) or SYSTEM_ASSIGNED,
+            "last_status": None if status is None else {
+                "code": getattr(status, "code", None), "message": getattr(status, "message", None),
+                "time_stamp_utc": _iso(getattr(status, "time_stamp_utc", None))},
+        }
+    return {"id": getattr(model, "id", None), "name": getattr(model, "name", None),
+            "subject": getattr(model, "subject", None), "thumbprint": getattr(model, "thumbprint", None),
+            "expiration_date": _iso(getattr(model, "expiration_date", None)), "key_vault": key_vault, "etag": etag}
+
+
+def backend_certificate_refs(model: Any) -> Dict[str, Any]:
+    """A backend's name and the certificates its credentials use (ids and thumbprints)."""
+    creds = getattr(model, "credentials", None)
+    return {"name": getattr(model, "name", None),
+            "certificate_ids": list(getattr(creds, "certificate_ids", None) or []),
+            "thumbprints": list(getattr(creds, "certificate", None) or [])}
+
+
+class Certificates:
+    """Certificates of one service. Writes are synchronous; reads carry the ETag that guards updates."""
+
+    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+        self.module, self.group, self.service = module, resource_group, service
+
+    @property
+    def _ops(self) -> Any:
+        return self.module.client("apim").certificate
+
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
+        """The certificate (with ``etag``), or None when absent."""
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+                                 what="reading certificate {0}".format(name))
+        return None if found is None else certificate_to_dict(*found)
+
+    def list(self) -> List[Dict[str, Any]]:
+        """All certificates of the service ([] when the service does not exist)."""
+        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
+                                 what="listing certificates of {0}".format(self.service))
+        return [certificate_to_dict(m) for m in pages or []]
+
+    def put(self, name: str, body: Dict[str, Any], etag: Optional[str], retry: Any = ()) -> Dict[str, Any]:
+        """Create or replace the certificate; ``body`` holds ``key_vault`` {secret_identifier, identity_client_id}
+        or ``data`` + ``password`` (PFX). APIM fetches a Key Vault secret during the call."""
+        from azure.mgmt.apimanagement import models
+
+        kv = body.get("key_vault")
+        params = models.CertificateCreateOrUpdateParameters(
+            data=body.get("data"), password=body.get("password"),
+            key_vault=_key_vault_model(models, kv) if kv else None)
+        found = self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
+                                 cls=_with_etag, what="writing certificate {0}".format(name), retry=retry)
+        return certificate_to_dict(*found)
+
+    def refresh(self, name: str) -> Dict[str, Any]:
+        """Ask APIM to fetch the Key Vault secret again now; returns the certificate as refreshed."""
+        model = self.module.call(self._ops.refresh_secret, self.group, self.service, name,
+                                 what="refreshing the Key Vault secret of certificate {0}".format(name), retry=())
+        return certificate_to_dict(model)
+
+    def delete(self, name: str, etag: Optional[str]) -> None:
+        """DELETE guarded by the ETag."""
+        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
+                         what="deleting certificate {0}".format(name), retry=())
+
+    def backends(self) -> List[Dict[str, Any]]:
+        """Every backend of the service with the certificates it uses."""
+        ops = self.module.client("apim").backend
+        pages = self.module.read(lambda: list(ops.list_by_service(self.group, self.service)),
+                                 what="listing backends of {0}".format(self.service))
+        return [backend_certificate_refs(m) for m in pages or []]
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import uuid
 from typing import Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
-from ._ids import normalize_resource_id
+from ._ids import is_guid, normalize_resource_id
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
 
 API_VERSION = "2022-04-01"
@@ -22,12 +22,6 @@ DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
 SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 # Fixed namespace so that scope + principal + role always give the same assignment name, on every machine.
 NAME_NAMESPACE = uuid.UUID("6a1f0c55-2b8e-4f5e-9d0b-7c3a1e9b4d21")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def is_guid(value: Optional[str]) -> bool:
-    """True for a bare GUID."""
-    return bool(value) and bool(_GUID.match(str(value)))
 
 
 def normalize_scope(scope: str) -> str:

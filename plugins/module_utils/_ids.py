@@ -2,11 +2,20 @@
 """ARM resource ids and Key Vault secret URIs: parse, build, normalise, compare."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ._errors import AzureApimError
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_guid(value: Optional[str]) -> bool:
+    """True for a bare GUID (8-4-4-4-12 hex digits): object ids, client ids, role definition names."""
+    return bool(value) and bool(_GUID.match(str(value)))
+
 
 ID_SHAPE = "/subscriptions/<subscription>/resourceGroups/<group>/providers/<Namespace>/<type>/<name>[/<subtype>/<name>...]"
 

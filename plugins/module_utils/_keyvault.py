@@ -25,6 +25,12 @@ MAX_ACCESS_POLICIES = 1024
 PERMISSION_KINDS = ("keys", "secrets", "certificates", "storage")
 TRUSTED_SERVICES = "azureservices"
 PKCS12 = "application/x-pkcs12"
+# How to turn the bypass on, named in every finding and error about it.
+TRUSTED_SERVICES_FIX = (
+    "enable 'Allow trusted Microsoft services to bypass this firewall' on the vault (networkAcls.bypass "
+    "AzureServices): set apim_keyvault_access_allow_trusted_services: true (role apim_keyvault_access, "
+    "site_allow_trusted_services in the site playbooks) or run azure_apim.identity.keyvault_network with "
+    "trusted_services: true")
 # The article's reason, reused in every refusal and finding about user-assigned identities behind the firewall.
 FIREWALL_USER_ASSIGNED_REASON = (
     "when the Key Vault firewall is enabled, API Management can reach the vault only as a trusted Microsoft "
@@ -69,6 +75,8 @@ def vault_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
         "permission_model": "rbac" if rbac else "access_policy",
         "public_network_access": props.get("publicNetworkAccess") or "Enabled",
         "network_acls": _acls_to_dict(props.get("networkAcls")),
+        # exactly as stored: a bypass change sends it back with only ``bypass`` replaced
+        "network_acls_raw": props.get("networkAcls"),
         "access_policies": [policy_to_dict(p) for p in props.get("accessPolicies") or []],
         "provisioning_state": props.get("provisioningState"),
     }
@@ -182,6 +190,19 @@ class VaultService:
         self.module.call(self._arm().request, "PUT", path, API_VERSION, {"properties": {"accessPolicies": [entry]}},
                          what="{0} access policy on key vault {1}".format(
                              {"add": "adding", "replace": "replacing", "remove": "removing"}[kind], vault["name"]))
+
+    def set_bypass(self, vault: Dict[str, Any], bypass: str) -> Dict[str, Any]:
+        """PATCH the vault's ``networkAcls`` with only ``bypass`` changed; returns the vault as the answer holds it.
+
+        Vaults_Update replaces ``networkAcls`` as a whole, so the stored object goes back with every other field
+        (default action, IP and virtual network rules, unknown fields) as read. Key Vault vaults carry no ETag and
+        Vaults_Update takes no If-Match: the rules are read immediately before the write.
+        """
+        acls = dict(vault.get("network_acls_raw") or {"defaultAction": "Allow"}, bypass=bypass)
+        body = self.module.call(self._arm().request, "PATCH", vault["id"], API_VERSION,
+                                {"properties": {"networkAcls": acls}},
+                                what="setting networkAcls.bypass on key vault {0}".format(vault["name"]))
+        return vault_to_dict(body) if isinstance(body, dict) and body.get("id") else vault
 
     def secret(self, vault: Dict[str, Any], name: str) -> Optional[Dict[str, Any]]:
         """A secret's management-plane metadata, or None when the secret does not exist."""
@@ -310,8 +331,7 @@ def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, s
                          "hint": "grant it with azure_apim.identity.keyvault_access"})
     if not report["firewall"]["passes"]:
         problems.append({"code": "FirewallBlocks", "message": report["firewall"]["reason"],
-                         "hint": "use the system-assigned identity and enable 'Allow trusted Microsoft services' "
-                                 "(networkAcls.bypass AzureServices) on the vault"})
+                         "hint": "use the system-assigned identity; " + TRUSTED_SERVICES_FIX})
     return problems
 
 
@@ -408,6 +428,47 @@ def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Op
     ), holder  # holder["vault"]: the vault as last read
 
 
+# -- keyvault_network: the trusted-services switch (networkAcls.bypass only) --------------------------------------
+
+BYPASS_ON, BYPASS_OFF = "AzureServices", "None"
+
+
+def network_view(vault: Dict[str, Any]) -> Dict[str, Any]:
+    """The vault's firewall as keyvault_network returns it (``bypass`` is the only field it ever changes)."""
+    acls = vault["network_acls"]
+    return {"bypass": acls["bypass"], "default_action": acls["default_action"], "ip_rules": list(acls["ip_rules"]),
+            "virtual_network_rules": list(acls["virtual_network_rules"]),
+            "public_network_access": vault.get("public_network_access")}
+
+
+def bypass_equal(wanted: Any, current: Any) -> bool:
+    """``bypass`` is an enum Key Vault may return in any case."""
+    return str(wanted or "").strip().lower() == str(current or "").strip().lower()
+
+
+def trusted_services_spec(service: VaultService, vault_ref: str, resource_group: Optional[str]) -> Any:
+    """A ResourceSpec over one vault's ``networkAcls.bypass`` (see _state.ensure); every other rule stays as read.
+
+    Each cycle re-reads the vault right before the PATCH (vaults have no ETag to condition the write on), and
+    Key Vault's 409 ConflictError re-runs the cycle from a fresh read.
+    """
+    from ._retry import KEYVAULT_CONFLICT, THROTTLED
+    from ._state import ResourceSpec
+
+    holder: Dict[str, Any] = {}
+
+    def read() -> Optional[Dict[str, Any]]:
+        holder["vault"] = service.require(vault_ref, resource_group)
+        return network_view(holder["vault"])
+
+    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Dict[str, Any]:
+        return network_view(service.set_bypass(holder["vault"], wanted["bypass"]))
+
+    return ResourceSpec(what="the firewall of key vault {0}".format(vault_ref), read=read, update=update,
+                        comparators={"bypass": bypass_equal}, settle=False, verify_with_response=True,
+                        rerun_on=(KEYVAULT_CONFLICT, THROTTLED)), holder
+
+
 # -- keyvault_access: checks before any write, then the access-policy or RBAC engine -------------------------------
 
 def _check_model(vault: Dict[str, Any], asked: str) -> str:
@@ -447,6 +508,36 @@ def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any
     return fit
 
 
+SECRETS_USER = ("key vault secrets user", "4633458b-17de-408a-b874-0445c86b69e6")
+CERTIFICATE_USER = "Key Vault Certificate User"
+# Certificate permissions a read-only role covers; Key Vault Certificate User grants exactly these reads (and the
+# secret portion of a certificate, which API Management fetches through the secrets endpoint).
+CERTIFICATE_READS = frozenset({"get", "list", "getissuers", "listissuers"})
+
+
+def rbac_role(role: str, certificate_permissions: Optional[List[str]], vault_name: str) -> str:
+    """The role to assign on an RBAC vault, given the access-policy style ``certificate_permissions`` (never ignored).
+
+    Read-only certificate permissions with the default role become Key Vault Certificate User; anything else is
+    refused with the role to use instead.
+    """
+    if not certificate_permissions:
+        return role
+    asked = {p.lower() for p in certificate_permissions}
+    if asked - CERTIFICATE_READS:
+        raise AzureApimError(
+            "Key vault {0!r} uses Azure RBAC, where certificate permissions {1} have no read-only built-in role".format(
+                vault_name, sorted(asked - CERTIFICATE_READS)), code="CertificatePermissionsOnRbacVault",
+            hint="drop certificate_permissions and name the role instead (role: Key Vault Certificates Officer); "
+                 "API Management itself only needs to read")
+    if role.strip().rstrip("/").split("/")[-1].lower() not in SECRETS_USER:
+        raise AzureApimError(
+            "Key vault {0!r} uses Azure RBAC: certificate_permissions cannot be combined with role {1!r}".format(
+                vault_name, role), code="CertificatePermissionsOnRbacVault",
+            hint="drop certificate_permissions (the role decides what the identity may read on an RBAC vault)")
+    return CERTIFICATE_USER
+
+
 def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
           permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
           secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
@@ -466,7 +557,12 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
     if model == "rbac":
         authz = AuthorizationService(module)
         scope = vault["id"] + ("/secrets/" + secret_name if secret_name else "")
-        role_def = authz.resolve_role(role, scope)
+        chosen = rbac_role(role, permissions.get("certificates"), vault["name"])
+        if chosen != role:
+            module.warn("Key vault {0!r} uses Azure RBAC: certificate_permissions {1} are granted as the role {2!r} "
+                        "(it also reads secrets, as API Management does for certificates)".format(
+                            vault["name"], permissions["certificates"], chosen))
+        role_def = authz.resolve_role(chosen, scope)
         spec = assignment_spec(authz, scope, principal["principal_id"], role_def)
         outcome = ensure(spec, state, assignment_desired(scope, principal["principal_id"], role_def),
                          check_mode=module.check_mode, deadline=module.deadline)
@@ -497,8 +593,7 @@ def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[D
         if problem["code"] == "FirewallBlocks":
             fix = ("switch to identity: system" if identity.get("kind") == "user" and
                    report["firewall"]["trusted_services_bypass"] else
-                   "enable 'Allow trusted Microsoft services to bypass this firewall' on the vault (networkAcls.bypass "
-                   "AzureServices) and use the system-assigned identity")
+                   TRUSTED_SERVICES_FIX + " and use the system-assigned identity")
             found.append(finding("FirewallBlocks", "error", problem["message"], fix))
         elif problem["code"] == "NoSecretAccess":
             found.append(finding("NoSecretAccess", "error", problem["message"],

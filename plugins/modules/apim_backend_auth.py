@@ -54,7 +54,7 @@ options:
     description:
       - The identity of the service that gets the token. V(system) for the system-assigned identity (no
         C(client-id) attribute), or a user-assigned identity attached to the service, by name (in the service's
-        resource group) or by resource ID (its client ID goes into C(client-id)).
+        resource group), resource ID or client ID (its client ID goes into C(client-id)).
       - The service is read to check this identity is enabled only when the task writes (or, for a
         user-assigned identity, to compare its client ID); an unchanged element with the system-assigned
         identity costs no read of the service.

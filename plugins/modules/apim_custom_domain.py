@@ -120,7 +120,7 @@ options:
   identity:
     description:
       - Which identity of the service fetches the certificate from Key Vault. V(system) for the system-assigned
-        identity (used when this option is not set), or the name (in O(resource_group)) or resource ID of an
+        identity (used when this option is not set), or the name (in O(resource_group)), resource ID or client ID of an
         attached user-assigned identity; the module sends its client ID as C(identityClientId).
       - A vault behind its firewall can only be read with V(system) and trusted Microsoft services allowed.
     type: str

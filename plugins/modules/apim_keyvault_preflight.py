@@ -30,7 +30,7 @@ options:
     type: str
     required: true
   identity:
-    description: V(system) or the name or id of an attached user-assigned identity.
+    description: V(system) or the name, resource id or client id of an attached user-assigned identity.
     type: str
     default: system
   vault:

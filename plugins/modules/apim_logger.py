@@ -45,7 +45,7 @@ options:
     description:
       - The identity of the service used with O(endpoint_address). V(system) for the system-assigned identity
         (sent as C(identityClientId=SystemAssigned)), or a user-assigned identity attached to the service, by name
-        (in the service's resource group) or by resource ID (its client ID is sent).
+        (in the service's resource group), resource ID or client ID (its client ID is sent).
       - The service is read to check this identity is enabled only when the task writes (or, for a
         user-assigned identity, to compare its client ID); an unchanged logger with the system-assigned
         identity costs no read of the service.

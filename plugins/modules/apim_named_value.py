@@ -71,7 +71,7 @@ options:
     description:
       - The identity of the service that reads the secret, used with O(key_vault_secret_id).
       - V(system) for the system-assigned identity, or a user-assigned identity attached to the service, by name
-        (in the service's resource group) or by resource ID. Its client ID is sent as C(identityClientId).
+        (in the service's resource group), resource ID or client ID. Its client ID is sent as C(identityClientId).
       - The identity needs read access to the secret first (an access policy with secrets C(get), or the role
         C(Key Vault Secrets User)); the C(apim_keyvault_access) role of this collection grants either.
       - The service is read to check this identity is enabled only when the task writes (or, for a user-assigned

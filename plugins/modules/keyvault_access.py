@@ -47,7 +47,7 @@ options:
   identity:
     description:
       - Which identity of O(service_name). V(system) for the system-assigned identity, or the name (in
-        O(service_resource_group)) or resource id of an attached user-assigned identity.
+        O(service_resource_group)), resource id or client id of an attached user-assigned identity.
     type: str
     default: system
   permission_model:
@@ -63,7 +63,11 @@ options:
     choices: [all, get, list, set, delete, backup, restore, recover, purge]
     default: [get, list]
   certificate_permissions:
-    description: Certificate permissions of the access policy; left as they are when not given.
+    description:
+      - Certificate permissions of the access policy; left as they are when not given.
+      - On an Azure RBAC vault they choose the role, never ignored. Read permissions only (V(get), V(list),
+        V(getissuers), V(listissuers)) with the default O(role) assign V(Key Vault Certificate User), with a warning.
+        Any other permission, or another O(role), is refused before anything is written.
     type: list
     elements: str
     choices: [all, get, list, delete, create, import, update, managecontacts, getissuers, listissuers, setissuers,
@@ -85,6 +89,8 @@ options:
     description:
       - Role to assign on an RBAC vault (display name, GUID or id). V(Key Vault Certificate User) also lets the
         principal read certificates.
+      - API Management reads custom-domain certificates, APIM certificates and named values through the Key Vault
+        B(secrets) endpoint, so V(Key Vault Secrets User) is enough for all three.
     type: str
     default: Key Vault Secrets User
   secret_name:

@@ -31,7 +31,7 @@ options:
     description: Resource group of O(service_name).
     type: str
   identity:
-    description: Which identity of O(service_name); V(system) or a user-assigned identity's name or id.
+    description: Which identity of O(service_name); V(system) or a user-assigned identity's name, id or client id.
     type: str
     default: system
 extends_documentation_fragment:

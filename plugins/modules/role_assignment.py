@@ -45,7 +45,7 @@ options:
   identity:
     description:
       - Which identity of O(service_name) gets the role. V(system) for the system-assigned identity, or the name
-        (in O(service_resource_group)) or resource id of a user-assigned identity attached to the service.
+        (in O(service_resource_group)), resource id or client id of a user-assigned identity attached to the service.
     type: str
     default: system
   principal_type:

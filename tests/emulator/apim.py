@@ -1,4 +1,5 @@
-"""Microsoft.ApiManagement in the local Azure: services, identities, hostnames, named values, loggers, policies, APIs.
+"""Microsoft.ApiManagement in the local Azure: services, identities, hostnames, named values, loggers, policies, APIs,
+certificates and backends.
 
 Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (api-version 2021-08-01) under
 ``../shared/reference/arm-examples``; where they disagree the recording (real traffic) wins:
@@ -20,7 +21,12 @@ Shapes follow the 2024-05-01 spec examples and the live azure-cli recordings (ap
 - policies are stored as sent and returned normalised (2-space indentation, ``\\r\\n`` line ends, ``>`` escaped in
   text) unless ``?format=rawxml`` asks for the raw text.
 
-Key Vault references (hostname certificates and named values) are read through :mod:`emulator.resolve`.
+- certificates answer synchronously (ApiManagementCreateCertificateWithKeyVault: 201/200 with subject, thumbprint,
+  expiry and ``keyVault.lastStatus``); APIM fetches a Key Vault secret during the PUT and a failed fetch is a 400
+  with nothing stored. ``refreshSecret`` (ApiManagementRefreshCertificate) fetches again and answers 200.
+- backends are stored as sent (only ``credentials.certificateIds`` matters here: which certificates they use).
+
+Key Vault references (hostname certificates, named values, certificates) are read through :mod:`emulator.resolve`.
 """
 
 from __future__ import annotations
@@ -1564,4 +1570,87 @@ def list_certificates(sub: str, rg: str, name: str) -> Response:
     with w.lock:
         svc = _service_or_404(w, sub, rg, name)
         items = arm.paged(w.children(svc["id"], CERT_TYPE))["value"]
+        return arm.json_response({"value": items, "count": len(items)})
+
+
+@bp.post(CERT + "/refreshSecret")
+def refresh_certificate_secret(sub: str, rg: str, name: str, cert: str) -> Response:
+    """Certificate_RefreshSecret: APIM fetches the Key Vault secret again through its identity (synchronous, 200
+    with the certificate); a failed fetch is the same 400 as on create."""
+    arm.require_api_version(CERT_TYPE)
+    w = arm.world()
+    with w.lock:
+        svc = _online_service(w, sub, rg, name)
+        stored = w.get(f"{svc['id']}/certificates/{cert}")
+        if stored is None:
+            raise _not_found("Certificate")
+        kv = (stored["properties"].get("keyVault") or {})
+        if not kv.get("secretIdentifier"):
+            raise _validation("Certificate is not a KeyVault certificate.", "keyVault")
+        props = _certificate_properties(w, svc, {"keyVault": {k: kv.get(k) for k in
+                                                              ("secretIdentifier", "identityClientId")}})
+        stored.update(properties=props)
+        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+
+
+# ======================================================================================================================
+# backends (only what the certificate tests need: a backend's client certificates are ``credentials.certificateIds``)
+# ======================================================================================================================
+
+BACKEND_TYPE = "Microsoft.ApiManagement/service/backends"
+BACKEND = SERVICE + "/backends/<backend>"
+
+
+@bp.put(BACKEND)
+def put_backend(sub: str, rg: str, name: str, backend: str) -> Response:
+    """Backend_CreateOrUpdate (synchronous): url and protocol are required; properties are stored as sent."""
+    arm.require_api_version(BACKEND_TYPE)
+    props = dict(arm.parse_json_body().get("properties") or {})
+    w = arm.world()
+    with w.lock:
+        svc = _online_service(w, sub, rg, name)
+        bid = f"{svc['id']}/backends/{backend}"
+        old = w.get(bid)
+        _check_if_match((old or {}).get("_etag"))
+        if not props.get("url") or not props.get("protocol"):
+            raise _validation("'url' and 'protocol' are required.", "url")
+        body = {"id": bid, "type": BACKEND_TYPE, "name": backend, "properties": props, "_etag": new_etag()}
+        w.put(bid, body)
+        return arm.json_response(arm.public(body), 200 if old else 201, etag=body["_etag"])
+
+
+@bp.get(BACKEND)
+def get_backend(sub: str, rg: str, name: str, backend: str) -> Response:
+    """Backend_Get."""
+    arm.require_api_version(BACKEND_TYPE)
+    w = arm.world()
+    with w.lock:
+        stored = w.get(f"{_service_or_404(w, sub, rg, name)['id']}/backends/{backend}")
+        if stored is None:
+            raise _not_found("Backend")
+        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+
+
+@bp.delete(BACKEND)
+def delete_backend(sub: str, rg: str, name: str, backend: str) -> Response:
+    """Backend_Delete."""
+    arm.require_api_version(BACKEND_TYPE)
+    w = arm.world()
+    with w.lock:
+        stored = w.get(f"{_online_service(w, sub, rg, name)['id']}/backends/{backend}")
+        if stored is None:
+            return arm.empty_response(204)
+        _check_if_match(stored.get("_etag"))
+        w.delete(stored["id"])
+        return arm.empty_response(200)
+
+
+@bp.get(SERVICE + "/backends")
+def list_backends(sub: str, rg: str, name: str) -> Response:
+    """Backend_ListByService."""
+    arm.require_api_version(BACKEND_TYPE)
+    w = arm.world()
+    with w.lock:
+        svc = _service_or_404(w, sub, rg, name)
+        items = arm.paged(w.children(svc["id"], BACKEND_TYPE))["value"]
         return arm.json_response({"value": items, "count": len(items)})

@@ -124,6 +124,31 @@ def test_rbac_vault_through_keyvault_access(local_azure: Any, seeded: dict, play
     assert [(a["kind"], a["name"]) for a in info["access"]] == [("role_assignment", mine[0]["name"])]
 
 
+def test_rbac_vault_certificate_permissions_choose_the_certificate_user_role(
+        local_azure: Any, seeded: dict, playbook: Any) -> None:
+    q = run_quartet(playbook, "keyvault_access_one", TASK, _vars(kv_vault="kv-rbac",
+                                                                 kv_certificate_permissions=["get", "list"]))
+    task = q.apply.task(TASK)
+    assert task["role_assignment"]["role_name"] == "Key Vault Certificate User"
+    assert any("granted as the role 'Key Vault Certificate User'" in w for w in task.get("warnings", []))
+    sent = [w for w in q.apply.requests.writes() if "roleAssignments" in w["path"]]
+    assert len(sent) == 1 and sent[0]["body"]["properties"]["roleDefinitionId"].endswith(
+        "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba")
+
+
+@pytest.mark.parametrize("extra,words", [
+    ({"kv_certificate_permissions": ["get", "import"]}, ["['import']", "Key Vault Certificates Officer"]),
+    ({"kv_certificate_permissions": ["get"], "kv_role": "Key Vault Reader"}, ["'Key Vault Reader'"]),
+])
+def test_rbac_vault_refuses_certificate_permissions_it_cannot_honour(local_azure: Any, seeded: dict, playbook: Any,
+                                                                     extra: dict, words: list) -> None:
+    run = playbook("keyvault_access_one", extra_vars=_vars(kv_vault="kv-rbac", **extra), tags=["access"])
+    assert run.rc != 0 and run.requests.writes() == []
+    result = run.task(TASK)
+    assert result["error_code"] == "CertificatePermissionsOnRbacVault", result
+    assert all(w in result["msg"] + result.get("hint", "") for w in words), result
+
+
 @pytest.mark.parametrize("vault,converge_extra,noop_extra", [
     # access policy: the vault is read once; after the write it is read again to verify the entry
     ("kv-ap", ["GET vaults/kv-ap"], []),

@@ -65,3 +65,24 @@ def test_missing_vault_stops_at_detect(local_azure: Any, seeded: dict, playbook:
     assert result.rc != 0
     assert "kv-gone was not found" in result.task(ROLE + "Stop when the vault does not exist")["msg"]
     assert result.requests.writes() == []
+
+
+TRUSTED = ROLE + "Allow trusted Microsoft services (API Management) through the vault firewall"
+
+
+def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
+        local_azure: Any, seeded: dict, playbook: Any) -> None:
+    extra = {**COMMON, "apim_keyvault_access_vault": "kv-fw-nobypass"}
+    blocked = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars=extra)
+    assert blocked.rc != 0  # verify fails: the firewall still blocks API Management
+    fixes = [f["fix"] for f in blocked.task(PREFLIGHT)["findings"] if f["code"] == "FirewallBlocks"]
+    assert fixes and "apim_keyvault_access_allow_trusted_services: true" in fixes[0], fixes
+    assert not blocked.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
+    q = run_quartet(playbook, PLAYBOOKS / "keyvault_rbac.yml", TRUSTED,
+                    {**extra, "apim_keyvault_access_allow_trusted_services": True,
+                     "apim_keyvault_access_remediate_network": True})
+    assert q.apply.task(TRUSTED)["network_acls"]["bypass"] == "AzureServices"
+    assert q.apply.task(TRUSTED)["network_acls"]["default_action"] == "Deny"
+    assert q.apply.task(VERIFY)["ok"] is True
+    patches = q.apply.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
+    assert len(patches) == 1 and list(patches[0]["body"]["properties"]) == ["networkAcls"]

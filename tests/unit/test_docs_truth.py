@@ -70,7 +70,7 @@ def test_readme_ci_figure_is_not_the_old_three_minutes():
 def test_readme_does_not_claim_the_collection_rewrites_vault_network_rules():
     """The vault's IP/VNet rules and default action are never changed; only checks (and, opt-in, bypass) exist."""
     assert "checking and setting *trusted Microsoft services* and network rules" not in README
-    assert "the vault's own network rules are never changed" in README
+    assert "the vault's IP rules, virtual-network rules and default action are never changed" in README
 
 
 def test_guides_tell_where_the_collection_and_python_must_be():

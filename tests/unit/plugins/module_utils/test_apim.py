@@ -59,3 +59,44 @@ def test_type_spellings(value, expected):
 def test_identity_by_client_id(client_id, kind):
     found = identity_by_client_id(service(), client_id)
     assert (found or {}).get("kind") == kind
+
+
+# -- identities by client id (issue 14) ------------------------------------------------------------------------------
+CLIENT = "3f0c9a4e-1b2d-4c5e-8f6a-7b8c9d0e1f2a"
+
+
+def service_with_client(client_id=CLIENT):
+    svc = service()
+    svc["identity"]["user_assigned_identities"][UAI]["client_id"] = client_id
+    return svc
+
+
+@pytest.mark.parametrize("ref", [CLIENT, CLIENT.upper(), " " + CLIENT + " "])
+def test_user_reference_by_client_id_any_case(ref):
+    found = resolve_identity(service_with_client(), ref, SUB)
+    assert (found["kind"], found["resource_id"], found["client_id"]) == ("user", UAI, CLIENT)
+
+
+def test_unattached_client_id_names_the_attached_identities():
+    with pytest.raises(AzureApimError) as err:
+        resolve_identity(service_with_client(), "11111111-2222-3333-4444-555555555555", SUB)
+    message = str(err.value)
+    assert "client id '11111111-2222-3333-4444-555555555555' is not attached" in message
+    assert "id-one (client id {0})".format(CLIENT) in message and err.value.code == "IdentityNotEnabled"
+
+
+def test_guid_shaped_name_still_resolves_by_name():
+    # a user-assigned identity may be *named* like a GUID: no client id matches, the name does
+    name = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    svc = service_with_client()
+    uai = UAI.replace("id-one", name)
+    svc["identity"]["user_assigned_identities"] = {uai: {"principal_id": "p2", "client_id": CLIENT}}
+    assert resolve_identity(svc, name, SUB)["resource_id"] == uai
+
+
+def test_no_identity_attached_says_none():
+    svc = service("SystemAssigned")
+    svc["identity"]["user_assigned_identities"] = {}
+    with pytest.raises(AzureApimError) as err:
+        resolve_identity(svc, CLIENT, SUB)
+    assert "attached: none" in str(err.value)

@@ -166,3 +166,72 @@ def test_no_module_option_shadows_a_connection_option(name):
     assert not set(module.ARGUMENT_SPEC) & set(AUTH_ARGUMENT_SPEC)
     secret_like = [k for k, v in module.ARGUMENT_SPEC.items() if v.get("no_log")]
     assert secret_like == []  # none of these modules takes a secret
+
+
+# -- keyvault_network: only bypass changes --------------------------------------------------------------------------
+ACLS = {"bypass": "None", "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.7/32"}],
+        "virtualNetworkRules": [{"id": "/subscriptions/s/x", "ignoreMissingVnetServiceEndpoint": False}],
+        "someFutureField": {"kept": True}}
+
+
+@pytest.mark.parametrize("wanted,current,equal", [
+    ("AzureServices", "azureservices", True), ("None", "AzureServices", False), ("None", "none", True)])
+def test_bypass_comparison_ignores_case(wanted, current, equal):
+    assert _keyvault.bypass_equal(wanted, current) is equal
+
+
+class _Recorder:
+    """Stands in for AzureApimModule: records the one write and answers with what was sent."""
+
+    subscription_id = "s"
+
+    def __init__(self):
+        self.sent = []
+
+    def arm(self):
+        return self
+
+    def request(self, method, path, api_version, body):
+        self.sent.append((method, path, body))
+        return {"id": VAULT, "name": "kv", "properties": body["properties"]}
+
+    def call(self, fn, *args, what="", **kwargs):
+        return fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (ACLS, dict(ACLS, bypass="AzureServices")),
+    (None, {"defaultAction": "Allow", "bypass": "AzureServices"}),
+])
+def test_set_bypass_sends_the_stored_acls_with_only_bypass_replaced(raw, expected):
+    module = _Recorder()
+    vault = _keyvault.vault_to_dict({"id": VAULT, "name": "kv", "properties": {"networkAcls": raw}})
+    after = _keyvault.VaultService(module).set_bypass(vault, "AzureServices")
+    assert module.sent == [("PATCH", VAULT, {"properties": {"networkAcls": expected}})]
+    assert after["network_acls"]["bypass"] == "AzureServices"
+    if raw:
+        assert _keyvault.network_view(after)["ip_rules"] == ["203.0.113.7/32"]
+
+
+# -- certificate_permissions on an RBAC vault: a role, never ignored ---------------------------------------------------
+@pytest.mark.parametrize("role,perms,expected", [
+    ("Key Vault Secrets User", None, "Key Vault Secrets User"),
+    ("Key Vault Secrets Officer", None, "Key Vault Secrets Officer"),
+    ("Key Vault Secrets User", ["get", "list"], "Key Vault Certificate User"),
+    ("key vault secrets user", ["Get"], "Key Vault Certificate User"),
+    ("4633458b-17de-408a-b874-0445c86b69e6", ["get", "listissuers"], "Key Vault Certificate User"),
+    ("Key Vault Secrets User", [], "Key Vault Secrets User"),
+])
+def test_rbac_role_choice(role, perms, expected):
+    assert _keyvault.rbac_role(role, perms, "kv") == expected
+
+
+@pytest.mark.parametrize("role,perms,words", [
+    ("Key Vault Secrets User", ["get", "import"], ["['import']", "Key Vault Certificates Officer"]),
+    ("Key Vault Reader", ["get"], ["'Key Vault Reader'", "drop certificate_permissions"]),
+])
+def test_rbac_role_refusals_name_the_way_out(role, perms, words):
+    with pytest.raises(AzureApimError) as err:
+        _keyvault.rbac_role(role, perms, "kv")
+    text = str(err.value) + err.value.hint
+    assert err.value.code == "CertificatePermissionsOnRbacVault" and all(w in text for w in words), text
