@@ -39,7 +39,7 @@ def test_the_guide_runs_as_written(tmp_path):
     proc = subprocess.Popen(["bash", str(script)], cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=600)
+        out = proc.communicate(timeout=600)[0]
     finally:
         if proc.poll() is None or Path(ROOT / "build" / "local-azure.json").exists():
             # A failing block leaves the background server behind: end the whole session's process group.

@@ -24,7 +24,7 @@ def _tables(text: str) -> list:
         if line.startswith("|"):
             current.append(line.strip())
         elif current:
-            tables.append([row for row in current[2:]])
+            tables.append(list(current[2:]))
             current = []
     return tables
 
@@ -42,7 +42,7 @@ def test_fragment_requirements_list_every_runtime_package_with_its_floor():
     """ansible-doc's REQUIREMENTS say what requirements.txt installs, with the same floors."""
     documented = {}
     for line in yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["requirements"]:
-        name, _, floor = line.partition(">=")
+        name, floor = (line.split(">=", 1) + [""])[:2]
         documented[name.strip().lower()] = floor.strip()
     runtime = {name: spec[2:] for name, spec in _requirements("requirements.txt").items()}
     assert {k: v for k, v in documented.items() if k != "python"} == runtime

@@ -109,8 +109,8 @@ def test_codes_the_local_azure_answers_have_their_own_row_or_a_status_row():
 
 
 def test_missing_registration_through_translate(make_module, transport):
-    transport.queue("GET", IDENTITY, [(409, {}, {"error": {"code": "MissingSubscriptionRegistration",
-                                                          "message": NS_MESSAGE}})])
+    body = {"error": {"code": "MissingSubscriptionRegistration", "message": NS_MESSAGE}}
+    transport.queue("GET", IDENTITY, [(409, {}, body)])
     module = make_module({"timeout": 30})
     with pytest.raises(_errors.AzureApimError) as caught:
         module.read(module.client("msi").user_assigned_identities.get, "rg", "id", what="reading id")
