@@ -154,28 +154,45 @@ class AzureApimModule:
                     code="MissingDependency",
                     hint="install the collection's requirements.txt into the Python Ansible uses on the target",
                 ) from err
-            self._clients[name] = cls(self.credential, self.subscription_id, **self._client_kwargs())
+            kwargs = self._client_kwargs()
+            kwargs["policies"] = self._policies(kwargs, _sdk_moniker(module_name))
+            self._clients[name] = cls(self.credential, self.subscription_id, **kwargs)
         return self._clients[name]
+
+    @staticmethod
+    def _policies(kwargs: Dict[str, Any], sdk_moniker: Optional[str] = None) -> List[Any]:
+        """The pipeline every client uses, given explicitly so that the SDK's default one is not built.
+
+        The default pipeline of the SDK clients includes azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy:
+        on 409 MissingSubscriptionRegistration it POSTs ``/providers/<namespace>/register`` (a subscription-level
+        write nobody asked for) and re-reads the provider every 10 s with no deadline, so a task could outlive its
+        ``timeout``. Without it the 409 reaches the module, which names the registration command instead.
+        ``per_retry_policies`` left in ``kwargs`` are inserted by azure-core right after the retry policy.
+        """
+        from azure.core.pipeline import policies
+        from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+        return [
+            policies.RequestIdPolicy(), policies.HeadersPolicy(),
+            policies.UserAgentPolicy(user_agent=kwargs.get("user_agent"), sdk_moniker=sdk_moniker),
+            policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
+            kwargs["retry_policy"], kwargs["authentication_policy"], policies.CustomHookPolicy(),
+            policies.NetworkTraceLoggingPolicy(), policies.DistributedTracingPolicy(),
+            policies.SensitiveHeaderCleanupPolicy(), ARMHttpLoggingPolicy(),
+        ]
 
     def arm(self) -> Any:
         """Generic ARM REST client (see _arm.ArmRest) for providers without an SDK dependency."""
         if "arm" not in self._clients:
-            from azure.core.pipeline import policies
             from azure.mgmt.core import ARMPipelineClient
-            from azure.mgmt.core.policies import ARMHttpLoggingPolicy
             from azure.mgmt.core.polling.arm_polling import ARMPolling
 
             from ._arm import ArmRest
 
             kwargs = self._client_kwargs()
-            pipeline_policies = [
-                policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
-                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
-                kwargs.pop("retry_policy"), *kwargs.pop("per_retry_policies"),
-                kwargs.pop("authentication_policy"),
-                policies.CustomHookPolicy(), policies.NetworkTraceLoggingPolicy(), ARMHttpLoggingPolicy(),
-            ]
-            for key in ("polling_interval", "user_agent", "credential_scopes"):
+            pipeline_policies = self._policies(kwargs)
+            for key in ("polling_interval", "user_agent", "credential_scopes", "retry_policy",
+                        "authentication_policy"):
                 kwargs.pop(key)
             client = ARMPipelineClient(base_url=kwargs.pop("base_url"), policies=pipeline_policies, **kwargs)
             self._clients["arm"] = ArmRest(client, lambda: ARMPolling(self.polling_interval))
@@ -357,6 +374,15 @@ class ItemList:
                 sub["required"] = True
             options[name] = sub
         return {"type": "list", "elements": "dict", "options": options}
+
+
+def _sdk_moniker(module_name: str) -> Optional[str]:
+    """``mgmt-apimanagement/5.0.0``: the SDK part of the User-Agent, as the SDK's own pipeline would send it."""
+    try:
+        version = importlib.import_module(module_name + "._version").VERSION
+    except (ImportError, AttributeError):
+        return None
+    return "{0}/{1}".format(module_name.replace("azure.", "").replace(".", "-"), version)
 
 
 def _is_azure_error(err: BaseException) -> bool:

@@ -80,6 +80,8 @@ def make_retry_after_cap_policy(deadline: Optional[Deadline], cap: float = DEFAU
 
     azure-core's LRO polling sleeps for whatever Retry-After says (APIM has been seen to send
     minutes); placed after the RetryPolicy, this caps both retry and polling waits in one place.
+    A value that is neither seconds nor an HTTP date is removed: azure-core would raise "Invalid HTTP
+    date" on it and end the task; without the header the default backoff / polling interval applies.
     """
     from azure.core.pipeline.policies import SansIOHTTPPolicy
 
@@ -87,35 +89,58 @@ def make_retry_after_cap_policy(deadline: Optional[Deadline], cap: float = DEFAU
         """Caps Retry-After (and its millisecond variants) to ``cap`` and to the time left."""
 
         def on_response(self, request: Any, response: Any) -> None:
-            headers = response.http_response.headers
-            for name in RETRY_AFTER_HEADERS:
-                value = headers.get(name)
-                if value is None:
-                    continue
-                scale = 1000.0 if name.endswith("-ms") else 1.0
-                seconds = _parse_retry_after(value, scale)
-                if seconds is None:
-                    continue
-                capped = capped_retry_after(seconds, cap, deadline)
-                if capped is not None and capped < seconds:
-                    headers[name] = str(int(math.ceil(capped * scale)))
+            cap_retry_after_headers(response.http_response.headers, cap, deadline)
 
     return RetryAfterCapPolicy()
 
 
-def _parse_retry_after(value: str, scale: float) -> Optional[float]:
-    """Seconds from a Retry-After value: a number or an HTTP date."""
+def cap_retry_after_headers(headers: Any, cap: float, deadline: Optional[Deadline]) -> None:
+    """Rewrite the Retry-After headers of a response in place: capped, or removed when unparsable."""
+    for name in RETRY_AFTER_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        scale = 1000.0 if name.lower().endswith("-ms") else 1.0
+        seconds = parse_retry_after(value, scale)
+        if seconds is None:
+            del headers[name]
+            continue
+        capped = capped_retry_after(seconds, cap, deadline)
+        if capped is not None and (capped < seconds or str(value).strip() != _plain(seconds * scale)):
+            headers[name] = _plain(capped * scale)
+
+
+def _plain(value: float) -> str:
+    return str(int(math.ceil(value)))
+
+
+def parse_retry_after(value: Any, scale: float = 1.0) -> Optional[float]:
+    """Seconds from a Retry-After value: a non-negative number (``scale`` units per second) or an HTTP date
+    (one in the past gives 0). Anything else (garbage, NaN, infinity, negative numbers) gives None."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
     try:
-        return float(value) / scale
+        number = float(text)
     except ValueError:
-        pass
+        return _seconds_until(text)
+    if math.isnan(number) or math.isinf(number) or number < 0:
+        return None
+    return number / scale
+
+
+def _seconds_until(text: str) -> Optional[float]:
     from email.utils import parsedate_to_datetime
     from datetime import datetime, timezone
 
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # RFC 7231 dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
