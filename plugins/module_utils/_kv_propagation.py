@@ -90,13 +90,15 @@ def propagation_timeout(what: str, grants: List[Dict[str, Any]], deadline: Deadl
 
 def until_accepted(attempt: Callable[[], Tuple[bool, T]], grants: List[Dict[str, Any]], deadline: Deadline,
                    what: str, *, sleep: Callable[[float], None] = time.sleep, delays: Any = None,
-                   on_wait: Optional[Callable[[float], None]] = None) -> T:
+                   on_wait: Optional[Callable[[float], None]] = None, wait_anyway: bool = False,
+                   give_up: Optional[Callable[[int, Optional[BaseException]], AzureApimError]] = None) -> T:
     """Run ``attempt`` (returns ``(accepted, value)``; a Key Vault refusal may also be raised) until API
     Management accepts the Key Vault reference.
 
-    ``grants`` are the young RBAC grants (:func:`young_rbac_grants`); without any the first answer is final (the
-    refusal is raised, or ``value`` returned). With some, a refusal is retried with backoff while the deadline
-    allows; then :func:`propagation_timeout` is raised.
+    ``grants`` are the young RBAC grants (:func:`young_rbac_grants`). Without any, and unless ``wait_anyway`` (the
+    user asked to wait, e.g. named values' ``wait_for_secret``), the first answer is final: the refusal is raised,
+    or ``value`` returned. Otherwise a refusal is retried with backoff while the deadline allows; then
+    :func:`propagation_timeout` is raised when a young grant explains the wait, else ``give_up(attempts, last)``.
     """
     delays = delays if delays is not None else backoff_delays(FIRST_PAUSE_S, MAX_PAUSE_S)
     attempts = 0
@@ -111,13 +113,15 @@ def until_accepted(attempt: Callable[[], Tuple[bool, T]], grants: List[Dict[str,
             accepted, value, last = False, None, err  # type: ignore[assignment]
         if accepted:
             return value  # type: ignore[return-value]
-        if not grants:
+        if not grants and not wait_anyway:
             if last is not None:
                 raise last
             return value  # type: ignore[return-value]
         pause = next(delays)
         if deadline.remaining() <= pause:
-            raise propagation_timeout(what, grants, deadline, attempts, last)
+            if grants or give_up is None:
+                raise propagation_timeout(what, grants, deadline, attempts, last)
+            raise give_up(attempts, last)
         if on_wait is not None:
             on_wait(pause)
         sleep(pause)
