@@ -160,8 +160,9 @@ def identity_spec(module: Any, resource_group: str, name: str,
 
     spec = ResourceSpec(what="the identities of API Management service {0}/{1}".format(resource_group, name),
                         read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS,
-                        # The PATCH's final LRO response is the service: verified there, not read again.
-                        verify_with_response=True)
+                        # Verified by reading the service again once the PATCH's operation has finished: the
+                        # operation's final body says what was asked, not necessarily what the service stored.
+                        verify_with_response=False)
     return spec, desired
 
 

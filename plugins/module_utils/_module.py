@@ -13,7 +13,8 @@ from ._auth import (
     AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, RenewableCredential, build_credential, make_authentication_policy,
     resolve_settings,
 )
-from ._errors import AzureApimError, not_found_to_none, translate
+from ._arm import ArmRest
+from ._errors import AzureApimError, translate
 from ._lro import polling_kwargs, wait_poller
 from ._retry import (
     DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
@@ -187,8 +188,6 @@ class AzureApimModule:
             from azure.mgmt.core import ARMPipelineClient
             from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-            from ._arm import ArmRest
-
             kwargs = self._client_kwargs()
             pipeline_policies = self._policies(kwargs)
             for key in ("polling_interval", "user_agent", "credential_scopes", "retry_policy",
@@ -214,9 +213,26 @@ class AzureApimModule:
                 raise translate(err, what, self._secrets()) from err
             raise
 
-    def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", **kwargs: Any) -> Any:
-        """Like call(), but a 404 gives None (401/403/5xx still fail)."""
-        return not_found_to_none(self.call, fn, *args, what=what, **kwargs)
+    def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", empty_ok: bool = False,
+             **kwargs: Any) -> Any:
+        """Like call(), but a 404 gives None (401/403/5xx still fail).
+
+        Only a 404 means "absent": a 2xx answer without a body (or with one that is not JSON) is an error, never
+        "absent", unless ``empty_ok`` (a DELETE answered 200/204 without a body).
+        """
+        try:
+            found = self.call(fn, *args, what=what, **kwargs)
+        except AzureApimError as err:
+            if err.status == 404:
+                return None
+            if isinstance(err.__cause__, _decode_error()):
+                raise empty_answer(what, "a body that is not JSON") from err
+            raise
+        if isinstance(getattr(fn, "__self__", None), ArmRest):
+            return found  # ArmRest.get gives None for 404 only and raises on an empty answer itself
+        if not empty_ok and (found is None or (isinstance(found, tuple) and found and found[0] is None)):
+            raise empty_answer(what, "no body")
+        return found
 
     def lro(self, begin_fn: Callable[..., Any], *args: Any, what: str = "the operation",
             retry: Sequence[TransientKind] = DEFAULT_KINDS, **kwargs: Any) -> Any:
@@ -374,6 +390,22 @@ class ItemList:
                 sub["required"] = True
             options[name] = sub
         return {"type": "list", "elements": "dict", "options": options}
+
+
+def empty_answer(what: str, kind: str) -> AzureApimError:
+    """A read answered 2xx without a usable body: Azure said neither "here it is" nor "absent" (404)."""
+    return AzureApimError(
+        "{0}: Azure answered 200 with {1}; nothing was changed; re-run the task".format(
+            what[:1].upper() + what[1:], kind),
+        code="EmptyResponse",
+        hint="a proxy or an Azure front end answered without the resource; re-run, and if it persists check the "
+             "network path to Azure Resource Manager")
+
+
+def _decode_error() -> Any:
+    from azure.core.exceptions import DecodeError
+
+    return DecodeError
 
 
 def _sdk_moniker(module_name: str) -> Optional[str]:

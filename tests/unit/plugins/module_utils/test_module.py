@@ -116,3 +116,33 @@ def test_no_client_registers_resource_providers_by_itself(make_module, transport
     kinds = [type(getattr(p, "_policy", p)).__name__ for p in pipeline._impl_policies]  # noqa
     assert ARMAutoResourceProviderRegistrationPolicy.__name__ not in kinds
     assert kinds.index("RetryAfterCapPolicy") == kinds.index("CappedRetryPolicy") + 1, kinds
+
+
+SERVICE = r"/subscriptions/[^/]+/resourceGroups/rg/providers/Microsoft\.ApiManagement/service/apim"
+
+
+@pytest.mark.parametrize("name, reply, call", [
+    ("apim", (200, {}, None), lambda m: m.read(m.client("apim").api_management_service.get, "rg", "apim")),
+    ("arm-empty", (200, {}, None), lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+    ("arm-text", (200, {"Content-Type": "text/html"}, "<html>gateway</html>"),
+     lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+    ("arm-list-body", (200, {}, ["not", "an", "object"]),
+     lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+])
+def test_a_2xx_without_a_body_is_an_error_never_absent(make_module, transport, name, reply, call):
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: reply)
+    module = make_module()
+    with pytest.raises(AzureApimError) as caught:
+        call(module)
+    assert caught.value.code == "EmptyResponse"
+    assert "nothing was changed" in caught.value.msg and "re-run" in caught.value.msg
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.read(m.client("apim").api_management_service.get, "rg", "apim"),
+    lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01"),
+])
+def test_only_a_404_is_absent(make_module, transport, call):
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: (
+        404, {}, {"error": {"code": "ResourceNotFound", "message": "gone"}}))
+    assert call(make_module()) is None
