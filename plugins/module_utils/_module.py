@@ -239,7 +239,12 @@ class AzureApimModule:
         """Start an SDK ``begin_*`` operation and wait for it within the deadline (Retry-After driven polling)."""
         kwargs.update(polling_kwargs(self.polling_interval))
         poller = self.call(begin_fn, *args, what=what, retry=retry, **kwargs)
-        return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
+        try:
+            return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
+        except AzureApimError as err:
+            if err.status == 404:
+                raise status_lost(what, err) from err
+            raise
 
     # -- running ---------------------------------------------------------------------------------
     def auth_info(self) -> Optional[Dict[str, Any]]:
@@ -390,6 +395,16 @@ class ItemList:
                 sub["required"] = True
             options[name] = sub
         return {"type": "list", "elements": "dict", "options": options}
+
+
+def status_lost(what: str, err: AzureApimError) -> AzureApimError:
+    """Azure accepted the write, then its operation-status URL answered 404: the operation record is gone (ARM keeps
+    them for a limited time, and a front end may lose one), not the resource. The change may have been applied."""
+    return AzureApimError(
+        "Azure accepted {0}, then lost track of the operation (its status URL answered 404); the change may well "
+        "have been applied".format(what),
+        status=404, code="OperationStatusLost", request_id=err.request_id,
+        hint="re-run the task: it reads the resource and reports or completes what is missing")
 
 
 def empty_answer(what: str, kind: str) -> AzureApimError:
