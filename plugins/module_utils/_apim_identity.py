@@ -13,6 +13,7 @@ from ._apim import (
 )
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 from ._state import Outcome, ResourceSpec
 
 # api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
@@ -149,7 +150,8 @@ def identity_spec(module: Any, resource_group: str, name: str,
         return {"identity": planned}
 
     def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Optional[Dict[str, Any]]:
-        final = services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]))
+        final = services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]),
+                                         etag=services.etag(resource_group, name))
         if final is None:
             return None  # no usable final body: the engine reads the service again
         latest["service"] = service_view(final)
@@ -162,7 +164,9 @@ def identity_spec(module: Any, resource_group: str, name: str,
                         read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS,
                         # Verified by reading the service again once the PATCH's operation has finished: the
                         # operation's final body says what was asked, not necessarily what the service stored.
-                        verify_with_response=False)
+                        verify_with_response=False,
+                        # 412: the service changed since the read the identity was planned from (If-Match).
+                        rerun_on=(APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED))
     return spec, desired
 
 

@@ -210,7 +210,15 @@ KEYVAULT_CONFLICT = TransientKind(
 # it on PATCH/POST surfaces as an error. Those requests are replayed here with backoff.
 THROTTLED = TransientKind("throttled", frozenset({429}), frozenset(), "Azure throttled the requests")
 
-# Deliberately absent: 412 Precondition Failed (ETag race). Retrying the same write cannot
+# 412 Precondition Failed: a write carried the ETag (If-Match) of the read it was merged from and another writer
+# changed the resource in between. Never a kind for retrying the same request: only for re-running the whole
+# read -> merge -> write cycle (ResourceSpec.rerun_on), so the other writer's change is merged, not overwritten.
+SERVICE_CHANGED = TransientKind(
+    "resource_changed", frozenset({412}), frozenset(),
+    "another writer changed the resource since it was read",
+)
+
+# Deliberately absent from DEFAULT_KINDS: 412 Precondition Failed (ETag race). Retrying the same write cannot
 # succeed; the caller re-reads, re-merges and writes again.
 # A single request is replayed only when it was rejected without effect and its body does not
 # depend on what was read: throttling. "Busy" conflicts are handled a level up, by _state.ensure
