@@ -174,6 +174,9 @@ extends_documentation_fragment:
 notes:
   - The identity needs secret C(get) (and C(list)) permission on an access-policy vault, or a role such as
     C(Key Vault Secrets User) on an RBAC vault; grant it with C(azure_apim.identity.keyvault_access) first.
+  - A new Azure RBAC role assignment can take up to 10 minutes to take effect. When the grant is younger than that and
+    API Management still cannot read the certificate, the hostname write is retried with backoff until it is
+    accepted or O(timeout) passes; the task then fails with the time of the grant, and a re-run later completes.
   - The Azure credential running the task must be allowed to read the vault's management plane (vault, secret
     metadata, access policies or role assignments); the secret value is never read.
   - API Management refuses to remove an identity that still fetches a certificate. Switch the hostname to an inline
