@@ -8,6 +8,7 @@ a failing run sends no write except the one the scenario is about.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -164,3 +165,24 @@ def test_lost_status_url_re_reads_and_reports_the_applied_change(rel, record):
     assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.assert_foreign_unchanged(before, _foreign_identity(rel, state))
     record(writes=1, reruns=0)
+
+
+@pytest.mark.scenario(30, "principal rotation: disabling the system identity names the grants it leaves")
+def test_disabling_the_system_identity_warns_of_the_grants_it_leaves(rel, record):
+    rel.seed(rel_world(), **FAST)
+    sid = ids(rel.azure.subscription_id)
+    grant = rel.run("role_assignment", {"scope": sid["rbac_vault"], "role": "Key Vault Secrets User",
+                                        "service_name": SERVICE, "service_resource_group": RG, "identity": "system"})
+    assert not grant.failed and grant.changed, grant.explain()
+    state = rel.state()
+    principal = _service(rel, state)["identity"]["principalId"]
+    assignments_before = {k: v for k, v in state["resources"].items() if "/roleassignments/" in k}
+    run = rel.run("apim_identity", {"resource_group": RG, "service_name": SERVICE, "system_assigned": False})
+    assert not run.failed and run.changed, run.explain()
+    warnings = json.dumps(run.result.get("warnings") or [])
+    assert principal in warnings and sid["rbac_vault"].lower() in warnings.lower(), run.explain()
+    after = rel.state()
+    assert {k: v for k, v in after["resources"].items() if "/roleassignments/" in k} == assignments_before, \
+        "disabling an identity must not remove grants by itself"
+    assert _attached(_service(rel, after)) == {FOREIGN_IDENTITY}
+    record(writes=len(run.writes()), reruns=0)
