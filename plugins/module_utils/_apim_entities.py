@@ -359,10 +359,11 @@ def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interva
         state["current"] = named_values.get(name)
         return state["current"] is None or secret_readable(state["current"]), state["current"]
 
-    current = until_accepted(
-        attempt, [], deadline, "named value " + name, sleep=sleep, delays=itertools.repeat(interval),
-        wait_anyway=True, give_up=lambda attempts, last: _not_readable(name, state["current"], state["refreshes"],
-                                                                      deadline))
+    def give_up(_attempts: int, _last: Optional[BaseException]) -> AzureApimError:
+        return _not_readable(name, state["current"], state["refreshes"], deadline)
+
+    current = until_accepted(attempt, [], deadline, "named value " + name, sleep=sleep,
+                             delays=itertools.repeat(interval), wait_anyway=True, give_up=give_up)
     if current is None:
         raise AzureApimError("Named value {0} disappeared while waiting for its Key Vault secret".format(name),
                              code="NamedValueNotFound", hint="another process deleted it; re-run the task")

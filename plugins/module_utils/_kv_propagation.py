@@ -41,7 +41,7 @@ def _parse_time(value: Any) -> Optional[dt.datetime]:
         return None
     text = str(value).strip().replace("Z", "+00:00")
     if "." in text:  # ARM sends 7 fractional digits; Python < 3.11 accepts at most 6
-        head, _, tail = text.partition(".")
+        head, tail = text.split(".", 1)
         digits = "".join(c for c in tail if c.isdigit())
         text = head + "." + digits[:6].ljust(6, "0") + tail[len(digits):]
     try:

@@ -13,8 +13,8 @@ description:
     service endpoint on its subnet. This module adds that endpoint (or another service's) or removes it.
   - The subnet is written back with everything it has (other service endpoints, route table, network security
     group, NAT gateway, delegations); only the one endpoint changes. The PUT carries the subnet's ETag
-    (If-Match): when someone changes the subnet between the read and the write, Azure refuses the write (412) and
-    the module reads again and merges, so the other change is kept.
+    in If-Match, so when someone changes the subnet between the read and the write, Azure refuses the write (412)
+    and the module reads again and merges; the other change is kept.
   - The subnet is named by O(subnet_id), by O(resource_group) + O(virtual_network) + O(subnet), or found from the
     API Management service (O(service_name)).
 options:
