@@ -69,8 +69,27 @@ def make_retry_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_A
                 return False
             return super().is_retry(settings, response)
 
+        def _configure_timeout(self, request: Any, absolute_timeout: float, is_response_error: bool) -> None:
+            # Called before every attempt. A server that accepts the connection and never answers would otherwise
+            # hold the task for the transport's read timeout (300 s) past its deadline: no attempt may read for
+            # longer than the time left plus one grace period.
+            super()._configure_timeout(request, absolute_timeout, is_response_error)
+            if deadline is not None and deadline.timeout is not None:
+                limit = max(READ_TIMEOUT_FLOOR, deadline.remaining() + READ_TIMEOUT_GRACE)
+                config = getattr(request.context.transport, "connection_config", None)
+                current = (request.context.options.get("read_timeout") or getattr(config, "read_timeout", None)
+                           or DEFAULT_READ_TIMEOUT)
+                request.context.options["read_timeout"] = min(float(current), limit)
+
     return CappedRetryPolicy(**kwargs)
 
+
+# Bounds of one attempt's read timeout near the deadline: never below the floor (a slow but healthy answer still
+# arrives), never more than the grace past the deadline.
+READ_TIMEOUT_FLOOR = 5.0
+READ_TIMEOUT_GRACE = 5.0
+# azure-core's transports read for at most 300 s by default.
+DEFAULT_READ_TIMEOUT = 300.0
 
 RETRY_AFTER_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms", "Retry-After")
 

@@ -70,3 +70,22 @@ def test_pipeline_retries_with_default_backoff_on_garbage(make_module, transport
     assert module.read(module.client("msi").user_assigned_identities.get, "rg", "id").name == "id"
     assert len(transport.arm_requests()) == 2
     assert all(0 <= s <= 60 for s in transport.sleeps)
+
+
+@pytest.mark.parametrize("timeout, low, high", [(20, 5, 25), (600, 0, 300), (1, 5, 6)])
+def test_each_attempt_reads_no_longer_than_the_deadline_allows(make_module, transport, timeout, low, high):
+    """The transport's default read timeout (300 s) would let a silent server hold a task past its timeout."""
+    seen = []
+    transport.add("GET", IDENTITY, lambda request, match: (200, {}, OK_BODY))
+    module = make_module({"timeout": timeout})
+    client = module.client("msi")
+    original = transport.send
+
+    def send(request, **kwargs):
+        if "/subscriptions/" in request.url:  # the credential's token requests have their own pipeline
+            seen.append(kwargs.get("read_timeout"))
+        return original(request, **kwargs)
+
+    transport.send = send
+    module.read(client.user_assigned_identities.get, "rg", "id")
+    assert seen and all(s is not None and low <= s <= high for s in seen), seen
