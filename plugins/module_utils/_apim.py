@@ -160,7 +160,13 @@ class ApimServices:
                                  what="reading API Management service {0}/{1}".format(resource_group, name))
         service = service_to_dict(model) if model is not None else None
         memo_dict[key] = copy.deepcopy(service)
+        # The ETag of the last fresh read, for writes that must not overwrite a change made since (If-Match).
+        memo_dict[("apim_service_etag",) + key[1:]] = getattr(model, "etag", None)
         return service
+
+    def etag(self, resource_group: str, name: str) -> Optional[str]:
+        """The ETag of this run's last fresh read of the service (None when unknown)."""
+        return self._memo().get(("apim_service_etag",) + self._memo_key(resource_group, name)[1:])
 
     def forget(self, resource_group: str, name: str) -> None:
         """Drop the memo of a service that was just written."""
@@ -215,12 +221,15 @@ class ApimServices:
                                 what=self._what("updating", resource_group, name))
         return _final_service(model)
 
-    def update_identity(self, resource_group: str, name: str, identity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    def update_identity(self, resource_group: str, name: str, identity: Dict[str, Any],
+                        etag: Optional[str] = None) -> Optional[Dict[str, Any]]:
         """PATCH carrying only ``identity`` (never hostnames or customProperties); returns the final service
-        as patch() does."""
+        as patch() does. ``etag`` (of the read the identity was planned from) makes a concurrent change of the
+        service fail with 412 instead of being overwritten."""
         self.forget(resource_group, name)
+        headers = {"If-Match": etag if etag.startswith(('"', "W/")) else '"{0}"'.format(etag)} if etag else {}
         model = self.module.lro(self._ops.begin_update, resource_group, name, _json({"identity": identity}),
-                                what=self._what("updating the identities of", resource_group, name))
+                                headers=headers, what=self._what("updating the identities of", resource_group, name))
         return _final_service(model)
 
     def delete(self, resource_group: str, name: str) -> None:

@@ -16,10 +16,12 @@ Azure behaviour this relies on:
 """
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import AzureApimError, status_of
+from ._kv_propagation import until_accepted
 from ._lro import OperationStillRunning
 
 SYSTEM_ASSIGNED = "SystemAssigned"
@@ -426,22 +428,28 @@ def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interva
     """Refresh the secret until APIM reads it (lastStatus Success) or the deadline passes.
 
     Returns (named value, number of refreshSecret calls). The status read first may be hours old, so a failing
-    one is refreshed at once; later attempts wait ``interval`` seconds for access changes to propagate.
+    one is refreshed at once; later attempts wait ``interval`` seconds for access changes to propagate. The
+    waiting is _kv_propagation.until_accepted's, as for every Key Vault reference APIM reads.
     """
-    current = named_values.get(name)
-    refreshes = 0
-    while current is not None and not secret_readable(current):
-        if refreshes:
-            if deadline.remaining() <= interval:
-                raise _not_readable(name, current, refreshes, deadline)
-            sleep(interval)
+    state = {"current": named_values.get(name), "refreshes": 0}
+
+    def attempt() -> Tuple[bool, Optional[Dict[str, Any]]]:
+        if state["current"] is None or secret_readable(state["current"]):
+            return True, state["current"]
         try:
             named_values.refresh(name)
         except OperationStillRunning as err:
-            raise _not_readable(name, current, refreshes, deadline) from err
-        refreshes += 1
-        current = named_values.get(name)
+            raise _not_readable(name, state["current"], state["refreshes"], deadline) from err
+        state["refreshes"] += 1
+        state["current"] = named_values.get(name)
+        return state["current"] is None or secret_readable(state["current"]), state["current"]
+
+    def give_up(_attempts: int, _last: Optional[BaseException]) -> AzureApimError:
+        return _not_readable(name, state["current"], state["refreshes"], deadline)
+
+    current = until_accepted(attempt, [], deadline, "named value " + name, sleep=sleep,
+                             delays=itertools.repeat(interval), wait_anyway=True, give_up=give_up)
     if current is None:
         raise AzureApimError("Named value {0} disappeared while waiting for its Key Vault secret".format(name),
                              code="NamedValueNotFound", hint="another process deleted it; re-run the task")
-    return current, refreshes
+    return current, state["refreshes"]

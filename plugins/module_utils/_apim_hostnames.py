@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from ._apim import service_to_dict
 from ._errors import AzureApimError, code_of, status_of
 from ._ids import SecretUri, parse_secret_uri
+from ._kv_propagation import young_rbac_grants
 from ._lro import is_transitional, provisioning_state, wait_until_settled
 from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind
 
@@ -518,9 +519,12 @@ def secret_named_by_current(current: Optional[Entry], vault_ref: Optional[str], 
 
 
 def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dict[str, Any], secret: SecretUri,
-                             vault: Dict[str, Any]) -> None:
+                             vault: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Raise, naming the fix, when APIM could not fetch this certificate: secret missing, disabled or not a PFX;
-    identity without access under the vault's permission model; firewall; tenant."""
+    identity without access under the vault's permission model; firewall; tenant.
+
+    Returns the RBAC grants younger than Azure's propagation window (see _kv_propagation): the write must then be
+    retried until the service accepts the reference."""
     from ._keyvault import secret_access, secret_metadata
 
     meta = secret_metadata(module, vault, secret.name)
@@ -544,6 +548,7 @@ def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dic
             "API Management service {0!r} could not fetch {1}: {2}".format(
                 service["name"], secret.uri, problem["message"]),
             code=problem["code"], hint=_access_hint(problem, identity))
+    return young_rbac_grants(report.get("grants") or [])
 
 
 def _access_hint(problem: Dict[str, Any], identity: Dict[str, Any]) -> str:

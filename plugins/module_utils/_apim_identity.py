@@ -11,8 +11,10 @@ from ._apim import (
     plan_identity, removed_identities, same_identity_keys, same_identity_type, split_identity_type,
     with_user_assigned_list,
 )
+from ._authz import AuthorizationService
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 from ._state import Outcome, ResourceSpec
 
 # api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
@@ -149,7 +151,9 @@ def identity_spec(module: Any, resource_group: str, name: str,
         return {"identity": planned}
 
     def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Optional[Dict[str, Any]]:
-        final = services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]))
+        warn_left_grants(module, current["identity"], wanted["identity"])
+        final = services.update_identity(resource_group, name, identity_patch(current["identity"], wanted["identity"]),
+                                         etag=services.etag(resource_group, name))
         if final is None:
             return None  # no usable final body: the engine reads the service again
         latest["service"] = service_view(final)
@@ -160,8 +164,11 @@ def identity_spec(module: Any, resource_group: str, name: str,
 
     spec = ResourceSpec(what="the identities of API Management service {0}/{1}".format(resource_group, name),
                         read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS,
-                        # The PATCH's final LRO response is the service: verified there, not read again.
-                        verify_with_response=True)
+                        # Verified by reading the service again once the PATCH's operation has finished: the
+                        # operation's final body says what was asked, not necessarily what the service stored.
+                        verify_with_response=False,
+                        # 412: the service changed since the read the identity was planned from (If-Match).
+                        rerun_on=(APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED))
     return spec, desired
 
 
@@ -180,3 +187,21 @@ def identity_result(outcome: Outcome) -> Dict[str, Any]:
 def current_identities(identity: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Every identity a service has, in the shape dependents_of() expects."""
     return removed_identities(identity, {"type": "None", "user_assigned_identities": {}})
+
+
+def warn_left_grants(module: Any, current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> None:
+    """Disabling the system-assigned identity deletes its principal; the role assignments made for it stay behind
+    in Azure as assignments of an unknown principal. Name them so they can be removed (role_assignment
+    state=absent, or the apim_teardown role). Detached user-assigned identities keep their principal and grants."""
+    gone = [r for r in removed_identities(current, planned) if r["kind"] == "system" and r.get("principal_id")]
+    for identity in gone:
+        scope = "/subscriptions/{0}".format(module.subscription_id)
+        left = [a for a in AuthorizationService(module).list_for_scope(scope, identity["principal_id"])
+                if str(a.get("principal_id") or "").lower() == str(identity["principal_id"]).lower()]
+        if left:
+            module.warn("Disabling the system-assigned identity (principal {0}) leaves {1} role assignment(s) that "
+                        "will name a principal that no longer exists: {2}. Access-policy entries for it in Key "
+                        "Vaults stay too. Remove them with azure_apim.identity.role_assignment / keyvault_access "
+                        "(state=absent) or the apim_teardown role".format(
+                            identity["principal_id"], len(left),
+                            ", ".join("{0} at {1}".format(a.get("name"), a.get("scope")) for a in left[:10])))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, Optional
 
-from ._errors import not_found_to_none
+from ._errors import AzureApimError, not_found_to_none
 
 # api-versions used for providers without an SDK dependency; each is a stable version the
 # collection was written against.
@@ -48,8 +48,22 @@ class ArmRest:
         return json.loads(text) if text else None
 
     def get(self, path: str, api_version: str) -> Optional[Dict[str, Any]]:
-        """GET a resource; None when it does not exist (404 only)."""
-        return not_found_to_none(lambda: self._json(self._send("GET", path, api_version).http_response))
+        """GET a resource; None when it does not exist (404 only). A 2xx without a JSON object is an error."""
+        return not_found_to_none(lambda: self._body(self._send("GET", path, api_version).http_response, path))
+
+    def _body(self, response: Any, path: str) -> Dict[str, Any]:
+        try:
+            body = self._json(response)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise AzureApimError(
+                "Reading {0}: Azure answered {1} with {2}; nothing was changed; re-run the task".format(
+                    path, response.status_code, "no body" if not response.text() else "a body that is not JSON"),
+                status=response.status_code, code="EmptyResponse",
+                hint="a proxy or an Azure front end answered without the resource; re-run, and if it persists "
+                     "check the network path to Azure Resource Manager")
+        return body
 
     def list(self, path: str, api_version: str) -> list:
         """GET a collection following nextLink; [] when the parent does not exist."""

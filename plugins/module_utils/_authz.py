@@ -88,6 +88,7 @@ def assignment_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
         "principal_type": props.get("principalType"),
         "description": props.get("description"),
         "condition": props.get("condition"),
+        "created_on": props.get("createdOn"),
     }
 
 

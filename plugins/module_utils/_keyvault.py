@@ -262,7 +262,7 @@ def _rbac_grants(module: Any, vault: Dict[str, Any], principal_id: str, secret: 
     scope = vault["id"] + ("/secrets/" + secret if secret else "")
     found = AuthorizationService(module).grants(principal_id, scope, SECRET_READ_ACTION)
     return [{"kind": "role_assignment", "name": a["name"], "scope": a["scope"], "role_name": a.get("role_name"),
-             "role_definition_id": a["role_definition_id"]} for a in found]
+             "role_definition_id": a["role_definition_id"], "created_on": a.get("created_on")} for a in found]
 
 
 def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:

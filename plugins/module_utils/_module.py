@@ -13,7 +13,8 @@ from ._auth import (
     AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, RenewableCredential, build_credential, make_authentication_policy,
     resolve_settings,
 )
-from ._errors import AzureApimError, not_found_to_none, translate
+from ._arm import ArmRest
+from ._errors import AzureApimError, translate
 from ._lro import polling_kwargs, wait_poller
 from ._retry import (
     DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
@@ -156,28 +157,43 @@ class AzureApimModule:
                     code="MissingDependency",
                     hint="install the collection's requirements.txt into the Python Ansible uses on the target",
                 ) from err
-            self._clients[name] = cls(self.credential, self.subscription_id, **self._client_kwargs())
+            kwargs = self._client_kwargs()
+            kwargs["policies"] = self._policies(kwargs, _sdk_moniker(module_name))
+            self._clients[name] = cls(self.credential, self.subscription_id, **kwargs)
         return self._clients[name]
+
+    @staticmethod
+    def _policies(kwargs: Dict[str, Any], sdk_moniker: Optional[str] = None) -> List[Any]:
+        """The pipeline every client uses, given explicitly so that the SDK's default one is not built.
+
+        The default pipeline of the SDK clients includes azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy:
+        on 409 MissingSubscriptionRegistration it POSTs ``/providers/<namespace>/register`` (a subscription-level
+        write nobody asked for) and re-reads the provider every 10 s with no deadline, so a task could outlive its
+        ``timeout``. Without it the 409 reaches the module, which names the registration command instead.
+        ``per_retry_policies`` left in ``kwargs`` are inserted by azure-core right after the retry policy.
+        """
+        from azure.core.pipeline import policies
+        from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+        return [
+            policies.RequestIdPolicy(), policies.HeadersPolicy(),
+            policies.UserAgentPolicy(user_agent=kwargs.get("user_agent"), sdk_moniker=sdk_moniker),
+            policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
+            kwargs["retry_policy"], kwargs["authentication_policy"], policies.CustomHookPolicy(),
+            policies.NetworkTraceLoggingPolicy(), policies.DistributedTracingPolicy(),
+            policies.SensitiveHeaderCleanupPolicy(), ARMHttpLoggingPolicy(),
+        ]
 
     def arm(self) -> Any:
         """Generic ARM REST client (see _arm.ArmRest) for providers without an SDK dependency."""
         if "arm" not in self._clients:
-            from azure.core.pipeline import policies
             from azure.mgmt.core import ARMPipelineClient
-            from azure.mgmt.core.policies import ARMHttpLoggingPolicy
             from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-            from ._arm import ArmRest
-
             kwargs = self._client_kwargs()
-            pipeline_policies = [
-                policies.RequestIdPolicy(), policies.HeadersPolicy(), policies.UserAgentPolicy(user_agent=USER_AGENT),
-                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RedirectPolicy(),
-                kwargs.pop("retry_policy"), *kwargs.pop("per_retry_policies"),
-                kwargs.pop("authentication_policy"),
-                policies.CustomHookPolicy(), policies.NetworkTraceLoggingPolicy(), ARMHttpLoggingPolicy(),
-            ]
-            for key in ("polling_interval", "user_agent", "credential_scopes"):
+            pipeline_policies = self._policies(kwargs)
+            for key in ("polling_interval", "user_agent", "credential_scopes", "retry_policy",
+                        "authentication_policy"):
                 kwargs.pop(key)
             client = ARMPipelineClient(base_url=kwargs.pop("base_url"), policies=pipeline_policies, **kwargs)
             self._clients["arm"] = ArmRest(client, lambda: ARMPolling(self.polling_interval))
@@ -199,16 +215,38 @@ class AzureApimModule:
                 raise translate(err, what, self._secrets()) from err
             raise
 
-    def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", **kwargs: Any) -> Any:
-        """Like call(), but a 404 gives None (401/403/5xx still fail)."""
-        return not_found_to_none(self.call, fn, *args, what=what, **kwargs)
+    def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", empty_ok: bool = False,
+             **kwargs: Any) -> Any:
+        """Like call(), but a 404 gives None (401/403/5xx still fail).
+
+        Only a 404 means "absent": a 2xx answer without a body (or with one that is not JSON) is an error, never
+        "absent", unless ``empty_ok`` (a DELETE answered 200/204 without a body).
+        """
+        try:
+            found = self.call(fn, *args, what=what, **kwargs)
+        except AzureApimError as err:
+            if err.status == 404:
+                return None
+            if isinstance(err.__cause__, _decode_error()):
+                raise empty_answer(what, "a body that is not JSON") from err
+            raise
+        if isinstance(getattr(fn, "__self__", None), ArmRest):
+            return found  # ArmRest.get gives None for 404 only and raises on an empty answer itself
+        if not empty_ok and (found is None or (isinstance(found, tuple) and found and found[0] is None)):
+            raise empty_answer(what, "no body")
+        return found
 
     def lro(self, begin_fn: Callable[..., Any], *args: Any, what: str = "the operation",
             retry: Sequence[TransientKind] = DEFAULT_KINDS, **kwargs: Any) -> Any:
         """Start an SDK ``begin_*`` operation and wait for it within the deadline (Retry-After driven polling)."""
         kwargs.update(polling_kwargs(self.polling_interval))
         poller = self.call(begin_fn, *args, what=what, retry=retry, **kwargs)
-        return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
+        try:
+            return self.call(wait_poller, poller, self.deadline, what, what=what, retry=())
+        except AzureApimError as err:
+            if err.status == 404:
+                raise status_lost(what, err) from err
+            raise
 
     # -- running ---------------------------------------------------------------------------------
     def auth_info(self) -> Optional[Dict[str, Any]]:
@@ -359,6 +397,41 @@ class ItemList:
                 sub["required"] = True
             options[name] = sub
         return {"type": "list", "elements": "dict", "options": options}
+
+
+def status_lost(what: str, err: AzureApimError) -> AzureApimError:
+    """Azure accepted the write, then its operation-status URL answered 404: the operation record is gone (ARM keeps
+    them for a limited time, and a front end may lose one), not the resource. The change may have been applied."""
+    return AzureApimError(
+        "Azure accepted {0}, then lost track of the operation (its status URL answered 404); the change may well "
+        "have been applied".format(what),
+        status=404, code="OperationStatusLost", request_id=err.request_id,
+        hint="re-run the task: it reads the resource and reports or completes what is missing")
+
+
+def empty_answer(what: str, kind: str) -> AzureApimError:
+    """A read answered 2xx without a usable body: Azure said neither "here it is" nor "absent" (404)."""
+    return AzureApimError(
+        "{0}: Azure answered 200 with {1}; nothing was changed; re-run the task".format(
+            what[:1].upper() + what[1:], kind),
+        code="EmptyResponse",
+        hint="a proxy or an Azure front end answered without the resource; re-run, and if it persists check the "
+             "network path to Azure Resource Manager")
+
+
+def _decode_error() -> Any:
+    from azure.core.exceptions import DecodeError
+
+    return DecodeError
+
+
+def _sdk_moniker(module_name: str) -> Optional[str]:
+    """``mgmt-apimanagement/5.0.0``: the SDK part of the User-Agent, as the SDK's own pipeline would send it."""
+    try:
+        version = importlib.import_module(module_name + "._version").VERSION
+    except (ImportError, AttributeError):
+        return None
+    return "{0}/{1}".format(module_name.replace("azure.", "").replace(".", "-"), version)
 
 
 def _is_azure_error(err: BaseException) -> bool:

@@ -75,7 +75,7 @@ class IdentityService:
 
     def delete(self, resource_group: str, name: str) -> None:
         """DELETE the identity (a 404 counts as done)."""
-        self.module.read(self._ops.delete, resource_group, name,
+        self.module.read(self._ops.delete, resource_group, name, empty_ok=True,
                          what="deleting identity {0}/{1}".format(resource_group, name))
 
     def resource_group_location(self, resource_group: str) -> Optional[str]:

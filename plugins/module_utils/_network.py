@@ -15,6 +15,7 @@ from ._arm import API_VERSIONS
 from ._errors import AzureApimError
 from ._ids import parse_resource_id
 from ._lro import wait_poller
+from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 
 API_VERSION = API_VERSIONS["Microsoft.Network"]
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
@@ -154,8 +155,12 @@ class NetworkService:
 
     def put_subnet(self, subnet: Dict[str, Any], endpoints: List[Dict[str, Any]]) -> None:
         """Write the subnet back with ``endpoints`` and wait for the network RP."""
+        # The PUT replaces the whole subnet with what was read + our endpoints; If-Match with the read's ETag turns
+        # a change someone made in between into 412 (the cycle then re-reads and merges) instead of undoing it.
+        etag = (subnet.get("raw") or {}).get("etag")
         poller = self.module.call(self._arm().begin, "PUT", subnet["id"], API_VERSION,
                                   subnet_body_with_endpoints(subnet, endpoints),
+                                  headers={"If-Match": etag} if etag else None,
                                   what="updating the service endpoints of subnet " + subnet["name"])
         self.module.call(wait_poller, poller, self.module.deadline, "subnet " + subnet["name"], retry=())
 
@@ -254,6 +259,7 @@ def subnet_endpoint_spec(service: NetworkService, subnet_id: str) -> Any:
         what="subnet " + subnet_id.rsplit("/", 1)[-1], read=read, update=update,
         predict=lambda current, wanted: dict(current or {}, **wanted),
         comparators={"service_endpoints": endpoints_equal},
+        rerun_on=(APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED),
     )
 
 

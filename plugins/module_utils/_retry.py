@@ -69,8 +69,27 @@ def make_retry_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_A
                 return False
             return super().is_retry(settings, response)
 
+        def _configure_timeout(self, request: Any, absolute_timeout: float, is_response_error: bool) -> None:
+            # Called before every attempt. A server that accepts the connection and never answers would otherwise
+            # hold the task for the transport's read timeout (300 s) past its deadline: no attempt may read for
+            # longer than the time left plus one grace period.
+            super()._configure_timeout(request, absolute_timeout, is_response_error)
+            if deadline is not None and deadline.timeout is not None:
+                limit = max(READ_TIMEOUT_FLOOR, deadline.remaining() + READ_TIMEOUT_GRACE)
+                config = getattr(request.context.transport, "connection_config", None)
+                current = (request.context.options.get("read_timeout") or getattr(config, "read_timeout", None)
+                           or DEFAULT_READ_TIMEOUT)
+                request.context.options["read_timeout"] = min(float(current), limit)
+
     return CappedRetryPolicy(**kwargs)
 
+
+# Bounds of one attempt's read timeout near the deadline: never below the floor (a slow but healthy answer still
+# arrives), never more than the grace past the deadline.
+READ_TIMEOUT_FLOOR = 5.0
+READ_TIMEOUT_GRACE = 5.0
+# azure-core's transports read for at most 300 s by default.
+DEFAULT_READ_TIMEOUT = 300.0
 
 RETRY_AFTER_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms", "Retry-After")
 
@@ -80,6 +99,8 @@ def make_retry_after_cap_policy(deadline: Optional[Deadline], cap: float = DEFAU
 
     azure-core's LRO polling sleeps for whatever Retry-After says (APIM has been seen to send
     minutes); placed after the RetryPolicy, this caps both retry and polling waits in one place.
+    A value that is neither seconds nor an HTTP date is removed: azure-core would raise "Invalid HTTP
+    date" on it and end the task; without the header the default backoff / polling interval applies.
     """
     from azure.core.pipeline.policies import SansIOHTTPPolicy
 
@@ -87,35 +108,58 @@ def make_retry_after_cap_policy(deadline: Optional[Deadline], cap: float = DEFAU
         """Caps Retry-After (and its millisecond variants) to ``cap`` and to the time left."""
 
         def on_response(self, request: Any, response: Any) -> None:
-            headers = response.http_response.headers
-            for name in RETRY_AFTER_HEADERS:
-                value = headers.get(name)
-                if value is None:
-                    continue
-                scale = 1000.0 if name.endswith("-ms") else 1.0
-                seconds = _parse_retry_after(value, scale)
-                if seconds is None:
-                    continue
-                capped = capped_retry_after(seconds, cap, deadline)
-                if capped is not None and capped < seconds:
-                    headers[name] = str(int(math.ceil(capped * scale)))
+            cap_retry_after_headers(response.http_response.headers, cap, deadline)
 
     return RetryAfterCapPolicy()
 
 
-def _parse_retry_after(value: str, scale: float) -> Optional[float]:
-    """Seconds from a Retry-After value: a number or an HTTP date."""
+def cap_retry_after_headers(headers: Any, cap: float, deadline: Optional[Deadline]) -> None:
+    """Rewrite the Retry-After headers of a response in place: capped, or removed when unparsable."""
+    for name in RETRY_AFTER_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        scale = 1000.0 if name.lower().endswith("-ms") else 1.0
+        seconds = parse_retry_after(value, scale)
+        if seconds is None:
+            del headers[name]
+            continue
+        capped = capped_retry_after(seconds, cap, deadline)
+        if capped is not None and (capped < seconds or str(value).strip() != _plain(seconds * scale)):
+            headers[name] = _plain(capped * scale)
+
+
+def _plain(value: float) -> str:
+    return str(int(math.ceil(value)))
+
+
+def parse_retry_after(value: Any, scale: float = 1.0) -> Optional[float]:
+    """Seconds from a Retry-After value: a non-negative number (``scale`` units per second) or an HTTP date
+    (one in the past gives 0). Anything else (garbage, NaN, infinity, negative numbers) gives None."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
     try:
-        return float(value) / scale
+        number = float(text)
     except ValueError:
-        pass
+        return _seconds_until(text)
+    if math.isnan(number) or math.isinf(number) or number < 0:
+        return None
+    return number / scale
+
+
+def _seconds_until(text: str) -> Optional[float]:
     from email.utils import parsedate_to_datetime
     from datetime import datetime, timezone
 
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # RFC 7231 dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
@@ -185,7 +229,15 @@ KEYVAULT_CONFLICT = TransientKind(
 # it on PATCH/POST surfaces as an error. Those requests are replayed here with backoff.
 THROTTLED = TransientKind("throttled", frozenset({429}), frozenset(), "Azure throttled the requests")
 
-# Deliberately absent: 412 Precondition Failed (ETag race). Retrying the same write cannot
+# 412 Precondition Failed: a write carried the ETag (If-Match) of the read it was merged from and another writer
+# changed the resource in between. Never a kind for retrying the same request: only for re-running the whole
+# read -> merge -> write cycle (ResourceSpec.rerun_on), so the other writer's change is merged, not overwritten.
+SERVICE_CHANGED = TransientKind(
+    "resource_changed", frozenset({412}), frozenset(),
+    "another writer changed the resource since it was read",
+)
+
+# Deliberately absent from DEFAULT_KINDS: 412 Precondition Failed (ETag race). Retrying the same write cannot
 # succeed; the caller re-reads, re-merges and writes again.
 # A single request is replayed only when it was rejected without effect and its body does not
 # depend on what was read: throttling. "Busy" conflicts are handled a level up, by _state.ensure

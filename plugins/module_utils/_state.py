@@ -91,7 +91,7 @@ def _create(spec: ResourceSpec, wanted: Resource, check_mode: bool, deadline: De
         return Outcome(True, None, _predict(spec, None, wanted), ["."])
     if spec.create is None:
         raise AzureApimError("{0} does not exist and this module cannot create it".format(spec.what))
-    written = spec.create(wanted)
+    written = _write(spec, wanted, deadline, lambda: spec.create(wanted))
     return Outcome(True, None, _verify(spec, wanted, deadline, written), ["."])
 
 
@@ -103,8 +103,34 @@ def _update(spec: ResourceSpec, current: Resource, wanted: Resource, check_mode:
         return Outcome(True, current, _predict(spec, current, wanted), paths)
     if spec.update is None:
         raise AzureApimError("{0} differs in {1} and this module cannot change that".format(spec.what, ", ".join(paths)))
-    written = spec.update(current, wanted, paths)
+    written = _write(spec, wanted, deadline, lambda: spec.update(current, wanted, paths))
     return Outcome(True, current, _verify(spec, wanted, deadline, written), paths)
+
+
+# The status URL of an accepted long-running write answered 404 (see _module.status_lost).
+STATUS_LOST = "OperationStatusLost"
+
+
+def _write(spec: ResourceSpec, wanted: Resource, deadline: Deadline, write: Callable[[], Any]) -> Any:
+    """Run the write; when Azure lost the operation's status, read the resource and judge by what it holds: the
+    requested values there are a success (verified as usual), anything else is reported with what it holds."""
+    try:
+        return write()
+    except AzureApimError as err:
+        if err.code != STATUS_LOST:
+            raise
+        after = wait_until_settled(spec.read, deadline, spec.what) if spec.settle else spec.read()
+        missing = differences(wanted, after, comparators=spec.comparators) if after is not None else ["."]
+        if not missing:
+            return after
+        shown = [p for p in missing if not _is_secret_path(p, spec.secret_keys)] or ["(secret values)"]
+        raise AzureApimError(
+            "{0} Re-reading {1} shows the change was not applied ({2} differ{3}); nothing else was changed; re-run "
+            "the task".format(err.msg, spec.what, ", ".join(shown), "s" if len(shown) == 1 else "")
+            if after is not None else
+            "{0} Re-reading {1} finds nothing there; re-run the task".format(err.msg, spec.what),
+            status=err.status, code=STATUS_LOST, request_id=err.request_id,
+            holds=redact(after, spec.secret_keys) if after is not None else None) from err
 
 
 def _ensure_absent(spec: ResourceSpec, current: Optional[Resource], check_mode: bool, deadline: Deadline) -> Outcome:

@@ -174,6 +174,9 @@ extends_documentation_fragment:
 notes:
   - The identity needs secret C(get) (and C(list)) permission on an access-policy vault, or a role such as
     C(Key Vault Secrets User) on an RBAC vault; grant it with C(azure_apim.identity.keyvault_access) first.
+  - A new Azure RBAC role assignment can take up to 10 minutes to take effect. When the grant is younger than that and
+    API Management still cannot read the certificate, the hostname write is retried with backoff until it is
+    accepted or O(timeout) passes; the task then fails with the time of the grant, and a re-run later completes.
   - The Azure credential running the task must be allowed to read the vault's management plane (vault, secret
     metadata, access policies or role assignments); the secret value is never read.
   - API Management refuses to remove an identity that still fetches a certificate. Switch the hostname to an inline
@@ -373,6 +376,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_h
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
+from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import until_accepted
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
@@ -473,9 +477,10 @@ def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
             code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
 
 
-def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any]) -> hn.Entry:
+def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any],
+              young: Optional[List[Dict[str, Any]]] = None) -> hn.Entry:
     """One requested hostname (options ``p``), validated against Azure (refusals are raised here, before any
-    write)."""
+    write). RBAC grants it relies on that may not have propagated yet are appended to ``young``."""
     if hn.is_builtin({"host_name": p["host_name"]}):
         raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
             p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
@@ -502,20 +507,23 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any
         # Only a change is checked against Key Vault: an idempotent run reads nothing there.
         if vault is None:
             secret, vault = hn.keyvault_secret_uri(module, secret.uri, p["key_vault"], None, None)
-        hn.refuse_keyvault_problems(module, service, identity, secret, vault)
+        pending = hn.refuse_keyvault_problems(module, service, identity, secret, vault)
+        if young is not None:
+            young.extend(pending)
     if secret.version:
         module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
                     "renewals within 4 hours only for a versionless secret id)".format(p["host_name"], secret.version))
     return entry
 
 
-def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
+                young: Optional[List[Dict[str, Any]]] = None) -> hn.Delta:
     """Every requested hostname validated; all refusals are collected and raised together, before any write."""
     entries: hn.Delta = []
     refusals: List[Tuple[str, AzureApimError]] = []
     for options in requests:
         try:
-            entries.append(our_entry(module, service, options))
+            entries.append(our_entry(module, service, options, young))
         except AzureApimError as err:
             refusals.append((entry_label(options), err))
     if refusals:
@@ -535,10 +543,11 @@ def _refused(refusals: List[Tuple[str, AzureApimError]], single: bool) -> AzureA
                                    for label, err in refusals])
 
 
-def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]]) -> hn.Delta:
+def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
+              young: Optional[List[Dict[str, Any]]] = None) -> hn.Delta:
     """Our entries plus, in exclusive mode, the removal of every other custom hostname not kept."""
     p = module.params
-    ours = our_entries(module, service, requests)
+    ours = our_entries(module, service, requests, young)
     delta = list(ours)
     if p["exclusive"]:
         delta += hn.exclusive_removals(service["hostname_configurations"], [hn.entry_key(e) for e in ours],
@@ -557,13 +566,24 @@ def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
     return read_once
 
 
+def write_when_propagated(module: AzureApimModule, svc: hn.HostnameService, current: Dict[str, Any],
+                          delta: hn.Delta, young: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """write_delta, repeated while API Management cannot read Key Vault yet because an RBAC grant this task relies
+    on is younger than Azure's propagation window (a refused PATCH changes nothing, so it is simply sent again)."""
+    def waiting(pause: float) -> None:
+        module.debug("Key Vault RBAC grant not effective yet; retrying the hostname write in {0:.0f} s".format(pause))
+
+    return until_accepted(lambda: (True, hn.write_delta(svc, current, delta, module.warn)), young,
+                          module.deadline, "updating the hostnames of " + svc.what, on_wait=waiting)
+
+
 def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
-             first: Optional[Dict[str, Any]] = None) -> ResourceSpec:
+             first: Optional[Dict[str, Any]] = None, young: Optional[List[Dict[str, Any]]] = None) -> ResourceSpec:
     """The service's hostname list as the resource; the delta is compared, merged and written."""
     return ResourceSpec(
         what=svc.what,
         read=first_then_fresh(first, svc.read) if first is not None else svc.read,
-        update=lambda current, wanted, paths: hn.write_delta(svc, current, delta, module.warn),
+        update=lambda current, wanted, paths: write_when_propagated(module, svc, current, delta, young or []),
         predict=lambda current, wanted: dict(
             current or {}, hostname_configurations=hn.apply_delta((current or {})["hostname_configurations"],
                                                                   delta)[0]),
@@ -613,9 +633,11 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     refuse_conflicts(requests)  # before any call to Azure
     svc = hn.HostnameService(module, p["resource_group"], p["service_name"])
     service = svc.require(settle=True)  # also ensure()'s first read: one GET on a no-op
-    delta = delta_for(module, service, requests)
+    young: List[Dict[str, Any]] = []
+    delta = delta_for(module, service, requests, young)
     ours = delta[:len(requests)]
-    outcome = ensure(spec_for(module, svc, delta, first=service), "present", {"hostname_configurations": delta},
+    outcome = ensure(spec_for(module, svc, delta, first=service, young=young), "present",
+                     {"hostname_configurations": delta},
                      check_mode=module.check_mode, deadline=module.deadline)
     return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, ours)
 

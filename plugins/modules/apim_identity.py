@@ -12,7 +12,9 @@ description:
   - Enables or disables the system-assigned identity of an existing API Management service, and attaches or detaches
     user-assigned identities (at most 10 per service).
   - Waits while the service is still C(Updating) or C(Activating) before it writes, then sends a PATCH carrying only
-    the C(identity) block, so hostnames, custom properties and every other setting stay as they are.
+    the C(identity) block, so hostnames, custom properties and every other setting stay as they are. The PATCH
+    carries the service's ETag in If-Match, so a change made by someone else since the read makes Azure refuse it
+    (412) and the module reads again and re-plans.
   - Kept user-assigned identities are sent as C({}) and removed ones as C(null). After the update the service is
     read again and the module fails if the identity type or the user-assigned identities did not change as asked
     (API Management has been seen to ignore a type change).

@@ -16,6 +16,9 @@ description:
     child resources, so other rules are never sent, changed or removed.
   - Priorities are O(priority), O(priority)+1, ... or, when not given, the lowest free outbound priorities.
   - O(state=absent) removes only the rules this module names; equivalent rules made by others stay.
+  - The rule PUT carries no If-Match; the NSG itself is never written as a whole. If someone edits this module's
+    own rule between the module's read and its write, the module's version of that one rule wins. Other rules are
+    never at risk.
 options:
   nsg_id:
     description: Resource id of the network security group.

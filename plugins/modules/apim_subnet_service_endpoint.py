@@ -12,7 +12,9 @@ description:
   - An API Management service deployed in a virtual network reaches Key Vault through a C(Microsoft.KeyVault)
     service endpoint on its subnet. This module adds that endpoint (or another service's) or removes it.
   - The subnet is written back with everything it has (other service endpoints, route table, network security
-    group, NAT gateway, delegations); only the one endpoint changes.
+    group, NAT gateway, delegations); only the one endpoint changes. The PUT carries the subnet's ETag
+    in If-Match, so when someone changes the subnet between the read and the write, Azure refuses the write (412)
+    and the module reads again and merges; the other change is kept.
   - The subnet is named by O(subnet_id), by O(resource_group) + O(virtual_network) + O(subnet), or found from the
     API Management service (O(service_name)).
 options:

@@ -183,6 +183,12 @@ role_assignment:
       description: ABAC condition of the assignment, if any.
       type: str
       sample: null
+    created_on:
+      description:
+        - When Azure created the assignment (UTC, ISO 8601). A new Azure RBAC assignment can take up to 10 minutes
+          to take effect.
+      type: str
+      sample: "2026-12-04T12:00:00.1234567Z"
     adopted:
       description: True when an assignment of this triple existed under another name and was kept as is.
       type: bool

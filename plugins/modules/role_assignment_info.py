@@ -99,6 +99,12 @@ role_assignments:
       description: ABAC condition, if any.
       type: str
       sample: null
+    created_on:
+      description:
+        - When Azure created the assignment (UTC, ISO 8601). A new Azure RBAC assignment can take up to 10 minutes
+          to take effect.
+      type: str
+      sample: "2026-12-04T12:00:00.1234567Z"
 auth:
   description: Credential type used and where its settings came from (never a secret).
   returned: when Azure was called

@@ -121,6 +121,8 @@ def seed_world(w: World, spec: dict[str, Any]) -> dict[str, Any]:
             with w.in_second_subscription():
                 for rg in spec["second_subscription"].get("resource_groups", []):
                     _seed_resource_group(w, rg, summary)
+        for namespace in spec.get("unregistered_providers", []):
+            resources.mark_unregistered(w, namespace)
         for ra in spec.get("role_assignments", []):
             body = authorization.assign(w, ra["scope"], ra["role"], principal_ref(w, ra["principal"]),
                                         name=ra.get("name"), principal_type=ra.get("principal_type"))

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from emulator import arm, authorization, entra, throttle
+from emulator import arm, authorization, entra, resources, throttle
 from emulator.world import World, mask_secrets
 
 # Provider modules, each exposing a Blueprint `bp`. Missing ones (not written yet) are skipped.
@@ -102,6 +102,8 @@ def _before_request() -> Optional[Response]:
         g.caller = entra.authenticate_arm_request(w)
         g.log_entry["caller"] = g.caller.get("object_id")
         authorization.check_arm_access(w, g.caller, request.method, request.path)
+        with w.lock:
+            resources.require_registered(w, request.path)
         return _throttle(w)
     return None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Optional
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from emulator import arm, resources
 from emulator.world import World
@@ -367,6 +367,20 @@ def _delete_lro(rid: str, sub: str, rg: str) -> Response:
 # --- subnets -----------------------------------------------------------------------------------------------------
 
 
+def _check_if_match(stored: Optional[dict]) -> None:
+    """Network resources honour If-Match on PUT: `*` or the stored ETag passes, anything else is 412 (optimistic
+    concurrency for read-modify-write clients such as the subnet's whole-body PUT)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    wanted = [h.strip().replace("W/", "").strip('"') for h in header.split(",")]
+    current = str((stored or {}).get("etag") or "").replace("W/", "").strip('"')
+    if ("*" in wanted and stored is not None) or (current and current in wanted):
+        return
+    raise arm.ArmError(412, "PreconditionFailed", "Operation failed because the resource was modified since it was "
+                       "read: the If-Match ETag does not match the current one.")
+
+
 @bp.put(f"{_RG}/virtualNetworks/<vnet>/subnets/<name>")
 def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
     """Subnets_CreateOrUpdate: replaces the subnet with exactly what was sent."""
@@ -377,7 +391,9 @@ def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
         resources.require_group(w, sub, rg)
         vid = _rid(w, rg, "virtualNetworks", vnet)
         _require(w, vid, VNET, vnet, rg)
-        existed = w.get(f"{vid}/subnets/{name}") is not None
+        stored = w.get(f"{vid}/subnets/{name}")
+        existed = stored is not None
+        _check_if_match(stored)
         body = create_subnet(w, vid, name, props, "Updating")
         op = _finish_later(w, [body["id"]])
         return arm.lro_response(op, 200 if existed else 201, arm.public(body), location=False)

@@ -172,3 +172,76 @@ def location_of(w: World, sub: str, rg: str, requested: Optional[str]) -> str:
 def is_head() -> bool:
     """True for HEAD requests (Flask routes HEAD to GET handlers)."""
     return request.method == "HEAD"
+
+
+# --- resource provider registration ---------------------------------------------------------------------------------
+# A subscription must be registered for a resource provider namespace before it can use it; until then ARM answers
+# every request for a resource of that namespace with 409 MissingSubscriptionRegistration. Registration is a
+# subscription-level write (POST /providers/<ns>/register) that completes after `provider_registration_s`. Worlds mark
+# a namespace unregistered with `unregistered_providers: [<ns>]`; every other namespace counts as registered.
+
+PROVIDER_TYPE = "Microsoft.Resources/providers"
+
+
+def provider_id(w: World, namespace: str) -> str:
+    """ARM id of a provider registration in the world's subscription."""
+    return f"/subscriptions/{w.subscription_id}/providers/{namespace}"
+
+
+def mark_unregistered(w: World, namespace: str) -> dict:
+    """Store a NotRegistered provider (seeding)."""
+    return w.put(provider_id(w, namespace), {"id": provider_id(w, namespace), "namespace": namespace,
+                                             "type": PROVIDER_TYPE, "registrationState": "NotRegistered"})
+
+
+def registration_state(w: World, namespace: str) -> str:
+    """NotRegistered, Registering or Registered (the default for namespaces the world does not list)."""
+    body = w.get(provider_id(w, namespace))
+    if body is None:
+        return "Registered"
+    since = body.get("_registering_since")
+    if since is not None and w.now() >= since + float(w.config.get("provider_registration_s", 120.0)):
+        body["registrationState"] = "Registered"
+        body.pop("_registering_since", None)
+    return body["registrationState"]
+
+
+def require_registered(w: World, path: str) -> None:
+    """409 MissingSubscriptionRegistration for a resource path of an unregistered namespace (ARM checks this before
+    the provider sees the request). Subscription-level provider paths (register, get) are never refused."""
+    lowered = path.lower()
+    if "/providers/" not in lowered or lowered.startswith(f"/subscriptions/{w.subscription_id.lower()}/providers/"):
+        return
+    namespace = path.split("/providers/", 1)[1].split("/", 1)[0]
+    if namespace.lower() in ("microsoft.authorization",) or not w.get(provider_id(w, namespace)):
+        return
+    if registration_state(w, namespace) != "Registered":
+        raise arm.ArmError(409, "MissingSubscriptionRegistration",
+                           f"The subscription is not registered to use namespace '{namespace}'. See "
+                           "https://aka.ms/rps-not-found for how to register subscriptions.")
+
+
+def _provider_body(w: World, namespace: str) -> dict:
+    return {"id": provider_id(w, namespace), "namespace": namespace, "registrationState": registration_state(w, namespace),
+            "registrationPolicy": "RegistrationRequired", "resourceTypes": []}
+
+
+@bp.get("/subscriptions/<sub>/providers/<namespace>")
+def get_provider(sub: str, namespace: str) -> Response:
+    """Providers_Get: the namespace's registration state."""
+    w = arm.world()
+    require_subscription(w, sub)
+    with w.lock:
+        return arm.json_response(_provider_body(w, namespace))
+
+
+@bp.post("/subscriptions/<sub>/providers/<namespace>/register")
+def register_provider(sub: str, namespace: str) -> Response:
+    """Providers_Register: 200 with registrationState Registering; Registered after provider_registration_s."""
+    w = arm.world()
+    require_subscription(w, sub)
+    with w.lock:
+        body = w.get(provider_id(w, namespace))
+        if body is not None and body["registrationState"] == "NotRegistered":
+            body.update(registrationState="Registering", _registering_since=w.now())
+        return arm.json_response(_provider_body(w, namespace))

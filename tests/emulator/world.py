@@ -27,6 +27,8 @@ DEFAULT_CONFIG: dict[str, float] = {
     "identity_replication_s": 30.0,
     "keyvault_provisioning_s": 2.0,
     "network_update_s": 2.0,
+    # A resource provider registration (POST /providers/<ns>/register) takes a minute or two in Azure.
+    "provider_registration_s": 120.0,
     # Wall-clock seconds (never scaled): azure-identity caches tokens by real time. Negative issues expired tokens.
     "token_lifetime_s": 3599.0,
     # Items per page of the API Management service lists (ARM pages long lists and links the next page with

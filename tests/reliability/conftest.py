@@ -47,6 +47,14 @@ TITLES = {
     21: "expired token mid-run",
     22: "wrong client secret / wrong tenant",
     23: "check mode across all modules: zero mutating requests",
+    # issue 15: real Azure is slow and strange (test_slow_azure.py)
+    24: "RBAC grant still propagating before a hostname write",
+    25: "RBAC propagation outlasts the task timeout",
+    26: "unregistered resource provider vs the task deadline",
+    27: "GET answered 200 without a body",
+    28: "Retry-After that is neither seconds nor a date",
+    29: "operation-status URL answers 404",
+    30: "principal rotation: disabling the system identity names its grants",
 }
 
 

@@ -86,3 +86,63 @@ def test_every_sdk_client_works_with_our_pipeline(make_module, transport, name, 
     request = transport.arm_requests()[-1]
     assert request.headers["User-Agent"].startswith(USER_AGENT)
     assert "api-version=" in request.url
+
+
+MISSING_REGISTRATION = {"error": {"code": "MissingSubscriptionRegistration",
+                                  "message": "The subscription is not registered to use namespace "
+                                             "'Microsoft.ApiManagement'. See https://aka.ms/rps-not-found"}}
+
+
+@pytest.mark.parametrize("name, call", [
+    ("apim", lambda c: c.api_management_service.get("rg", "apim")),
+    ("keyvault", lambda c: c.vaults.get("rg", "kv")),
+    ("authorization", lambda c: c.role_definitions.get("/subscriptions/s", "4633458b-17de-408a-b874-0445c86b69e6")),
+    ("msi", lambda c: c.user_assigned_identities.get("rg", "id")),
+    ("arm", lambda c: c.get("/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+])
+def test_no_client_registers_resource_providers_by_itself(make_module, transport, name, call):
+    """azure-mgmt-core's default pipeline would POST /providers/<ns>/register and poll it every 10 s without a
+    deadline; our clients leave the 409 to the module (one request, no write)."""
+    from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy
+
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: (409, {}, MISSING_REGISTRATION))
+    module = make_module()
+    client = module.arm() if name == "arm" else module.client(name)
+    with pytest.raises(AzureApimError) as caught:
+        module.call(call, client)
+    assert caught.value.status == 409 and caught.value.code == "MissingSubscriptionRegistration"
+    assert [r.method for r in transport.arm_requests()] == ["GET"]
+    pipeline = client._client._pipeline  # pylint: disable=protected-access
+    kinds = [type(getattr(p, "_policy", p)).__name__ for p in pipeline._impl_policies]  # noqa
+    assert ARMAutoResourceProviderRegistrationPolicy.__name__ not in kinds
+    assert kinds.index("RetryAfterCapPolicy") == kinds.index("CappedRetryPolicy") + 1, kinds
+
+
+SERVICE = r"/subscriptions/[^/]+/resourceGroups/rg/providers/Microsoft\.ApiManagement/service/apim"
+
+
+@pytest.mark.parametrize("name, reply, call", [
+    ("apim", (200, {}, None), lambda m: m.read(m.client("apim").api_management_service.get, "rg", "apim")),
+    ("arm-empty", (200, {}, None), lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+    ("arm-text", (200, {"Content-Type": "text/html"}, "<html>gateway</html>"),
+     lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+    ("arm-list-body", (200, {}, ["not", "an", "object"]),
+     lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01")),
+])
+def test_a_2xx_without_a_body_is_an_error_never_absent(make_module, transport, name, reply, call):
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: reply)
+    module = make_module()
+    with pytest.raises(AzureApimError) as caught:
+        call(module)
+    assert caught.value.code == "EmptyResponse"
+    assert "nothing was changed" in caught.value.msg and "re-run" in caught.value.msg
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.read(m.client("apim").api_management_service.get, "rg", "apim"),
+    lambda m: m.read(m.arm().get, "/subscriptions/s/resourcegroups/rg", "2022-09-01"),
+])
+def test_only_a_404_is_absent(make_module, transport, call):
+    transport.add("GET", r"/subscriptions/.*", lambda request, match: (
+        404, {}, {"error": {"code": "ResourceNotFound", "message": "gone"}}))
+    assert call(make_module()) is None

@@ -229,3 +229,27 @@ def test_conflicts_that_are_not_transient_fail_at_once():
 ])
 def test_set_equal(a, b, equal):
     assert set_equal(a, b) is equal
+
+
+@pytest.mark.parametrize("stored, ok", [
+    ({"tags": {"a": "1"}}, True),   # Azure applied the change before losing the status URL
+    ({"tags": {"a": "0"}}, False),  # it did not: the error says what the resource holds
+    (None, False),                  # the resource is gone
+])
+def test_lost_status_url_is_judged_by_what_the_resource_holds(stored, ok):
+    holder = {"value": {"tags": {"a": "0"}}}
+
+    def update(current, wanted, paths):
+        holder["value"] = stored
+        raise AzureApimError("Azure accepted the update, then lost track of the operation", status=404,
+                             code="OperationStatusLost")
+
+    spec = ResourceSpec(what="thing", read=lambda: holder["value"], update=update, settle=False)
+    if ok:
+        outcome = ensure(spec, "present", {"tags": {"a": "1"}}, check_mode=False, deadline=Deadline(60))
+        assert outcome.changed and outcome.after == {"tags": {"a": "1"}}
+        return
+    with pytest.raises(AzureApimError) as caught:
+        ensure(spec, "present", {"tags": {"a": "1"}}, check_mode=False, deadline=Deadline(60))
+    assert caught.value.code == "OperationStatusLost" and "re-run" in caught.value.msg
+    assert caught.value.extra.get("holds") == stored
