@@ -6,8 +6,8 @@ Azure behaviour this relies on:
 
 - Certificate_CreateOrUpdate is synchronous and API Management fetches a Key Vault secret during the call: when
   its identity cannot read the secret yet the call fails (400) and nothing is stored. A new Azure RBAC grant takes
-  minutes to reach Key Vault, so a refused fetch after the grant was verified through ARM is retried until the
-  task's deadline (``KEYVAULT_FETCH_PENDING``).
+  up to 10 minutes to reach Key Vault, so a refused fetch relying on a grant younger than that is sent again until
+  the task's deadline (the shared wait of ``_kv_propagation``, as for hostnames and named values).
 - A versionless secret identifier is re-read by API Management every four hours (rotation); a versioned one
   pins that version. ``refreshSecret`` asks for a fetch now.
 - Backends name their client certificates in ``credentials.certificateIds`` (``/certificates/<name>``) or, in the
@@ -24,25 +24,12 @@ from ._apim_hostnames import (
 )
 from ._errors import AzureApimError
 from ._ids import parse_secret_uri
-from ._retry import THROTTLED, TransientKind, backoff_delays, retry_transient
+from ._kv_propagation import until_accepted
+from ._retry import THROTTLED
 from ._state import Outcome, ResourceSpec, ensure
 
 SECRET_KEYS = ("data", "password")
 
-# API Management answers 400 InvalidOperation "Failed to access KeyVault Secret ... using Managed Service Identity"
-# while its identity cannot read the secret. Retried only after the grant was found through ARM, i.e. while an
-# Azure RBAC assignment (or an access policy) is still propagating to Key Vault (minutes for RBAC).
-# Issue 15 brings one shared RBAC propagation wait for custom domains and named values; this kind and
-# ``put_waiting_for_grant`` are the seam where it plugs in.
-KEYVAULT_FETCH_PENDING = TransientKind(
-    "keyvault_fetch_pending",
-    frozenset({400}),
-    frozenset({"invalidoperation"}),
-    "API Management cannot read the Key Vault secret yet (a new grant is still propagating)",
-    frozenset({"failed to access keyvault secret"}),
-)
-FETCH_RETRY_BASE_S = 5.0
-FETCH_RETRY_CAP_S = 30.0
 
 
 def public(cert: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -78,20 +65,22 @@ def keyvault_desired(module: Any, service: Dict[str, Any], secret_id: str, ident
             "_identity": identity, "_secret": secret}
 
 
-def refuse_before_write(module: Any, service: Dict[str, Any], wanted: Dict[str, Any]) -> None:
-    """Secret missing, disabled or not PKCS#12; identity without access; firewall: the custom domains' refusals."""
+def refuse_before_write(module: Any, service: Dict[str, Any], wanted: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Secret missing, disabled or not PKCS#12; identity without access; firewall: the custom domains' refusals.
+    Returns the RBAC grants younger than Azure's propagation window (the write then waits for them)."""
     secret = wanted["_secret"]
     secret, vault = keyvault_secret_uri(module, secret.uri, None, None, None)
-    refuse_keyvault_problems(module, service, wanted["_identity"], secret, vault)
+    return refuse_keyvault_problems(module, service, wanted["_identity"], secret, vault)
 
 
 def put_waiting_for_grant(certs: Certificates, name: str, body: Dict[str, Any], etag: Optional[str],
-                          deadline: Any, sleep: Optional[Callable[[float], None]] = None) -> Dict[str, Any]:
-    """PUT the certificate, retrying while API Management's fetch is refused because a grant is propagating."""
+                          deadline: Any, young: List[Dict[str, Any]],
+                          sleep: Optional[Callable[[float], None]] = None) -> Dict[str, Any]:
+    """PUT the certificate; while API Management's fetch is refused and a grant it relies on is younger than the
+    RBAC propagation window, send it again (a refused PUT changes nothing) — the shared wait of _kv_propagation."""
     kwargs = {"sleep": sleep} if sleep else {}
-    return retry_transient(lambda: certs.put(name, body, etag, retry=(THROTTLED,)), deadline,
-                           (KEYVAULT_FETCH_PENDING,), what="creating certificate {0}".format(name),
-                           delays=backoff_delays(FETCH_RETRY_BASE_S, FETCH_RETRY_CAP_S), **kwargs)
+    return until_accepted(lambda: (True, certs.put(name, body, etag, retry=(THROTTLED,))), young, deadline,
+                          "writing certificate {0}".format(name), **kwargs)
 
 
 def _body(wanted: Dict[str, Any]) -> Dict[str, Any]:
@@ -106,7 +95,7 @@ def certificate_spec(module: Any, certs: Certificates, service: Dict[str, Any], 
 
     def write(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
         return put_waiting_for_grant(certs, name, _body(dict(wanted, **extra)),
-                                     (current or {}).get("etag"), module.deadline)
+                                     (current or {}).get("etag"), module.deadline, extra.setdefault("_young", []))
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
         base = dict(current or {"id": None, "name": name, "subject": None, "thumbprint": None,
@@ -170,7 +159,7 @@ def _checked(module: Any, service: Dict[str, Any], sent: Dict[str, Any],
     def desired(current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         if extra.get("_secret") is not None and not key_vault_equal(sent["key_vault"],
                                                                     (current or {}).get("key_vault")):
-            refuse_before_write(module, service, extra)
+            extra.setdefault("_young", []).extend(refuse_before_write(module, service, extra))
         return sent
 
     return desired

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_certificates as certs
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._retry import classify
+from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import is_keyvault_refusal
 
 URI = "https://kv.vault.azure.net/secrets/backend"
 BACKENDS = [
@@ -37,10 +37,11 @@ def test_key_vault_reference_equality(wanted, current, equal):
 
 @pytest.mark.parametrize("status,code,message,retried", [
     (400, "InvalidOperation", "Failed to access KeyVault Secret https://x using Managed Service Identity", True),
-    (400, "ValidationError", "Failed to access KeyVault Secret", False),
+    (403, "Forbidden", "ForbiddenByRbac: caller is not authorized", True),
     (400, "InvalidOperation", "something else", False),
     (409, "InvalidOperation", "Failed to access KeyVault Secret", False),
 ])
 def test_only_a_refused_fetch_is_waited_for(status, code, message, retried):
+    """The certificate PUT uses the shared propagation wait: only APIM's Key Vault refusal is sent again."""
     err = AzureApimError(message, status=status, code=code)
-    assert (classify(err, (certs.KEYVAULT_FETCH_PENDING,)) is not None) is retried
+    assert is_keyvault_refusal(err) is retried
