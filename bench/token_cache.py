@@ -25,7 +25,8 @@ from azure.identity import ClientSecretCredential, TokenCachePersistenceOptions
 info = json.loads(sys.argv[1])
 kwargs = {}
 if info["cache"]:
-    kwargs["cache_persistence_options"] = TokenCachePersistenceOptions(name="bench-apim", allow_unencrypted_storage=True)
+    kwargs["cache_persistence_options"] = TokenCachePersistenceOptions(name="bench-apim",
+                                                                       allow_unencrypted_storage=True)
 t1 = time.perf_counter(); c1 = time.process_time()
 cred = ClientSecretCredential(info["tenant_id"], info["client_id"], info["client_secret"], authority=info["base_url"],
                               disable_instance_discovery=True, connection_verify=info["ca_bundle"], **kwargs)

@@ -317,13 +317,13 @@ def apply_policy(module: AzureApimModule, policies: Policies, items: List[Item],
     if any(changes) and not module.check_mode:
         policies.put(api, operation, new_text, (current or {}).get("etag"))
         verify(policies, api, operation, wanted)
+    where = policies.describe(api, operation)
     return {"changed": any(changes),
             "items": [{"changed": changed, "policy": {
                 "scope": scope, "api_id": api, "operation_id": operation,
                 "element": policy_xml.current_settings(new_text, params["output_token_variable_name"])}}
                 for (params, _), changed in zip(items, changes)],
-            "diff": {"before": _lines(text), "after": _lines(new_text),
-                     "before_header": policies.describe(api, operation), "after_header": policies.describe(api, operation)}}
+            "diff": {"before": _lines(text), "after": _lines(new_text), "before_header": where, "after_header": where}}
 
 
 def _lines(text: Optional[str]) -> str:

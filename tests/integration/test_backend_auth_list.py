@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from integration.nv_support import FAST, UAMI, resource, service_id, world_spec, writes
+from integration.nv_support import FAST, UAMI, resource, world_spec, writes
 from integration.reads_support import reads
 from integration.test_policy import ELEMENT, PLAYBOOK, TASK, _policy_path, _seed_api
 
