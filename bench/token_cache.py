@@ -41,7 +41,7 @@ def measure(azure, cache: bool, runs: int, home: Path) -> dict:
     env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
     azure.admin.clear_requests()
     samples = []
-    for _ in range(runs):
+    for _run in range(runs):
         out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(info)], env=env, capture_output=True,
                              text=True, check=True)
         samples.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -322,7 +322,7 @@ def apply_policy(module: AzureApimModule, policies: Policies, items: List[Item],
             "items": [{"changed": changed, "policy": {
                 "scope": scope, "api_id": api, "operation_id": operation,
                 "element": policy_xml.current_settings(new_text, params["output_token_variable_name"])}}
-                for (params, _), changed in zip(items, changes)],
+                for (params, _labelled), changed in zip(items, changes)],
             "diff": {"before": _lines(text), "after": _lines(new_text), "before_header": where, "after_header": where}}
 
 

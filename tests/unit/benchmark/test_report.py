@@ -49,8 +49,12 @@ def test_scale_series_and_png(tmp_path):
     assert "![time and requests vs instances](scale.png)" in paths["md"].read_text()
 
 
+def _side(req, secs):
+    return {"requests": {"arm": req}, "task_s": secs, "rss_mib": 50.0}
+
+
 def _peer_task(name, ours_req, peer_req, ours_s, peer_s):
-    side = lambda req, secs: {"requests": {"arm": req}, "task_s": secs, "rss_mib": 50.0}  # noqa: E731
+    side = _side
     return {"name": name, "status": "ran", "ours": side(ours_req, ours_s), "peer": side(peer_req, peer_s),
             "ratios": {"wall": ours_s / peer_s, "requests": ours_req / peer_req, "rss": 0.3}}
 

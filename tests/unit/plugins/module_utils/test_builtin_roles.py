@@ -32,15 +32,15 @@ class NoArm:
         return []
 
 
-@pytest.mark.parametrize("name", sorted(n for n, _ in BUILTIN_ROLES.values()))
+@pytest.mark.parametrize("name", sorted(n for n, _guid in BUILTIN_ROLES.values()))
 def test_table_matches_the_served_definitions(name):
-    _, guid = BUILTIN_ROLES[name.lower()]
+    guid = BUILTIN_ROLES[name.lower()][1]
     assert guid in ROLE_DEFINITIONS, "{0} ({1}) is not served by the local Azure".format(name, guid)
     assert ROLE_DEFINITIONS[guid]["roleName"] == name
 
 
 def test_every_served_builtin_the_collection_uses_is_tabled():
-    tabled = {guid for _, guid in BUILTIN_ROLES.values()}
+    tabled = {guid for _name, guid in BUILTIN_ROLES.values()}
     assert not set(ROLE_DEFINITIONS) - tabled
 
 
