@@ -1,4 +1,5 @@
-"""The bench report: report.json (everything), report.md (tables) and scale.png (time and requests vs instances)."""
+"""The bench report: report.json (everything), report.md (tables), scale.png (time and requests vs instances) and
+peer.png (requests and wall time per side-by-side task, ours vs azure.azcollection)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append("- {0}: {1}".format(b["name"], detail))
     lines += ["", "## Scenarios", ""] + scenario_rows(report)
     lines += ["", "## Side by side", ""] + peer_rows(report)
+    if report.get("peer_plot"):
+        lines += ["", "![requests and wall time per task, ours vs peer]({0})".format(report["peer_plot"])]
     if report.get("plot"):
         lines += ["", "## Scale", "", "![time and requests vs instances]({0})".format(report["plot"])]
     return "\n".join(lines) + "\n"
@@ -151,10 +154,49 @@ def plot(report: dict[str, Any], path: Path) -> Optional[str]:
     return path.name
 
 
+def peer_series(report: dict[str, Any]) -> list[tuple[str, int, int, float, float]]:
+    """[(task, ours ARM requests, peer ARM requests, ours wall s, peer wall s)] for the side-by-side tasks that ran."""
+    peer = report.get("peer") or {}
+    if peer.get("status") != "ran":
+        return []
+    return [(t["name"], t["ours"]["requests"]["arm"], t["peer"]["requests"]["arm"], t["ours"]["task_s"],
+             t["peer"]["task_s"]) for t in peer.get("tasks", []) if t["status"] == "ran"]
+
+
+def peer_plot(report: dict[str, Any], path: Path) -> Optional[str]:
+    """Requests and wall time per side-by-side task, ours vs peer, as grouped bars; None when nothing ran."""
+    rows = peer_series(report)
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    names = [r[0] for r in rows]
+    ys = list(range(len(rows)))
+    fig, (ax_req, ax_time) = pyplot.subplots(1, 2, figsize=(12, 1.2 + 0.45 * len(rows)), sharey=True)
+    for axis, (ours, theirs), title in ((ax_req, (1, 2), "ARM requests"), (ax_time, (3, 4), "wall time per task (s)")):
+        axis.barh([y - 0.2 for y in ys], [r[ours] or 0 for r in rows], height=0.4, label="azure_apim.identity")
+        axis.barh([y + 0.2 for y in ys], [r[theirs] or 0 for r in rows], height=0.4, label="azure.azcollection")
+        axis.set(title=title)
+        axis.grid(True, axis="x", alpha=0.3)
+    ax_req.set_yticks(ys)
+    ax_req.set_yticklabels(names)
+    ax_req.invert_yaxis()
+    fig.suptitle("Side by side at {0:.0f} ms latency per request".format(report["meta"]["latency_ms"]), x=0.3)
+    fig.legend(*ax_req.get_legend_handles_labels(), loc="upper right", ncol=2)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(str(path), dpi=100)
+    pyplot.close(fig)
+    return path.name
+
+
 def write(report: dict[str, Any], outdir: Path) -> dict[str, Path]:
-    """Write report.json, report.md and scale.png into `outdir`."""
+    """Write report.json, report.md, scale.png and peer.png into `outdir`."""
     outdir.mkdir(parents=True, exist_ok=True)
     report["plot"] = plot(report, outdir / "scale.png")
+    report["peer_plot"] = peer_plot(report, outdir / "peer.png")
     paths = {"json": outdir / "report.json", "md": outdir / "report.md"}
     paths["json"].write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     paths["md"].write_text(markdown(report), encoding="utf-8")

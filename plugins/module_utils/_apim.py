@@ -9,6 +9,7 @@ such a reference into the principal id, tenant id and client id the other APIs n
 from __future__ import annotations
 
 import copy
+import datetime
 
 import json
 from typing import Any, Dict, List, Optional
@@ -128,6 +129,41 @@ def _logger_user(model: Any) -> Optional[Dict[str, Any]]:
     return {"name": getattr(model, "name", None), "identity_client_id": client_id}
 
 
+SERVICE_API_VERSION = "2024-05-01"
+
+
+class _Body:
+    """A read-only view of ARM JSON with the SDK models' snake_case attribute names (``properties`` flattened, as
+    the SDK does), so that the *_to_dict converters read a plain GET's body exactly like a model."""
+
+    def __init__(self, body: Dict[str, Any]) -> None:
+        self._body = dict(body.get("properties") or {}, **{k: v for k, v in body.items() if k != "properties"})
+
+    def __getattr__(self, name: str) -> Any:
+        head, *rest = name.split("_")
+        value = self._body.get(head + "".join(p[:1].upper() + p[1:] for p in rest))
+        if name == "user_assigned_identities" and isinstance(value, dict):
+            return {key: _Body(item or {}) for key, item in value.items()}
+        if isinstance(value, dict) and name != "tags":
+            return _Body(value)
+        if isinstance(value, list):
+            return [_Body(v) if isinstance(v, dict) else v for v in value]
+        return _datetime(value) if name == "expiry" and value else value
+
+
+def _datetime(value: Any) -> Any:
+    """An ISO 8601 text as the SDK gives it (a datetime), so the converters render it the same way."""
+    try:
+        text = str(value).replace("Z", "+00:00")
+        if "." in text:  # ARM writes up to 7 fractional digits; Python parses 6
+            head, frac = text.split(".", 1)
+            digits = "".join(c for c in frac if c.isdigit())
+            text = head + "." + (digits[:6] or "0") + frac[len(digits):]
+        return datetime.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return value
+
+
 class ApimServices:
     """Reads API Management services through an AzureApimModule (plain dicts out)."""
 
@@ -156,12 +192,16 @@ class ApimServices:
         key, memo_dict = self._memo_key(resource_group, name), self._memo()
         if memo and key in memo_dict:
             return copy.deepcopy(memo_dict[key])
-        model = self.module.read(self._ops.get, resource_group, name,
-                                 what="reading API Management service {0}/{1}".format(resource_group, name))
-        service = service_to_dict(model) if model is not None else None
+        # A plain GET through the generic ARM client: a module that only reads the service (for an identity's
+        # principal or client id) does not import the APIM SDK, whose client loads every operation group (~0.27 s).
+        path = "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.ApiManagement/service/{2}".format(
+            self.module.subscription_id, resource_group, name)
+        body = self.module.read(self.module.arm().get, path, SERVICE_API_VERSION,
+                                what="reading API Management service {0}/{1}".format(resource_group, name))
+        service = service_to_dict(_Body(body)) if body is not None else None
         memo_dict[key] = copy.deepcopy(service)
         # The ETag of the last fresh read, for writes that must not overwrite a change made since (If-Match).
-        memo_dict[("apim_service_etag",) + key[1:]] = getattr(model, "etag", None)
+        memo_dict[("apim_service_etag",) + key[1:]] = (body or {}).get("etag")
         return service
 
     def etag(self, resource_group: str, name: str) -> Optional[str]:

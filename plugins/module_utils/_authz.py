@@ -22,6 +22,26 @@ DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
 SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 # Fixed namespace so that scope + principal + role always give the same assignment name, on every machine.
 NAME_NAMESPACE = uuid.UUID("6a1f0c55-2b8e-4f5e-9d0b-7c3a1e9b4d21")
+# Built-in role ids are the same in every tenant and cloud (Microsoft Learn, "Azure built-in roles"): the names the
+# article and the roles use resolve without reading role definitions. Other names are looked up.
+BUILTIN_ROLES = {name.lower(): (name, guid) for name, guid in (
+    ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"), ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+    ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+    ("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
+    ("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483"),
+    ("Key Vault Reader", "21090545-7ca7-4776-b22c-e363652d74d2"),
+    ("Key Vault Secrets Officer", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
+    ("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6"),
+    ("Key Vault Certificate User", "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"),
+    ("Azure Event Hubs Data Sender", "2b629674-e913-4c01-ae53-ef4638d8f975"),
+    ("Azure Event Hubs Data Receiver", "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"),
+    ("Azure Service Bus Data Sender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+    ("Azure Service Bus Data Receiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+    ("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),
+    ("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),
+)}
+_BUILTIN_BY_GUID = {guid: name for name, guid in BUILTIN_ROLES.values()}
+
 
 
 def normalize_scope(scope: str) -> str:
@@ -143,6 +163,8 @@ class AuthorizationService:
     def resolve_role(self, role: str, scope: str) -> Dict[str, Any]:
         """A role by display name, GUID or full id; an unknown name fails listing the closest names."""
         role = role.strip()
+        if role.lower() in BUILTIN_ROLES or role.lower() in _BUILTIN_BY_GUID:
+            return self._builtin(role, scope)
         if role.startswith("/") or is_guid(role):
             found = self.definition(role)
             if found is None:
@@ -159,6 +181,14 @@ class AuthorizationService:
             "Unknown role {0!r}{1}".format(role, "; did you mean: " + ", ".join(repr(n) for n in close) if close else ""),
             code="RoleNotFound",
             hint="role names are Azure's display names (for example 'Key Vault Secrets User'); ids also work")
+
+    def _builtin(self, role: str, scope: str) -> Dict[str, Any]:
+        name, guid = BUILTIN_ROLES.get(role.lower()) or (_BUILTIN_BY_GUID[role.lower()], role.lower())
+        parts = scope.strip("/").split("/")
+        # The id as ARM lists it at this scope: subscription-scoped at or below a subscription.
+        prefix = "/subscriptions/" + parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+        return {"id": "{0}/providers/{1}/{2}".format(prefix, DEFINITION_TYPE, guid), "name": guid, "role_name": name,
+                "role_type": "BuiltInRole"}
 
     # -- role assignments -------------------------------------------------------------------------
     def list_for_scope(self, scope: str, principal_id: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -74,6 +74,41 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  elements:
+    description:
+      - Several elements in one task, instead of one. The elements of one policy (the same O(api_id) and
+        O(operation_id)) are merged into the document together and written with one request; each policy is read
+        once before and once after its write.
+      - Each entry takes the per-element options below; an option an entry leaves unset takes the value of the
+        task's option of the same name (or its default). Every entry is checked before the first request.
+      - The first policy that fails ends the task; the error names the entry, and RV(elements) lists what the
+        entries before it did.
+    type: list
+    elements: dict
+    suboptions:
+      api_id:
+        description: See O(api_id).
+        type: str
+      operation_id:
+        description: See O(operation_id).
+        type: str
+      resource:
+        description: See O(resource). Required when the entry's O(state=present).
+        type: str
+        aliases: [audience]
+      identity:
+        description: See O(identity).
+        type: str
+      output_token_variable_name:
+        description: See O(output_token_variable_name). Unique per policy in the list.
+        type: str
+      ignore_error:
+        description: See O(ignore_error).
+        type: bool
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - azure_apim.identity.azure
   - azure_apim.identity.azure.timeout
@@ -109,6 +144,17 @@ EXAMPLES = r"""
     output_token_variable_name: sb-token
     ignore_error: false
 
+- name: Two elements of one API policy, written with one request
+  azure_apim.identity.apim_backend_auth:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    api_id: orders
+    elements:
+      - resource: https://storage.azure.com/
+      - resource: https://servicebus.azure.net/
+        identity: id-apim-servicebus
+        output_token_variable_name: sb-token
+
 - name: Stop sending the token
   azure_apim.identity.apim_backend_auth:
     resource_group: rg-apim
@@ -142,8 +188,17 @@ policy:
       type: dict
       sample: {resource: "https://storage.azure.com/", client_id: null, output_token_variable_name: null,
                ignore_error: null}
+elements:
+  description: With O(elements), one entry per list entry, in order, each with RV(policy) and C(changed).
+  returned: when O(elements) is given
+  type: list
+  elements: dict
+  sample:
+    - changed: true
+      policy: {scope: api, api_id: orders, operation_id: null, element: {resource: "https://storage.azure.com/"}}
 diff:
-  description: The whole policy document before and after (shown with C(--diff)).
+  description:
+    - The whole policy document before and after (shown with C(--diff)); with O(elements), keyed by policy.
   returned: always
   type: dict
 auth:
@@ -153,7 +208,7 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_policy as policy_xml
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
@@ -161,7 +216,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities
     Policies, retry_on_etag_mismatch,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -174,8 +229,31 @@ ARGUMENT_SPEC = dict(
     ignore_error=dict(type="bool"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+# One item: its params and how an error names it (the list entry, or nothing for the single form).
+Item = Tuple[Dict[str, Any], Callable[[Callable[[Dict[str, Any]], Any]], Any]]
+
+
+def validate(params: Dict[str, Any]) -> None:
+    """An element without an audience, or an operation without its API, is refused before any request."""
+    if params["operation_id"] and not params["api_id"]:
+        raise AzureApimError("operation_id {0!r} is given without api_id".format(params["operation_id"]),
+                             code="InvalidParameters", hint="give the API the operation belongs to (api_id)")
+    if params["state"] == "present" and not (params["resource"] or "").strip():
+        raise AzureApimError("'resource' is missing or empty", code="InvalidParameters",
+                             hint="give the backend's audience, for example https://storage.azure.com/")
+
+
+def element_key(params: Dict[str, Any]) -> str:
+    """How the list names an entry: its policy and the element's key."""
+    where = "/".join(p for p in (params["api_id"], params["operation_id"]) if p) or "(global)"
+    return "{0} {1}".format(where, params["output_token_variable_name"] or "Authorization header")
+
+
+ITEMS = ItemList("elements", ("api_id", "operation_id", "resource", "identity", "output_token_variable_name",
+                              "ignore_error", "state"), key=element_key, validate=validate, noun="policy element")
+ARGUMENT_SPEC.update(elements=ITEMS.sub_spec(ARGUMENT_SPEC))
 MODULE_KWARGS: Dict[str, Any] = dict(required_by={"operation_id": "api_id"},
-                                     required_if=[("state", "present", ("resource",))])
+                                     required_if=[("state", "present", ("resource", "elements"), True)])
 
 
 def wanted_element(params: Dict[str, Any], client_id: Optional[str]) -> Dict[str, Any]:
@@ -188,36 +266,64 @@ def wanted_element(params: Dict[str, Any], client_id: Optional[str]) -> Dict[str
     return wanted
 
 
-def apply_once(module: AzureApimModule, policies: Policies, identity: ServiceIdentity) -> Dict[str, Any]:
-    """Read the policy, merge (or remove) the element, write it with the ETag read, verify; the module result.
+class Identities:
+    """One ServiceIdentity per identity reference (they share one read of the service)."""
+
+    def __init__(self, module: AzureApimModule) -> None:
+        self.module = module
+        self._known: Dict[str, ServiceIdentity] = {}
+
+    def __call__(self, params: Dict[str, Any]) -> ServiceIdentity:
+        ref = params["identity"]
+        if ref not in self._known:
+            self._known[ref] = ServiceIdentity(self.module, params["resource_group"], params["service_name"], ref)
+        return self._known[ref]
+
+
+def _merge_one(text: Optional[str], scope: str, params: Dict[str, Any],
+               identities: Identities) -> Tuple[str, bool, Optional[Dict[str, Any]]]:
+    """The document with this element merged (or removed), whether that changed it, and the wanted settings."""
+    if params["state"] != "present":
+        return policy_xml.remove(text, params["output_token_variable_name"]) + (None,)
+    identity = identities(params)
+    wanted = wanted_element(params, identity.client_id())
+    new_text, changed = policy_xml.merge(text, scope, wanted)
+    if changed:
+        identity.resolve()  # refuse an identity the service does not have, before any write
+    return new_text, changed, wanted
+
+
+def apply_policy(module: AzureApimModule, policies: Policies, items: List[Item],
+                 identities: Identities) -> Dict[str, Any]:
+    """Read one policy, merge (or remove) every element of ``items``, write it once with the ETag read, verify.
 
     The service is read only when it matters: no policy at the scope (does the scope exist?), a user-assigned
     identity (its client id is compared), or a change to write (the identity must be enabled).
     """
-    params = module.params
-    api, operation, key = params["api_id"], params["operation_id"], params["output_token_variable_name"]
+    first = items[0][0]
+    api, operation = first["api_id"], first["operation_id"]
     scope = policies.scope_name(api, operation)
     current = policies.get(api, operation)
     if current is None:
         # 404: the scope may have no policy yet, or the service / API / operation may not exist; say which.
-        identity.service()
+        identities(first).service()
         policies.require_scope(api, operation)
-    text = (current or {}).get("value")
-    wanted = wanted_element(params, identity.client_id()) if params["state"] == "present" else None
-    if wanted is not None:
-        new_text, changed = policy_xml.merge(text, scope, wanted)
-        if changed:
-            identity.resolve()  # refuse an identity the service does not have, before any write
-    else:
-        new_text, changed = policy_xml.remove(text, key)
-    if changed and not module.check_mode:
+    text = new_text = (current or {}).get("value")
+    changes, wanted = [], []
+    for params, labelled in items:
+        new_text, changed, element = labelled(lambda p, t=new_text: _merge_one(t, scope, p, identities))
+        changes.append(changed)
+        wanted.append((params["output_token_variable_name"], element))
+    if any(changes) and not module.check_mode:
         policies.put(api, operation, new_text, (current or {}).get("etag"))
-        verify(policies, api, operation, key, wanted)
-    element = policy_xml.current_settings(new_text, key)
-    return {"changed": changed,
-            "policy": {"scope": scope, "api_id": api, "operation_id": operation, "element": element},
-            "diff": {"before": _lines(text), "after": _lines(new_text),
-                     "before_header": policies.describe(api, operation), "after_header": policies.describe(api, operation)}}
+        verify(policies, api, operation, wanted)
+    where = policies.describe(api, operation)
+    return {"changed": any(changes),
+            "items": [{"changed": changed, "policy": {
+                "scope": scope, "api_id": api, "operation_id": operation,
+                "element": policy_xml.current_settings(new_text, params["output_token_variable_name"])}}
+                for (params, _labelled), changed in zip(items, changes)],
+            "diff": {"before": _lines(text), "after": _lines(new_text), "before_header": where, "after_header": where}}
 
 
 def _lines(text: Optional[str]) -> str:
@@ -225,33 +331,64 @@ def _lines(text: Optional[str]) -> str:
     return (text or "").replace("\r\n", "\n")
 
 
-def verify(policies: Policies, api: Optional[str], operation: Optional[str], key: Optional[str],
-           wanted: Optional[Dict[str, Any]]) -> None:
-    """Re-read the policy and insist the element is (or is no longer) there as asked."""
-    after = policies.get(api, operation)
-    settings = policy_xml.current_settings((after or {}).get("value"), key)
-    ok = settings is None if wanted is None else policy_xml.matches(settings, wanted)
-    if not ok:
-        raise AzureApimError("Azure accepted the write but re-reading {0} does not show the requested {1} "
-                             "element".format(policies.describe(api, operation), policy_xml.ELEMENT),
-                             code="VerificationFailed", hint="re-run the task; another process may be editing it")
+def verify(policies: Policies, api: Optional[str], operation: Optional[str],
+           wanted: List[Tuple[Optional[str], Optional[Dict[str, Any]]]]) -> None:
+    """Re-read the policy once and insist every element is (or, wanted None, is no longer) there as asked."""
+    after = (policies.get(api, operation) or {}).get("value")
+    for key, element in wanted:
+        settings = policy_xml.current_settings(after, key)
+        if not (settings is None if element is None else policy_xml.matches(settings, element)):
+            raise AzureApimError("Azure accepted the write but re-reading {0} does not show the requested {1} "
+                                 "element".format(policies.describe(api, operation), policy_xml.ELEMENT),
+                                 code="VerificationFailed", hint="re-run the task; another process may be editing it")
+
+
+def _policies(module: AzureApimModule) -> Policies:
+    return Policies(module, module.params["resource_group"], module.params["service_name"])
 
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
-    """Ensure the element and return the module result."""
+    """Ensure the one element and return the module result."""
     params = module.params
-    if params["state"] == "present" and not params["resource"].strip():
-        raise AzureApimError("'resource' is empty", code="InvalidParameters",
-                             hint="give the backend's audience, for example https://storage.azure.com/")
-    identity = ServiceIdentity(module, params["resource_group"], params["service_name"], params["identity"])
-    policies = Policies(module, params["resource_group"], params["service_name"])
-    return retry_on_etag_mismatch(lambda: apply_once(module, policies, identity),
-                                  policies.describe(params["api_id"], params["operation_id"]))
+    validate(params)
+    policies, identities = _policies(module), Identities(module)
+    outcome = retry_on_etag_mismatch(
+        lambda: apply_policy(module, policies, [(params, lambda fn: fn(params))], identities),
+        policies.describe(params["api_id"], params["operation_id"]))
+    return {"changed": outcome["changed"], "policy": outcome["items"][0]["policy"], "diff": outcome["diff"]}
+
+
+def run_list(module: AzureApimModule) -> Dict[str, Any]:
+    """Every entry checked first; then, policy by policy in the order of first mention, one read-merge-write."""
+    merged = ITEMS.expand(module.params)
+    for index in range(len(merged)):
+        ITEMS.labelled(index, merged, validate)
+    groups: Dict[Tuple[Any, Any], List[int]] = {}
+    for index, params in enumerate(merged):
+        groups.setdefault((params["api_id"], params["operation_id"]), []).append(index)
+    policies, identities = _policies(module), Identities(module)
+    done: Dict[int, Dict[str, Any]] = {}
+    diff: Dict[str, Dict[str, Any]] = {"before": {}, "after": {}}
+    for (api, operation), indexes in groups.items():
+        items = [(merged[i], lambda fn, i=i: ITEMS.labelled(i, merged, fn)) for i in indexes]
+        try:
+            outcome = retry_on_etag_mismatch(lambda: apply_policy(module, policies, items, identities),
+                                             policies.describe(api, operation))
+        except AzureApimError as err:
+            err.extra = dict(getattr(err, "extra", None) or {}, elements=[done[i] for i in sorted(done)])
+            raise
+        done.update(zip(indexes, outcome["items"]))
+        if outcome["changed"]:
+            diff["before"][outcome["diff"]["before_header"]] = outcome["diff"]["before"]
+            diff["after"][outcome["diff"]["after_header"]] = outcome["diff"]["after"]
+    results = [done[i] for i in sorted(done)]
+    return {"changed": any(r["changed"] for r in results), "elements": results, "diff": diff}
 
 
 def main() -> None:
     """Module entry point."""
-    AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)
+    module = AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS)
+    module.run(run_list if module.params.get("elements") is not None else run)
 
 
 if __name__ == "__main__":

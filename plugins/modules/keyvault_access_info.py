@@ -129,6 +129,9 @@ def _principal(module: AzureApimModule) -> Optional[str]:
     return principal_from_params(module)["principal_id"]
 
 
+NOTHING: Dict[str, Any] = {"changed": False, "permission_model": None, "access": []}
+
+
 def _rbac_access(module: AzureApimModule, vault: Dict[str, Any], principal: Optional[str]) -> List[Dict[str, Any]]:
     authz = AuthorizationService(module)
     found = []
@@ -145,25 +148,35 @@ def _rbac_access(module: AzureApimModule, vault: Dict[str, Any], principal: Opti
     return found
 
 
+def _policy_access(vault: Dict[str, Any], principal: Optional[str]) -> List[Dict[str, Any]]:
+    return [{"kind": "access_policy", "principal_id": p["object_id"], "tenant_id": p["tenant_id"],
+             "application_id": p["application_id"], "permissions": p["permissions"]}
+            for p in vault["access_policies"]
+            if principal is None or str(p["object_id"]).lower() == principal.lower()]
+
+
 def run(module: AzureApimModule) -> Dict[str, Any]:
-    """Read the vault and list the access it grants."""
+    """Read the vault first, then the principal only when there is access to filter by it.
+
+    A missing vault, or an access-policy vault without entries, is answered from the vault read alone: the API
+    Management service is read only when its identity's object id is needed.
+    """
     params = module.params
+    vault = VaultService(module).find(params["vault"], params["vault_resource_group"])
+    if vault is None:
+        return dict(NOTHING)
+    model = vault["permission_model"]
+    if model != "rbac" and not vault["access_policies"]:
+        return {"changed": False, "permission_model": model, "access": []}
     try:
         principal = _principal(module)
     except AzureApimError as err:
         if err.code not in ("ServiceNotFound", "IdentityNotEnabled"):
             raise
-        return {"changed": False, "permission_model": None, "access": []}
-    vault = VaultService(module).find(params["vault"], params["vault_resource_group"])
-    if vault is None:
-        return {"changed": False, "permission_model": None, "access": []}
-    if vault["permission_model"] == "rbac":
+        return dict(NOTHING)
+    if model == "rbac":
         return {"changed": False, "permission_model": "rbac", "access": _rbac_access(module, vault, principal)}
-    access = [{"kind": "access_policy", "principal_id": p["object_id"], "tenant_id": p["tenant_id"],
-               "application_id": p["application_id"], "permissions": p["permissions"]}
-              for p in vault["access_policies"]
-              if principal is None or str(p["object_id"]).lower() == principal.lower()]
-    return {"changed": False, "permission_model": "access_policy", "access": access}
+    return {"changed": False, "permission_model": "access_policy", "access": _policy_access(vault, principal)}
 
 
 def main() -> None:

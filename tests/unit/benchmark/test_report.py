@@ -49,6 +49,33 @@ def test_scale_series_and_png(tmp_path):
     assert "![time and requests vs instances](scale.png)" in paths["md"].read_text()
 
 
+def _side(req, secs):
+    return {"requests": {"arm": req}, "task_s": secs, "rss_mib": 50.0}
+
+
+def _peer_task(name, ours_req, peer_req, ours_s, peer_s):
+    side = _side
+    return {"name": name, "status": "ran", "ours": side(ours_req, ours_s), "peer": side(peer_req, peer_s),
+            "ratios": {"wall": ours_s / peer_s, "requests": ours_req / peer_req, "rss": 0.3}}
+
+
+def test_peer_plot_is_a_png_named_in_the_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    data = _report()
+    data["peer"] = {"status": "ran", "tasks": [_peer_task("role assignment", 3, 3, 1.7, 7.1),
+                                               _peer_task("Key Vault info", 1, 1, 1.4, 3.1),
+                                               {"name": "skipped", "status": "failed", "reason": "x"}]}
+    assert report.peer_series(data) == [("role assignment", 3, 3, 1.7, 7.1), ("Key Vault info", 1, 1, 1.4, 3.1)]
+    paths = report.write(data, tmp_path)
+    assert (tmp_path / "peer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](peer.png)" in paths["md"].read_text()
+
+
+def test_no_peer_plot_without_side_by_side(tmp_path):
+    assert report.peer_plot(_report(), tmp_path / "peer.png") is None
+    assert not (tmp_path / "peer.png").exists()
+
+
 def test_no_plot_without_scale_results(tmp_path):
     data = _report()
     data["scenarios"] = [s for s in data["scenarios"] if s["group"] != "scale"]
