@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id
+from ._plan import is_unknown
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
 
 API_VERSION = "2022-04-01"
@@ -168,6 +169,8 @@ class AuthorizationService:
     # -- role assignments -------------------------------------------------------------------------
     def list_for_scope(self, scope: str, principal_id: Optional[str] = None) -> List[Dict[str, Any]]:
         """Assignments that apply at, above or below ``scope`` ([] when the scope does not exist)."""
+        if is_unknown(principal_id):
+            return []  # an identity a check run plans to create has no assignment yet
         path = "{0}/providers/{1}".format(scope.rstrip("/"), ASSIGNMENT_TYPE)
         if principal_id:
             path += "?$filter=" + "principalId eq '{0}'".format(principal_id)
@@ -262,10 +265,11 @@ def principal_from_params(module: Any) -> Dict[str, Any]:
                                  hint="give the principal's object id, or service_name + identity for an APIM identity")
         return {"kind": None, "principal_id": principal, "tenant_id": params.get("principal_tenant_id"),
                 "client_id": None, "resource_id": None}
-    from ._apim import ApimServices, resolve_identity
+    from ._apim import ApimServices
+    from ._plan import resolve_planned
 
     service = ApimServices(module).require(params["service_resource_group"], params["service_name"], memo=True)
-    return resolve_identity(service, params.get("identity"), module.subscription_id)
+    return resolve_planned(module, service, params.get("identity"))
 
 
 # -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------

@@ -370,7 +370,7 @@ import base64
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import resolve_planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
@@ -486,7 +486,7 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any
         info = hn.read_pfx_info(pfx, p["certificate_password"])
         return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
                                p["default_ssl_binding"], p["negotiate_client_certificate"])
-    identity = resolve_identity(service, p["identity"] or "system", module.subscription_id)
+    identity = resolve_planned(module, service, p["identity"] or "system")
     current = hn.find_entry(service["hostname_configurations"],
                             hn.entry_key({"type": hn.canonical_type(p["type"]), "host_name": p["host_name"]}))
     vault = None

@@ -212,6 +212,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._apim import U
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import IdentityRequest, identity_spec, identity_result
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identities_planned, planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
@@ -245,7 +246,13 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     request = request_from(params)
     spec, desired = identity_spec(module, params["resource_group"], params["service_name"], request)
     outcome = ensure(spec, "present", desired, check_mode=module.check_mode, deadline=module.deadline)
-    return identity_result(outcome)
+    result = identity_result(outcome)
+    if module.check_mode and outcome.changed:
+        # the hand-over to later tasks of this check run (see _plan.py): the identities about to be enabled
+        result["planned"] = planned(identities=identities_planned(
+            params["resource_group"], params["service_name"], (outcome.before or {}).get("identity"),
+            (outcome.after or {}).get("identity")))
+    return result
 
 
 def main() -> None:
