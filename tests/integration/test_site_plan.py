@@ -41,7 +41,9 @@ def _changed(run: Any) -> list[str]:
 
 
 def _check_then_apply(playbook: Any, name: str, extra: dict) -> tuple:
-    check = playbook(PLAYBOOKS / name, extra_vars=extra, check=True, diff=True)
+    check = playbook(PLAYBOOKS / name, extra_vars=extra, check=True, diff=True,
+                     env={"ANSIBLE_CALLBACKS_ENABLED": "json_result,azure_apim.identity.plan"})
+    assert "PLAN (check mode: nothing was written)" in check.stdout, check.stdout[-3000:]
     assert check.rc == 0, check.explain()
     assert writes(check) == [], writes(check)
     apply = playbook(PLAYBOOKS / name, extra_vars=extra, diff=True)
@@ -64,6 +66,9 @@ def test_check_plans_the_whole_article_on_a_fresh_service(world, playbook, local
     grant = check.task("azure_apim.identity.apim_keyvault_access : Grant or revoke the identity's secret access")
     assert UNKNOWN in str(grant["diff"]), grant["diff"]
     assert any("assum" in w for w in grant.get("warnings", [])), grant.get("warnings")
+    plan = check.stdout[check.stdout.index("PLAN ("):]
+    assert "+ azure_apim.identity.apim_keyvault_access : Grant" in plan, plan
+    assert "known after apply" in plan and "to create" in plan, plan
 
 
 def test_check_plans_the_grant_when_the_identity_exists(world, playbook, local_azure):
