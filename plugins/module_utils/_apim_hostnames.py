@@ -248,13 +248,21 @@ def _single_default(entries: List[Entry], default_key: Tuple[str, str]) -> None:
             entry["default_ssl_binding"] = False
 
 
+def predicted_entries(entries: List[Entry]) -> List[Entry]:
+    """Check mode: a Key Vault entry whose certificate APIM fetches on the write shows it as UNKNOWN."""
+    from ._plan import UNKNOWN
+
+    return [dict(e, certificate=UNKNOWN, certificate_status=UNKNOWN)
+            if e.get("key_vault_id") and e.get("certificate") is None else e for e in entries]
+
+
 def public_entry(entry: Entry) -> Entry:
     """An entry as the module returns it: no secret material, plus derived certificate facts."""
     out = {k: v for k, v in entry.items() if k not in SECRET_KEYS and k not in ("thumbprint", "absent")}
     out["built_in"] = is_builtin(entry)
     out["versioned_secret"] = bool(_secret_version(entry.get("key_vault_id")))
     cert = entry.get("certificate") or {}
-    out["expires_in_days"] = days_until(cert.get("expiry"))
+    out["expires_in_days"] = cert if isinstance(cert, str) else days_until(cert.get("expiry"))
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id
-from ._plan import is_unknown
+from ._plan import UNKNOWN, is_unknown
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
 
 API_VERSION = "2022-04-01"
@@ -293,7 +293,10 @@ def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, 
             authz.delete(item["id"])
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        return current or {"id": None, "name": name, "scope": scope, "role_definition_id": role_id,
+        # the name (and id) derive from the principal id: unknown while the identity is only planned
+        known = not is_unknown(principal_id)
+        return current or {"id": "{0}/providers/{1}/{2}".format(scope.rstrip("/"), ASSIGNMENT_TYPE, name)
+                           if known else UNKNOWN, "name": name if known else UNKNOWN, "scope": scope, "role_definition_id": role_id,
                            "role_name": role.get("role_name"), "principal_id": principal_id,
                            "principal_type": principal_type, "description": description, "condition": None,
                            "adopted": False}

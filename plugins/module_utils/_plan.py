@@ -96,7 +96,7 @@ def resolve_planned(module: Any, service: Dict[str, Any], reference: Optional[st
     try:
         return resolve_identity(service, reference, module.subscription_id)
     except AzureApimError as err:
-        if err.code != "IdentityNotEnabled" or not module.check_mode:
+        if err.code != "IdentityNotEnabled" or not getattr(module, "check_mode", False):
             raise
         key = identity_key(reference)
         resource_id = None if key == "system" else resolve_resource_id(
@@ -139,3 +139,16 @@ def identities_planned(resource_group: str, name: str, before: Optional[Dict[str
     entries.extend({"service": service, "identity": normalize_resource_id(k)}
                    for k in after.get("user_assigned_identities") or {} if normalize_resource_id(k) not in had)
     return entries
+
+
+def unknown_after_write(predicted: Any, created: bool) -> Any:
+    """A check-mode prediction with what Azure assigns on the write as UNKNOWN: a new etag on every write; the id
+    of a created resource when the prediction could not derive it."""
+    if not isinstance(predicted, dict):
+        return predicted
+    marked = dict(predicted)
+    if "etag" in marked:
+        marked["etag"] = UNKNOWN
+    if created and "id" in marked and marked["id"] is None:
+        marked["id"] = UNKNOWN
+    return marked

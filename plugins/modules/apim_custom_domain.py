@@ -565,8 +565,8 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
         read=first_then_fresh(first, svc.read) if first is not None else svc.read,
         update=lambda current, wanted, paths: hn.write_delta(svc, current, delta, module.warn),
         predict=lambda current, wanted: dict(
-            current or {}, hostname_configurations=hn.apply_delta((current or {})["hostname_configurations"],
-                                                                  delta)[0]),
+            current or {}, hostname_configurations=hn.predicted_entries(
+                hn.apply_delta((current or {})["hostname_configurations"], delta)[0])),
         comparators={"hostname_configurations": hn.delta_satisfied},
         secret_keys=hn.SECRET_KEYS,
         rerun_on=hn.RERUN_ON,
