@@ -578,7 +578,7 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
 def _public_after(module: AzureApimModule, entries: List[hn.Entry], key: Key) -> hn.Entry:
     ours = hn.find_entry(entries, key) or {}
     days = ours.get("expires_in_days")
-    if days is not None and days < hn.EXPIRY_WARNING_DAYS:
+    if isinstance(days, int) and days < hn.EXPIRY_WARNING_DAYS:
         module.warn("The certificate of {0} expires in {1} days ({2})".format(
             ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
     return ours
