@@ -16,9 +16,9 @@ options:
         so this task predicts its own change instead of failing on their absence (the plan across dependent steps).
       - Modules that plan such a prerequisite return it as RV(ignore:planned) in check mode; the collection's roles
         gather those in the fact C(azure_apim_identity_assume) and pass it here.
-      - Keys C(identities) (C({service, identity}) enabled on a service, or C({identity}) created), C(secret_access)
-        (C({vault, service, identity})) and C(named_values) (C({service, name})); services are
-        C(<resource group>/<name>), identities C(system) or a user-assigned identity's resource id.
+      - Keys C(identities) (C({service, identity}) enabled on a service, or C({identity}) created) and
+        C(secret_access) (C({vault, service, identity})); services are C(<resource group>/<name>), identities
+        C(system) or a user-assigned identity's resource id.
       - An assumed prerequisite gives a warning naming it; values Azure assigns on creation (principal and client
         ids) show as C((known after apply)). A prerequisite not listed fails as it would in the apply.
     type: dict

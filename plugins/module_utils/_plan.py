@@ -2,7 +2,7 @@
 """The plan across dependent steps of one check run (the ``assume`` option).
 
 In check mode nothing is written, so a step whose prerequisite an earlier task is about to create (the service's
-identity, a user-assigned identity, a Key Vault grant, a named value) would fail as if that prerequisite were
+identity, a user-assigned identity, a Key Vault grant) would fail as if that prerequisite were
 missing. The hand-over is explicit: a module that predicts such a prerequisite returns it in ``planned``; the roles
 collect those entries in the fact ``azure_apim_identity_assume`` and pass it to later modules as ``assume``. A
 module then uses an assumed prerequisite only in check mode, only when the entry names exactly what it needs, says
@@ -14,7 +14,6 @@ Entry shapes (every string compared case-insensitively):
 - ``identities``: ``{"service": "<resource group>/<service name>", "identity": "system" | "<user-assigned id>"}``
   (the identity enabled/attached on that service); ``{"identity": "<user-assigned id>"}`` alone: it is created.
 - ``secret_access``: ``{"vault": "<vault name>", "service": "<rg>/<name>", "identity": "system" | "<id>"}``.
-- ``named_values``: ``{"service": "<rg>/<name>", "name": "<named value>"}``.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from ._errors import AzureApimError
 
 # What Terraform-style plans show for a value Azure assigns when it creates the object.
 UNKNOWN = "(known after apply)"
-KINDS = ("identities", "secret_access", "named_values")
+KINDS = ("identities", "secret_access")
 
 ASSUME_OPTION: Dict[str, Any] = {"type": "dict", "default": None}
 
@@ -73,10 +72,6 @@ class Assumptions:
     def secret_access(self, vault: str, service: str, identity: str) -> bool:
         """True when an earlier task of this check run lets the identity read the vault's secrets."""
         return self._has("secret_access", vault=vault, service=service, identity=identity)
-
-    def named_value(self, service: str, name: str) -> bool:
-        """True when an earlier task of this check run creates the named value."""
-        return self._has("named_values", service=service, name=name)
 
     def warn(self, what: str) -> None:
         """The warning every assumed prerequisite gives."""
