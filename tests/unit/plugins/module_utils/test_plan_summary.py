@@ -1,7 +1,7 @@
 """The plan callback's lines: per object, create / change (with the settings) / remove."""
 from __future__ import annotations
 
-from ansible_collections.azure_apim.identity.plugins.callback.plan import describe, plan_lines
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan_summary import describe, plan_lines
 
 
 def test_describe():
