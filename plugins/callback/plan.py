@@ -14,8 +14,8 @@ description:
     only assigns when the object is created read C((known after apply)).
   - Says nothing on a real run. Works beside the default stdout callback; enable it in C(ansible.cfg)
     (C(callbacks_enabled = azure_apim.identity.plan)) or with E(ANSIBLE_CALLBACKS_ENABLED).
-  - It lists only tasks that report C(changed) and return a diff, so the tasks of the collection's modules and roles;
-    secrets are already redacted in those diffs.
+  - Every task that reports C(changed) is listed; a task that returns a diff (the collection's modules) gives one line
+    per object of its diff. Secrets are already redacted in those diffs.
 requirements:
   - enable the callback (see the description)
 """

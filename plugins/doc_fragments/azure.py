@@ -15,7 +15,8 @@ options:
       - Check mode only, ignored by a real run. Prerequisites an earlier task of the same check run plans to create,
         so this task predicts its own change instead of failing on their absence (the plan across dependent steps).
       - Modules that plan such a prerequisite return it as RV(ignore:planned) in check mode; the collection's roles
-        gather those in the fact C(azure_apim_identity_assume) and pass it here.
+        gather those in the facts C(apim_identity_planned) and C(apim_keyvault_access_planned) and pass
+        them here.
       - Keys C(identities) (C({service, identity}) enabled on a service, or C({identity}) created) and
         C(secret_access) (C({vault, service, identity})); services are C(<resource group>/<name>), identities
         C(system) or a user-assigned identity's resource id.

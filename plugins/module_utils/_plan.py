@@ -4,7 +4,8 @@
 In check mode nothing is written, so a step whose prerequisite an earlier task is about to create (the service's
 identity, a user-assigned identity, a Key Vault grant) would fail as if that prerequisite were
 missing. The hand-over is explicit: a module that predicts such a prerequisite returns it in ``planned``; the roles
-collect those entries in the fact ``azure_apim_identity_assume`` and pass it to later modules as ``assume``. A
+collect those entries in the facts ``apim_identity_planned`` and ``apim_keyvault_access_planned`` and pass
+them to later modules as ``assume``. A
 module then uses an assumed prerequisite only in check mode, only when the entry names exactly what it needs, says
 so in a warning and shows what Azure assigns on creation as ``(known after apply)``. Anything not listed still fails
 with the error the apply would give; a real run ignores ``assume``.

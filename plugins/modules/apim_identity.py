@@ -127,6 +127,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The identities this task is about to enable or attach, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {identities: [{service: rg-apim/apim-contoso, identity: system}]}
 identity:
   description:
     - The identities of the service after the task. In check mode, the predicted identities; a principal ID Azure

@@ -151,6 +151,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The secret access this task is about to grant, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {secret_access: [{vault: kv-contoso, service: rg-apim/apim-contoso, identity: system}]}
 permission_model:
   description: The vault's permission model.
   returned: always

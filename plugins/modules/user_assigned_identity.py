@@ -126,6 +126,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The identities this task is about to create, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {identities: [{identity: /subscriptions/.../userAssignedIdentities/id-apim}]}
 identity:
   description:
     - The identity after the task ({} when it is absent). In check mode, the predicted state; the client, principal
