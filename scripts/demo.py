@@ -221,6 +221,17 @@ def _rerun(azure: LocalAzure, playbook: Path, workdir: Path, verbosity: int) -> 
     return run
 
 
+def _plan(azure: LocalAzure, playbook: Path, workdir: Path) -> None:
+    """The check run first (--check --diff) with the collection's plan callback: what the apply will do."""
+    azure.admin.clear_requests()
+    run = run_playbook(azure, playbook, workdir, check=True, diff=True,
+                       extra_vars={"site_subscription_id": azure.subscription_id},
+                       env={"ANSIBLE_CALLBACKS_ENABLED": "json_result,azure_apim.identity.plan"})
+    writes = [r for r in run.requests if r.get("write")]
+    plan = run.stdout[run.stdout.find("PLAN ("):] if "PLAN (" in run.stdout else run.stdout[-2000:]
+    print(f"Check run first (--check --diff): exit code {run.rc}, {len(writes)} writes sent.\n{plan}")
+
+
 def main() -> int:
     """Start, seed, run, summarise, stop."""
     args = _args()
@@ -238,6 +249,7 @@ def main() -> int:
                 print(f"{playbook.relative_to(REPO_ROOT)} is not there yet; running the sandbox check "
                       f"{FALLBACK_PLAYBOOK.relative_to(REPO_ROOT)} instead.")
                 playbook = FALLBACK_PLAYBOOK
+            _plan(azure, playbook, Path(tmp) / "plan")
             azure.admin.clear_requests()
             run = run_playbook(azure, playbook, Path(tmp) / "run", verbosity=args.verbose,
                                extra_vars={"site_subscription_id": azure.subscription_id})

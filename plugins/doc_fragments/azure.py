@@ -10,6 +10,19 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r"""
 options:
+  assume:
+    description:
+      - Check mode only, ignored by a real run. Prerequisites an earlier task of the same check run plans to create,
+        so this task predicts its own change instead of failing on their absence (the plan across dependent steps).
+      - Modules that plan such a prerequisite return it as RV(ignore:planned) in check mode; the collection's roles
+        gather those in the facts C(apim_identity_planned) and C(apim_keyvault_access_planned) and pass
+        them here.
+      - Keys C(identities) (C({service, identity}) enabled on a service, or C({identity}) created) and
+        C(secret_access) (C({vault, service, identity})); services are C(<resource group>/<name>), identities
+        C(system) or a user-assigned identity's resource id.
+      - An assumed prerequisite gives a warning naming it; values Azure assigns on creation (principal and client
+        ids) show as C((known after apply)). A prerequisite not listed fails as it would in the apply.
+    type: dict
   auth_source:
     description:
       - Where the identity comes from.

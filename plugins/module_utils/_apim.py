@@ -601,7 +601,9 @@ class ServiceIdentity:
     def resolve(self) -> Dict[str, Any]:
         """The identity (see resolve_identity); fails when it is not enabled on the service."""
         if self._resolved is None:
-            self._resolved = resolve_identity(self.service(), self.reference, self.module.subscription_id)
+            from ._plan import resolve_planned
+
+            self._resolved = resolve_planned(self.module, self.service(), self.reference)
         return self._resolved
 
     def client_id(self) -> Optional[str]:

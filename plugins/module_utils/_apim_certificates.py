@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-from ._apim import ApimServices, resolve_identity
+from ._apim import ApimServices
 from ._apim_entities import SYSTEM_ASSIGNED, Certificates
 from ._apim_hostnames import (
     keyvault_secret_uri, read_pfx_info, refuse_keyvault_problems, same_identity_client, same_secret_id,
@@ -25,6 +25,7 @@ from ._apim_hostnames import (
 from ._errors import AzureApimError
 from ._ids import parse_secret_uri
 from ._kv_propagation import until_accepted
+from ._plan import resolve_planned
 from ._retry import THROTTLED
 from ._state import Outcome, ResourceSpec, ensure
 
@@ -55,7 +56,8 @@ def keyvault_desired(module: Any, service: Dict[str, Any], secret_id: str, ident
                      ) -> Dict[str, Any]:
     """A Key Vault certificate: the secret identifier as given and the client id of the identity (by name, id or
     client id); warns about a versioned identifier."""
-    identity = resolve_identity(service, identity_ref or "system", module.subscription_id)
+    # In check mode an identity that an earlier task of the run plans to enable (``assume``) stands in.
+    identity = resolve_planned(module, service, identity_ref or "system")
     secret = parse_secret_uri(secret_id)  # refuses a /certificates/ URL with the /secrets/ form
     if secret.version:
         module.warn("The certificate pins version {0} of the secret: API Management will not pick up renewals "

@@ -249,13 +249,21 @@ def _single_default(entries: List[Entry], default_key: Tuple[str, str]) -> None:
             entry["default_ssl_binding"] = False
 
 
+def predicted_entries(entries: List[Entry]) -> List[Entry]:
+    """Check mode: a Key Vault entry whose certificate APIM fetches on the write shows it as UNKNOWN."""
+    from ._plan import UNKNOWN
+
+    return [dict(e, certificate=UNKNOWN, certificate_status=UNKNOWN)
+            if e.get("key_vault_id") and e.get("certificate") is None else e for e in entries]
+
+
 def public_entry(entry: Entry) -> Entry:
     """An entry as the module returns it: no secret material, plus derived certificate facts."""
     out = {k: v for k, v in entry.items() if k not in SECRET_KEYS and k not in ("thumbprint", "absent")}
     out["built_in"] = is_builtin(entry)
     out["versioned_secret"] = bool(_secret_version(entry.get("key_vault_id")))
     cert = entry.get("certificate") or {}
-    out["expires_in_days"] = days_until(cert.get("expiry"))
+    out["expires_in_days"] = cert if isinstance(cert, str) else days_until(cert.get("expiry"))
     return out
 
 
@@ -544,11 +552,26 @@ def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dic
                  "upload a PFX as a secret with that content type".format(PKCS12))
     report = secret_access(module, vault, identity, secret=secret.name)
     for problem in report.get("problems") or []:
+        if problem["code"] == "NoSecretAccess" and _access_assumed(module, service, identity, vault):
+            continue
         raise AzureApimError(
             "API Management service {0!r} could not fetch {1}: {2}".format(
                 service["name"], secret.uri, problem["message"]),
             code=problem["code"], hint=_access_hint(problem, identity))
     return young_rbac_grants(report.get("grants") or [])
+
+
+def _access_assumed(module: Any, service: Dict[str, Any], identity: Dict[str, Any], vault: Dict[str, Any]) -> bool:
+    """Check mode only: an earlier task of the run plans the grant this certificate needs (see _plan.py)."""
+    from ._plan import Assumptions, identity_key, service_key
+
+    assumptions = Assumptions(module)
+    if not assumptions.secret_access(vault["name"], service_key(service["resource_group"], service["name"]),
+                                     identity_key(identity.get("kind"), identity.get("resource_id"))):
+        return False
+    assumptions.warn("read access of the {0} identity to the secrets of key vault {1!r}".format(
+        "system-assigned" if identity.get("kind") == "system" else "user-assigned", vault["name"]))
+    return True
 
 
 def _access_hint(problem: Dict[str, Any], identity: Dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from ._authz import AuthorizationService
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
+from ._plan import UNKNOWN, Assumptions
 from ._state import Outcome, ResourceSpec
 
 # api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
@@ -66,11 +67,10 @@ class IdentityPlanner:
         if key not in self.known:
             body = self.module.call(self.module.arm().get, resource_id, MSI_API_VERSION,
                                     what="reading user-assigned identity {0}".format(resource_id))
-            if body is None and self.module.check_mode:
-                # An earlier task of the same check run may create it; a real run fails here if it still is missing.
-                self.module.warn("User-assigned identity {0} does not exist (yet); check mode assumes an earlier task "
-                                 "creates it".format(resource_id))
-                return {"id": resource_id, "principal_id": None, "client_id": None}
+            if body is None and Assumptions(self.module).identity_created(resource_id):
+                # An earlier task of the same check run creates it (``assume``); elsewhere the apply's error below.
+                Assumptions(self.module).warn("user-assigned identity {0}".format(resource_id))
+                return {"id": resource_id, "principal_id": UNKNOWN, "client_id": UNKNOWN}
             if body is None:
                 parsed = parse_resource_id(resource_id)
                 raise AzureApimError(
@@ -107,11 +107,12 @@ class IdentityPlanner:
         users = {}
         for key in planned["user_assigned_identities"]:
             known = attached.get(normalize_resource_id(key)) or self.known.get(normalize_resource_id(key)) or {}
-            users[key] = {"principal_id": known.get("principal_id"), "client_id": known.get("client_id")}
-        principal = current.get("principal_id") if had_system and keeps_system else None
+            users[key] = {"principal_id": known.get("principal_id") or UNKNOWN,
+                          "client_id": known.get("client_id") or UNKNOWN}
+        principal = None if not keeps_system else current.get("principal_id") if had_system else UNKNOWN
         return with_user_assigned_list({
             "type": planned["type"], "principal_id": principal,
-            "tenant_id": current.get("tenant_id") if (keeps_system or has_user) else None,
+            "tenant_id": (current.get("tenant_id") or UNKNOWN) if (keeps_system or has_user) else None,
             "user_assigned_identities": users,
         })
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id
+from ._plan import UNKNOWN, is_unknown
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
 
 API_VERSION = "2022-04-01"
@@ -193,6 +194,8 @@ class AuthorizationService:
     # -- role assignments -------------------------------------------------------------------------
     def list_for_scope(self, scope: str, principal_id: Optional[str] = None) -> List[Dict[str, Any]]:
         """Assignments that apply at, above or below ``scope`` ([] when the scope does not exist)."""
+        if is_unknown(principal_id):
+            return []  # an identity a check run plans to create has no assignment yet
         path = "{0}/providers/{1}".format(scope.rstrip("/"), ASSIGNMENT_TYPE)
         if principal_id:
             path += "?$filter=" + "principalId eq '{0}'".format(principal_id)
@@ -287,10 +290,11 @@ def principal_from_params(module: Any) -> Dict[str, Any]:
                                  hint="give the principal's object id, or service_name + identity for an APIM identity")
         return {"kind": None, "principal_id": principal, "tenant_id": params.get("principal_tenant_id"),
                 "client_id": None, "resource_id": None}
-    from ._apim import ApimServices, resolve_identity
+    from ._apim import ApimServices
+    from ._plan import resolve_planned
 
     service = ApimServices(module).require(params["service_resource_group"], params["service_name"], memo=True)
-    return resolve_identity(service, params.get("identity"), module.subscription_id)
+    return resolve_planned(module, service, params.get("identity"))
 
 
 # -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------
@@ -314,7 +318,10 @@ def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, 
             authz.delete(item["id"])
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        return current or {"id": None, "name": name, "scope": scope, "role_definition_id": role_id,
+        # the name (and id) derive from the principal id: unknown while the identity is only planned
+        known = not is_unknown(principal_id)
+        return current or {"id": "{0}/providers/{1}/{2}".format(scope.rstrip("/"), ASSIGNMENT_TYPE, name)
+                           if known else UNKNOWN, "name": name if known else UNKNOWN, "scope": scope, "role_definition_id": role_id,
                            "role_name": role.get("role_name"), "principal_id": principal_id,
                            "principal_type": principal_type, "description": description, "condition": None,
                            "adopted": False}

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional
 from ._authz import SECRET_READ_ACTION, AuthorizationService
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
+from ._plan import is_unknown
 
 API_VERSION = "2023-07-01"
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
@@ -295,7 +296,9 @@ def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Opt
         secret = parse_secret_uri(vault).name
     vault_dict = vault if isinstance(vault, dict) else service.require(vault)
     principal = str(identity.get("principal_id") or "")
-    if vault_dict["permission_model"] == "rbac":
+    if is_unknown(principal):
+        grants: List[Dict[str, Any]] = []  # an identity a check run plans to create has no grant yet
+    elif vault_dict["permission_model"] == "rbac":
         grants = _rbac_grants(module, vault_dict, principal, secret)
     else:
         grants = _access_policy_grants(vault_dict, principal)
@@ -663,13 +666,14 @@ def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> t
 def preflight(module: Any, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
               vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
     """Everything that decides whether API Management can read from the vault, as findings; never writes."""
-    from ._apim import ApimServices, resolve_identity
+    from ._apim import ApimServices
+    from ._plan import resolve_planned
 
     service = ApimServices(module).require(service_group, service_name)
     vault = VaultService(module).require(vault_ref, vault_group)
     findings: List[Dict[str, str]] = []
     try:
-        identity = resolve_identity(service, identity_ref, module.subscription_id)
+        identity = resolve_planned(module, service, identity_ref)
     except AzureApimError as err:
         findings.append(finding("IdentityNotEnabled", "error", err.msg, err.hint or ""))
         identity = None

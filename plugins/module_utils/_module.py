@@ -16,6 +16,7 @@ from ._auth import (
 from ._arm import ArmRest
 from ._errors import AzureApimError, translate
 from ._lro import polling_kwargs, wait_poller
+from ._plan import ASSUME_OPTION, merge_planned
 from ._retry import (
     DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
     retry_transient,
@@ -57,6 +58,7 @@ class AzureApimModule:
     ) -> None:
         spec = dict(AUTH_ARGUMENT_SPEC)
         spec["timeout"] = {"type": "int", "default": default_timeout}
+        spec["assume"] = dict(ASSUME_OPTION)  # check-mode plan across steps (see _plan.py)
         spec.update(argument_spec)
         module_kwargs.setdefault("supports_check_mode", True)
         self.module = AnsibleModule(argument_spec=spec, **module_kwargs)
@@ -322,6 +324,7 @@ class AzureApimModule:
             self._item_params = params
             items.labelled(index, merged, items.validate)
         diff: Dict[str, Dict[str, Any]] = {"before": {}, "after": {}}
+        planned: Dict[str, List[Dict[str, str]]] = {}
         for index, params in enumerate(merged):
             self._item_params = params
             one = items.labelled(index, merged, lambda _params: main_fn(self))
@@ -331,9 +334,11 @@ class AzureApimModule:
                 key = items.key(params)
                 diff["before"][key] = item_diff.get("before")
                 diff["after"][key] = item_diff.get("after")
+            merge_planned(planned, one.pop("planned", None))
             done.append(one)
         self._item_params = None
-        return {"changed": any(one.get("changed") for one in done), items.option: done, "diff": diff}
+        result = {"changed": any(one.get("changed") for one in done), items.option: done, "diff": diff}
+        return dict(result, planned=planned) if planned else result
 
     def close(self) -> None:
         """Close clients and the credential (releases connection pools)."""

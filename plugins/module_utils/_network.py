@@ -329,7 +329,8 @@ def nsg_rule_spec(service: NetworkService, nsg_id: str, tag: str, port: int, pla
         prio = (current or {}).get("priority") or planned["priority"]
         body = {"id": None, "name": (current or {}).get("name") or name}
         body.update(rule_to_dict({"properties": rule_properties(tag, prio, port, description)}))
-        body.update(id=(current or {}).get("id"), name=(current or {}).get("name") or name, allows=True)
+        body.update(id=(current or {}).get("id"), name=(current or {}).get("name") or name, allows=True,
+                    provisioning_state="Succeeded")  # the module returns once Azure has applied the rule
         return body
 
     return ResourceSpec(

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from ._compare import Equal, deep_merge, differences, drop_none, redact
 from ._errors import AzureApimError
 from ._lro import is_transitional, provisioning_state, wait_until_settled
+from ._plan import unknown_after_write
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, Deadline, TransientKind, retry_transient
 
 Resource = Dict[str, Any]
@@ -83,7 +84,8 @@ def _ensure_once(spec: ResourceSpec, state: str, desired: Desired, check_mode: b
 
 
 def _predict(spec: ResourceSpec, current: Optional[Resource], wanted: Resource) -> Resource:
-    return spec.predict(current, wanted) if spec.predict else deep_merge(current, wanted)
+    predicted = spec.predict(current, wanted) if spec.predict else deep_merge(current, wanted)
+    return unknown_after_write(predicted, created=current is None)
 
 
 def _create(spec: ResourceSpec, wanted: Resource, check_mode: bool, deadline: Deadline) -> Outcome:

@@ -373,7 +373,7 @@ import base64
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import resolve_identity
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import resolve_planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import until_accepted
@@ -491,7 +491,7 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any
         info = hn.read_pfx_info(pfx, p["certificate_password"])
         return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
                                p["default_ssl_binding"], p["negotiate_client_certificate"])
-    identity = resolve_identity(service, p["identity"] or "system", module.subscription_id)
+    identity = resolve_planned(module, service, p["identity"] or "system")
     current = hn.find_entry(service["hostname_configurations"],
                             hn.entry_key({"type": hn.canonical_type(p["type"]), "host_name": p["host_name"]}))
     vault = None
@@ -585,8 +585,8 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
         read=first_then_fresh(first, svc.read) if first is not None else svc.read,
         update=lambda current, wanted, paths: write_when_propagated(module, svc, current, delta, young or []),
         predict=lambda current, wanted: dict(
-            current or {}, hostname_configurations=hn.apply_delta((current or {})["hostname_configurations"],
-                                                                  delta)[0]),
+            current or {}, hostname_configurations=hn.predicted_entries(
+                hn.apply_delta((current or {})["hostname_configurations"], delta)[0])),
         comparators={"hostname_configurations": hn.delta_satisfied},
         secret_keys=hn.SECRET_KEYS,
         rerun_on=hn.RERUN_ON,
@@ -598,7 +598,7 @@ def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
 def _public_after(module: AzureApimModule, entries: List[hn.Entry], key: Key) -> hn.Entry:
     ours = hn.find_entry(entries, key) or {}
     days = ours.get("expires_in_days")
-    if days is not None and days < hn.EXPIRY_WARNING_DAYS:
+    if isinstance(days, int) and days < hn.EXPIRY_WARNING_DAYS:
         module.warn("The certificate of {0} expires in {1} days ({2})".format(
             ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
     return ours

@@ -129,6 +129,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The identities this task is about to enable or attach, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {identities: [{service: rg-apim/apim-contoso, identity: system}]}
 identity:
   description:
     - The identities of the service after the task. In check mode, the predicted identities; a principal ID Azure
@@ -214,6 +222,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._apim import U
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import IdentityRequest, identity_spec, identity_result
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identities_planned, planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
@@ -247,7 +256,13 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     request = request_from(params)
     spec, desired = identity_spec(module, params["resource_group"], params["service_name"], request)
     outcome = ensure(spec, "present", desired, check_mode=module.check_mode, deadline=module.deadline)
-    return identity_result(outcome)
+    result = identity_result(outcome)
+    if module.check_mode and outcome.changed:
+        # the hand-over to later tasks of this check run (see _plan.py): the identities about to be enabled
+        result["planned"] = planned(identities=identities_planned(
+            params["resource_group"], params["service_name"], (outcome.before or {}).get("identity"),
+            (outcome.after or {}).get("identity")))
+    return result
 
 
 def main() -> None:

@@ -338,6 +338,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._compare impor
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import UNKNOWN
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure, needs_write
 
 ARGUMENT_SPEC = dict(
@@ -465,6 +466,9 @@ def spec_for(module: AzureApimModule, named_values: NamedValues) -> ResourceSpec
         result = dict(base, **wanted)
         if wanted.get("source") == "value":
             result["key_vault"] = None
+        elif result.get("key_vault"):
+            # API Management reads the secret on the write: the outcome (and its time) is known after it
+            result["key_vault"] = dict(result["key_vault"], last_status=UNKNOWN)
         return result
 
     return ResourceSpec(

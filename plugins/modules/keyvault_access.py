@@ -157,6 +157,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The secret access this task is about to grant, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {secret_access: [{vault: kv-contoso, service: rg-apim/apim-contoso, identity: system}]}
 permission_model:
   description: The vault's permission model.
   returned: always
@@ -202,6 +210,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._authz import 
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import grant
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identity_key, planned, service_key
 
 ARGUMENT_SPEC = dict(
     vault=dict(type="str", required=True),
@@ -237,10 +246,17 @@ def wanted_permissions(params: Dict[str, Any]) -> Dict[str, Any]:
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Resolve the principal and the vault, refuse what cannot work, then grant or revoke."""
     params = module.params
-    return grant(module, principal_from_params(module), params["vault"], params["vault_resource_group"],
-                 permission_model=params["permission_model"], permissions=wanted_permissions(params),
-                 mode=params["permissions_mode"], role=params["role"], secret_name=params["secret_name"],
-                 allow_user=params["allow_user_assigned_behind_firewall"], state=params["state"])
+    principal = principal_from_params(module)
+    result = grant(module, principal, params["vault"], params["vault_resource_group"],
+                   permission_model=params["permission_model"], permissions=wanted_permissions(params),
+                   mode=params["permissions_mode"], role=params["role"], secret_name=params["secret_name"],
+                   allow_user=params["allow_user_assigned_behind_firewall"], state=params["state"])
+    if module.check_mode and result.get("changed") and params["state"] == "present" and params["service_name"]:
+        # the hand-over to later tasks of this check run (see _plan.py): this identity is about to read the vault
+        result["planned"] = planned(secret_access=[{
+            "vault": result["vault"]["name"], "identity": identity_key(principal["kind"], principal["resource_id"]),
+            "service": service_key(params["service_resource_group"], params["service_name"])}])
+    return result
 
 
 def main() -> None:

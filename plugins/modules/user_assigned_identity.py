@@ -126,6 +126,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+planned:
+  description:
+    - Check mode only, when the task plans a change.
+    - The identities this task is about to create, in the shape of the O(assume) option; the collection's roles pass it to the
+      later tasks of the run as O(assume) (see the README, "Check mode plans the whole article").
+  returned: check mode, when changed
+  type: dict
+  sample: {identities: [{identity: /subscriptions/.../userAssignedIdentities/id-apim}]}
 identity:
   description:
     - The identity after the task ({} when it is absent). In check mode, the predicted state; the client, principal
@@ -189,6 +197,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._errors import
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import build_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService, same_location
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import UNKNOWN, planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 ARGUMENT_SPEC = dict(
@@ -241,7 +250,7 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
             # The resource id is known before creation; later tasks of a check run can refer to it.
             rid = build_resource_id(module.subscription_id, group, "Microsoft.ManagedIdentity", "userAssignedIdentities", name)
             current = {"id": rid, "name": name, "resource_group": group, "location": location_for_create(wanted),
-                       "tags": {}, "client_id": None, "principal_id": None, "tenant_id": None}
+                       "tags": {}, "client_id": UNKNOWN, "principal_id": UNKNOWN, "tenant_id": UNKNOWN}
         return dict(current, **wanted)
 
     return ResourceSpec(
@@ -259,7 +268,11 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     params = module.params
     outcome = ensure(spec_for(module), params["state"], lambda current: desired_state(params, current),
                      check_mode=module.check_mode, deadline=module.deadline)
-    return outcome.result("identity")
+    result = outcome.result("identity")
+    if module.check_mode and outcome.changed and outcome.before is None and outcome.after:
+        # the hand-over to later tasks of this check run (see _plan.py): this identity is about to exist
+        result["planned"] = planned(identities=[{"identity": outcome.after["id"]}])
+    return result
 
 
 ITEMS = ItemList("identities", ("name", "resource_group", "location", "tags", "purge_tags", "state"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from integration.diff_compare import compare_runs
+
 
 @dataclass
 class Quartet:
@@ -30,6 +32,8 @@ def run_quartet(playbook: Callable[..., Any], name: str, task: str, extra_vars: 
     assert q.check.requests.writes() == [], [e["path"] for e in q.check.requests.writes()]
     assert q.apply.task(task)["changed"] is True
     assert q.apply.requests.writes(), "apply sent no write"
+    # The check predicted the apply's diffs, except for values only the apply knows ("(known after apply)").
+    assert compare_runs(q.check, q.apply) == {}, compare_runs(q.check, q.apply)
     for rerun in (q.recheck, q.reapply):
         assert rerun.task(task)["changed"] is False, rerun.explain()
         assert rerun.requests.writes() == [], [e["path"] for e in rerun.requests.writes()]

@@ -140,6 +140,11 @@ def _module_results(run: AwxRun) -> list[dict[str, Any]]:
             if e["event_data"].get("task_action", "").startswith("azure_apim.identity.")]
 
 
+def _changed_tasks(run: AwxRun) -> list[str]:
+    """The names of the tasks that reported a change (a loop's items count once)."""
+    return sorted({e["event_data"]["task"] for e in run.of_type("runner_on_ok") if e["event_data"]["res"].get("changed")})
+
+
 @pytest.mark.parametrize("job", JOBS, ids=[job.name for job in JOBS])
 def test_awx_job_check_apply_converge(awx, world, local_azure, job: AwxJob) -> None:
     """Check job → run → check again → run again, as an operator would in AWX: the first check predicts changes
@@ -156,6 +161,11 @@ def test_awx_job_check_apply_converge(awx, world, local_azure, job: AwxJob) -> N
 
     apply = awx(job)
     assert apply.status == "successful" and apply.rc == 0, apply.explain()
+    # The check planned the whole job (a site playbook on a service without its identity included): the apply
+    # changes exactly the tasks it announced.
+    assert _changed_tasks(check) == _changed_tasks(apply), (_changed_tasks(check), _changed_tasks(apply))
+    if job.name.startswith("site_"):
+        assert any("secret access" in task for task in _changed_tasks(check)), _changed_tasks(check)
     kinds = {e["event"] for e in apply.events}
     assert {"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start", "runner_on_ok",
             "playbook_on_stats"} <= kinds

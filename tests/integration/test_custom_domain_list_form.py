@@ -102,7 +102,7 @@ def test_check_mode_predicts_and_diff_shows_the_whole_list(dom, playbook):
     result = check.task(TASK)
     assert result["changed"] is True and check.requests.writes() == []
     assert [h["host_name"] for h in result["hostnames"]] == ["api.contoso.com", "developer.contoso.com"]
-    assert result["hostnames"][0]["certificate"] is None  # known once API Management has fetched it
+    assert result["hostnames"][0]["certificate"] == "(known after apply)"  # known once API Management has fetched it
     assert [h["host_name"] for h in result["diff"]["after"]["hostname_configurations"]] == [
         BUILTIN, "api.contoso.com", "developer.contoso.com"]
     assert "api.contoso.com" in check.stdout  # the diff is shown

@@ -167,7 +167,7 @@ def test_system_assigned_principal_is_returned_and_survives_user_changes(local_a
     args = args_for("apim-one", system_assigned=True)
     check, apply = quartet(playbook, {"identity_args": args}, "Apply apim_identity")
     predicted = check.task("Apply apim_identity")["identity"]
-    assert predicted["type"] == "SystemAssigned" and predicted["principal_id"] is None  # not created yet
+    assert predicted["type"] == "SystemAssigned" and predicted["principal_id"] == "(known after apply)"  # not created yet
     created = apply.task("Apply apim_identity")["identity"]
     stored = apply.state["resources"][service_path(local_azure, "apim-one").lower()]["identity"]
     assert created["principal_id"] == stored["principalId"] and created["tenant_id"] == local_azure.tenant_id

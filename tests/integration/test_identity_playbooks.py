@@ -69,7 +69,7 @@ def test_system_assigned_playbook(local_azure, world, playbook):
 def test_user_assigned_playbook_creates_then_attaches(local_azure, world, playbook):
     world(demo_world(), time_scale=0.01)
     check, apply = quartet(playbook, "identity_user_assigned")
-    assert any("does not exist (yet)" in w for w in check.task(ENABLE_TASK).get("warnings", []))
+    assert any("check mode assumes user-assigned identity" in w for w in check.task(ENABLE_TASK).get("warnings", []))
     assert stored(local_azure, apply.state)[:2] == ("UserAssigned", ["id-apim-demo", "id-apim-keyvault"])
     methods = [(w["method"], w["path"].rsplit("/", 2)[-2]) for w in apply.requests.writes()]
     assert methods == [("PUT", "userAssignedIdentities"), ("PATCH", "service")]

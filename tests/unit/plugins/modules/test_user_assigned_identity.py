@@ -43,7 +43,7 @@ def test_location_defaults_to_resource_group(run_module, msi, transport):
 def test_check_mode_create_sends_no_write(run_module, msi, transport):
     result = run_module(uai, dict(BASE, location="westeurope"), check_mode=True)
     assert result.result["changed"] is True
-    assert result.result["identity"]["principal_id"] is None
+    assert result.result["identity"]["principal_id"] == "(known after apply)"  # assigned on creation
     assert result.result["identity"]["location"] == "westeurope"
     assert run_module(uai, BASE, check_mode=True).result["identity"]["location"] == "westeurope"  # from the group
     assert transport.writes() == []
