@@ -32,7 +32,6 @@ from ._state import Outcome, ResourceSpec, ensure
 SECRET_KEYS = ("data", "password")
 
 
-
 def public(cert: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The certificate as modules return it (no ETag)."""
     return None if cert is None else {k: v for k, v in cert.items() if k != "etag"}

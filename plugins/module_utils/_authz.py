@@ -44,7 +44,6 @@ BUILTIN_ROLES = {name.lower(): (name, guid) for name, guid in (
 _BUILTIN_BY_GUID = {guid: name for name, guid in BUILTIN_ROLES.values()}
 
 
-
 def normalize_scope(scope: str) -> str:
     """A scope as ARM spells it for comparisons: one leading slash, no trailing slash, lower case."""
     return normalize_resource_id(scope) or "/"
