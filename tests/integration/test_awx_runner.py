@@ -222,3 +222,25 @@ def test_awx_job_with_a_wrong_secret_fails_plainly_without_leaking_it(awx, world
     assert run.writes == []
     _assert_no_secret(run, wrong)
     _assert_no_secret(run, local_azure.client_secret)
+
+
+def test_awx_site_check_plans_the_grant_when_the_identity_already_exists(awx, world, local_azure) -> None:
+    """Identity present, Key Vault grant missing (a service whose identity job ran before): the site job's check
+    run predicts the grant and everything that needs it with zero writes, the run changes exactly those tasks."""
+    world("demo", time_scale=0.01)
+    identity_job, site_job = _site_job("identity_system_assigned"), _site_job("site_system_assigned")
+    assert identity_job is not None and site_job is not None
+    first = awx(identity_job)
+    assert first.status == "successful" and first.writes, first.explain()
+
+    check = awx(site_job, check=True)
+    assert check.status == "successful", check.explain()
+    assert check.writes == []
+    planned = _changed_tasks(check)
+    assert any("secret access" in task for task in planned), planned
+    assert not any("Enable the identities" in task for task in planned), "the identity exists: nothing to plan"
+    apply = awx(site_job)
+    assert apply.status == "successful", apply.explain()
+    assert _changed_tasks(apply) == planned
+    again = awx(site_job, check=True)
+    assert again.stats["changed"].get("localhost", 0) == 0 and again.writes == [], again.explain()
