@@ -25,7 +25,7 @@ from ._apim_hostnames import (
 from ._errors import AzureApimError
 from ._ids import parse_secret_uri
 from ._kv_propagation import until_accepted
-from ._plan import resolve_planned
+from ._plan import UNKNOWN, resolve_planned
 from ._retry import THROTTLED
 from ._state import Outcome, ResourceSpec, ensure
 
@@ -99,9 +99,13 @@ def certificate_spec(module: Any, certs: Certificates, service: Dict[str, Any], 
                                      (current or {}).get("etag"), module.deadline, extra.setdefault("_young", []))
 
     def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        base = dict(current or {"id": None, "name": name, "subject": None, "thumbprint": None,
-                                "expiration_date": None, "etag": None})
-        return dict(base, **wanted)
+        # What API Management reads from the new PFX (fetched from Key Vault or uploaded) is known after apply.
+        base = dict(current or {"id": None, "name": name, "etag": None})
+        fetched = {"subject": UNKNOWN, "expiration_date": UNKNOWN, "thumbprint": UNKNOWN}
+        predicted = dict(dict(base, **fetched), **wanted)
+        if predicted.get("key_vault"):
+            predicted["key_vault"] = dict(predicted["key_vault"], last_status=UNKNOWN)
+        return predicted
 
     return ResourceSpec(
         what="certificate {0} of API Management service {1}".format(name, service["name"]),
