@@ -323,7 +323,7 @@ def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, 
                            if known else UNKNOWN, "name": name if known else UNKNOWN, "scope": scope, "role_definition_id": role_id,
                            "role_name": role.get("role_name"), "principal_id": principal_id,
                            "principal_type": principal_type, "description": description, "condition": None,
-                           "adopted": False}
+                           "created_on": UNKNOWN, "adopted": False}
 
     def create(wanted: Dict[str, Any]) -> Dict[str, Any]:
         made = authz.create(scope, name, role_id, principal_id, principal_type, description)
