@@ -53,6 +53,12 @@ CASES: dict[str, tuple[Callable[[dict], dict[str, Any]], bool]] = {
                                "connection_string": CONNECTION}, True),
     "apim_logger_info": (lambda i: APIM, False),
     "apim_backend_auth": (lambda i: {**APIM, "resource": "https://vault.azure.net"}, True),
+    "apim_certificate": (lambda i: {**APIM, "name": "check-cert",
+                                    "key_vault_secret_id": secret_uri("api-rel-contoso-com")}, True),
+    "apim_certificate_info": (lambda i: APIM, False),
+    # kv-rel-fw lets trusted Microsoft services through: switching that off is the change to predict.
+    "keyvault_network": (lambda i: {"vault": "kv-rel-fw", "vault_resource_group": RG, "trusted_services": False},
+                         True),
 }
 
 
