@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import datetime
-
 import json
+from importlib import metadata
 from typing import Any, Dict, List, Optional
 
 from ._errors import AzureApimError
@@ -129,7 +129,21 @@ def _logger_user(model: Any) -> Optional[Dict[str, Any]]:
     return {"name": getattr(model, "name", None), "identity_client_id": client_id}
 
 
-SERVICE_API_VERSION = "2024-05-01"
+# The api-version each azure-mgmt-apimanagement major release sends by default. Service reads go through the generic
+# ARM client (no SDK import) but must speak the version the SDK's writes use, so that old SDK pins keep working where
+# only older api-versions exist. tests/unit checks the entry of the installed SDK against its client.
+SDK_API_VERSIONS = {4: "2022-08-01", 5: "2024-05-01"}
+
+
+def service_api_version() -> str:
+    """The default api-version of the installed azure-mgmt-apimanagement (the newest known one for newer majors)."""
+    try:
+        major = int(metadata.version("azure-mgmt-apimanagement").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        major = max(SDK_API_VERSIONS)
+    known = sorted(SDK_API_VERSIONS)
+    eligible = [k for k in known if k <= major] or known[:1]
+    return SDK_API_VERSIONS[eligible[-1]]
 
 
 class _Body:
@@ -196,7 +210,7 @@ class ApimServices:
         # principal or client id) does not import the APIM SDK, whose client loads every operation group (~0.27 s).
         path = "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.ApiManagement/service/{2}".format(
             self.module.subscription_id, resource_group, name)
-        body = self.module.read(self.module.arm().get, path, SERVICE_API_VERSION,
+        body = self.module.read(self.module.arm().get, path, service_api_version(),
                                 what="reading API Management service {0}/{1}".format(resource_group, name))
         service = service_to_dict(_Body(body)) if body is not None else None
         memo_dict[key] = copy.deepcopy(service)

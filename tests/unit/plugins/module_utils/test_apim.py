@@ -100,3 +100,12 @@ def test_no_identity_attached_says_none():
     with pytest.raises(AzureApimError) as err:
         resolve_identity(svc, CLIENT, SUB)
     assert "attached: none" in str(err.value)
+
+
+def test_service_reads_speak_the_installed_sdks_api_version():
+    """ApimServices.get reads through the generic ARM client with the api-version the installed SDK sends."""
+    from azure.mgmt.apimanagement import ApiManagementClient
+    from ansible_collections.azure_apim.identity.plugins.module_utils._apim import service_api_version
+
+    client = ApiManagementClient(credential=object(), subscription_id="s")
+    assert service_api_version() == client._config.api_version
