@@ -284,6 +284,10 @@ def spec_for(module: AzureApimModule, loggers: Loggers) -> ResourceSpec:
         result = dict(base, **wanted)
         result["credentials"] = dict({"name": None, "endpoint_address": None, "identity_client_id": None},
                                      **wanted["credentials"])
+        if result["credentials"].get("connection_string_set"):
+            # Azure answers a connection-string logger with the masked string only, no event hub name
+            # (Microsoft's ApiManagementCreateEHLogger example): the prediction shows what the apply will.
+            result["credentials"]["name"] = None
         return result
 
     return ResourceSpec(

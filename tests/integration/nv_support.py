@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from integration.diff_compare import compare_runs
+
 RG = "rg-nv"
 SERVICE = "apim-nv"
 UAMI = "id-apim-nv"
@@ -91,6 +93,8 @@ def assert_quartet(playbook: Callable[..., Any], name: str, extra_vars: dict[str
     for label, run in (("check2", check2), ("apply2", apply2)):
         assert run.task(task)["changed"] is False, label + "\n" + run.explain()
         assert writes(run) == [], (label, writes(run))
+    # The check's diff is the apply's, except for values only known after apply.
+    assert compare_runs(check, apply) == {}, compare_runs(check, apply)
     return Quartet(check, apply, check2, apply2)
 
 
