@@ -1539,38 +1539,19 @@ def put_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
 @bp.get(CERT)
 def get_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
     """Certificate_Get."""
-    arm.require_api_version(CERT_TYPE)
-    w = arm.world()
-    with w.lock:
-        stored = w.get(f"{_service_or_404(w, sub, rg, name)['id']}/certificates/{cert}")
-        if stored is None:
-            raise _not_found("Certificate")
-        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+    return _child_get(sub, rg, name, CERT_TYPE, "certificates", cert, "Certificate")
 
 
 @bp.delete(CERT)
 def delete_certificate(sub: str, rg: str, name: str, cert: str) -> Response:
     """Certificate_Delete."""
-    arm.require_api_version(CERT_TYPE)
-    w = arm.world()
-    with w.lock:
-        stored = w.get(f"{_online_service(w, sub, rg, name)['id']}/certificates/{cert}")
-        if stored is None:
-            return arm.empty_response(204)
-        _check_if_match(stored.get("_etag"))
-        w.delete(stored["id"])
-        return arm.empty_response(200)
+    return _child_delete(sub, rg, name, CERT_TYPE, "certificates", cert)
 
 
 @bp.get(SERVICE + "/certificates")
 def list_certificates(sub: str, rg: str, name: str) -> Response:
     """Certificate_ListByService."""
-    arm.require_api_version(CERT_TYPE)
-    w = arm.world()
-    with w.lock:
-        svc = _service_or_404(w, sub, rg, name)
-        items = arm.paged(w.children(svc["id"], CERT_TYPE))["value"]
-        return arm.json_response({"value": items, "count": len(items)})
+    return _child_list(sub, rg, name, CERT_TYPE)
 
 
 @bp.post(CERT + "/refreshSecret")
@@ -1622,22 +1603,41 @@ def put_backend(sub: str, rg: str, name: str, backend: str) -> Response:
 @bp.get(BACKEND)
 def get_backend(sub: str, rg: str, name: str, backend: str) -> Response:
     """Backend_Get."""
-    arm.require_api_version(BACKEND_TYPE)
-    w = arm.world()
-    with w.lock:
-        stored = w.get(f"{_service_or_404(w, sub, rg, name)['id']}/backends/{backend}")
-        if stored is None:
-            raise _not_found("Backend")
-        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+    return _child_get(sub, rg, name, BACKEND_TYPE, "backends", backend, "Backend")
 
 
 @bp.delete(BACKEND)
 def delete_backend(sub: str, rg: str, name: str, backend: str) -> Response:
     """Backend_Delete."""
-    arm.require_api_version(BACKEND_TYPE)
+    return _child_delete(sub, rg, name, BACKEND_TYPE, "backends", backend)
+
+
+@bp.get(SERVICE + "/backends")
+def list_backends(sub: str, rg: str, name: str) -> Response:
+    """Backend_ListByService."""
+    return _child_list(sub, rg, name, BACKEND_TYPE)
+
+
+# --- get / delete / list of a service's child entities (certificates, backends): one handler each -------------------
+
+
+def _child_get(sub: str, rg: str, name: str, type_: str, segment: str, child: str, label: str) -> Response:
+    """GET of ``<service>/<segment>/<child>``: 200 with its ETag, or the entity's 404."""
+    arm.require_api_version(type_)
     w = arm.world()
     with w.lock:
-        stored = w.get(f"{_online_service(w, sub, rg, name)['id']}/backends/{backend}")
+        stored = w.get(f"{_service_or_404(w, sub, rg, name)['id']}/{segment}/{child}")
+        if stored is None:
+            raise _not_found(label)
+        return arm.json_response(arm.public(stored), 200, etag=stored["_etag"])
+
+
+def _child_delete(sub: str, rg: str, name: str, type_: str, segment: str, child: str) -> Response:
+    """DELETE honouring If-Match: 200 when deleted, 204 when it was not there."""
+    arm.require_api_version(type_)
+    w = arm.world()
+    with w.lock:
+        stored = w.get(f"{_online_service(w, sub, rg, name)['id']}/{segment}/{child}")
         if stored is None:
             return arm.empty_response(204)
         _check_if_match(stored.get("_etag"))
@@ -1645,12 +1645,11 @@ def delete_backend(sub: str, rg: str, name: str, backend: str) -> Response:
         return arm.empty_response(200)
 
 
-@bp.get(SERVICE + "/backends")
-def list_backends(sub: str, rg: str, name: str) -> Response:
-    """Backend_ListByService."""
-    arm.require_api_version(BACKEND_TYPE)
+def _child_list(sub: str, rg: str, name: str, type_: str) -> Response:
+    """ListByService: one page with ``count``."""
+    arm.require_api_version(type_)
     w = arm.world()
     with w.lock:
         svc = _service_or_404(w, sub, rg, name)
-        items = arm.paged(w.children(svc["id"], BACKEND_TYPE))["value"]
+        items = arm.paged(w.children(svc["id"], type_))["value"]
         return arm.json_response({"value": items, "count": len(items)})
