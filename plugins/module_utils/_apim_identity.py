@@ -202,7 +202,9 @@ def warn_left_grants(module: Any, current: Optional[Dict[str, Any]], planned: Di
         if left:
             module.warn("Disabling the system-assigned identity (principal {0}) leaves {1} role assignment(s) that "
                         "will name a principal that no longer exists: {2}. Access-policy entries for it in Key "
-                        "Vaults stay too. Remove them with azure_apim.identity.role_assignment / keyvault_access "
-                        "(state=absent) or the apim_teardown role".format(
+                        "Vaults stay too. azure_apim.identity.apim_identity_info with orphaned_grants=true lists "
+                        "them later (those this collection made); remove them with "
+                        "azure_apim.identity.role_assignment / keyvault_access (state=absent, principal_id) or the "
+                        "apim_teardown role (apim_teardown_remove_orphaned_grants)".format(
                             identity["principal_id"], len(left),
                             ", ".join("{0} at {1}".format(a.get("name"), a.get("scope")) for a in left[:10])))

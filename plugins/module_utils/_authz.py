@@ -43,6 +43,19 @@ BUILTIN_ROLES = {name.lower(): (name, guid) for name, guid in (
 )}
 _BUILTIN_BY_GUID = {guid: name for name, guid in BUILTIN_ROLES.values()}
 
+# -- attribution: the description this collection writes on the assignments it makes for an APIM identity ---------
+# Azure never tells which service a managed identity's principal belonged to once the identity is gone (a disabled
+# system-assigned identity's principal is deleted from Entra ID; reading principals needs Microsoft Graph rights
+# anyway). The assignment's own ``description`` carries it instead: written once when the assignment is created,
+# never rewritten. Microsoft recommends descriptions of at most 512 characters (Azure RBAC conditions FAQ, "What
+# are the limits for a description?"); a marker with a service id and a user-assigned identity id stays well below
+# for Azure's name limits in practice.
+GRANT_MARKER_PREFIX = "azure_apim.identity grant for API Management service "
+GRANT_MARKER_SYSTEM = "system"
+DESCRIPTION_RECOMMENDED_MAX = 512
+_MARKER = re.compile(r"^azure_apim\.identity grant for API Management service (/\S+); identity: (system|/\S+)"
+                     r"(?: \| .*)?$", re.S)
+
 
 def normalize_scope(scope: str) -> str:
     """A scope as ARM spells it for comparisons: one leading slash, no trailing slash, lower case."""
@@ -58,6 +71,41 @@ def assignment_name(scope: str, principal_id: str, role_definition_id: str) -> s
     """The deterministic assignment name for one (scope, principal, role) triple: re-runs never duplicate."""
     key = "|".join((normalize_scope(scope), principal_id.lower(), role_guid(role_definition_id)))
     return str(uuid.uuid5(NAME_NAMESPACE, key))
+
+
+def grant_marker(service_id: str, kind: str, identity_id: Optional[str] = None) -> str:
+    """The description marking an assignment as made by this collection for one identity of one service."""
+    who = GRANT_MARKER_SYSTEM if kind == "system" else str(identity_id)
+    return "{0}{1}; identity: {2}".format(GRANT_MARKER_PREFIX, service_id, who)
+
+
+def parse_marker(description: Optional[str]) -> Optional[Dict[str, Any]]:
+    """``{"service_id", "kind": "system"|"user", "identity_id"}`` from a marked description; None otherwise.
+
+    Ids come back normalised (lower case, one leading slash) so they compare with normalize_resource_id's output.
+    """
+    found = _MARKER.match(description or "")
+    if not found:
+        return None
+    who = found.group(2)
+    return {"service_id": normalize_resource_id(found.group(1)),
+            "kind": "system" if who == GRANT_MARKER_SYSTEM else "user",
+            "identity_id": None if who == GRANT_MARKER_SYSTEM else normalize_resource_id(who)}
+
+
+def marked_description(principal: Dict[str, Any], description: Optional[str] = None) -> Optional[str]:
+    """The description for a new assignment to ``principal``: the marker when the principal is an identity of an
+    API Management service (``service_id`` and ``kind`` known), followed by the user's own text after " | "."""
+    service_id, kind = principal.get("service_id"), principal.get("kind")
+    if not service_id or kind not in ("system", "user") or (kind == "user" and not principal.get("resource_id")):
+        return description
+    marker = grant_marker(service_id, kind, principal.get("resource_id"))
+    return marker + " | " + description if description else marker
+
+
+def builtin_role_name(role_definition_id: Optional[str]) -> Optional[str]:
+    """The display name of a built-in role, known without reading its definition; None for other roles."""
+    return _BUILTIN_BY_GUID.get(role_guid(role_definition_id))
 
 
 def covers(outer: str, inner: str) -> bool:
@@ -293,7 +341,8 @@ def principal_from_params(module: Any) -> Dict[str, Any]:
     from ._plan import resolve_planned
 
     service = ApimServices(module).require(params["service_resource_group"], params["service_name"], memo=True)
-    return resolve_planned(module, service, params.get("identity"))
+    # service_id: the assignments made for this principal are marked with it (marked_description)
+    return dict(resolve_planned(module, service, params.get("identity")), service_id=service.get("id"))
 
 
 # -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------

@@ -545,7 +545,7 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
           permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
           secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
     """Grant (``state=present``) or revoke one principal's secret access on a vault; the keyvault_access result."""
-    from ._authz import AuthorizationService, assignment_desired, assignment_spec
+    from ._authz import AuthorizationService, assignment_desired, assignment_spec, marked_description
     from ._state import ensure
 
     service = VaultService(module)
@@ -566,7 +566,8 @@ def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group
                         "(it also reads secrets, as API Management does for certificates)".format(
                             vault["name"], permissions["certificates"], chosen))
         role_def = authz.resolve_role(chosen, scope)
-        spec = assignment_spec(authz, scope, principal["principal_id"], role_def)
+        spec = assignment_spec(authz, scope, principal["principal_id"], role_def,
+                               description=marked_description(principal))
         outcome = ensure(spec, state, assignment_desired(scope, principal["principal_id"], role_def),
                          check_mode=module.check_mode, deadline=module.deadline)
         result.update(outcome.result("role_assignment"))

@@ -14,6 +14,9 @@ description:
   - With O(include_dependents=true), also lists what uses each identity (custom hostnames with a Key Vault
     certificate, Key Vault named values, managed-identity loggers, Key Vault certificates), that is, what must change
     before that identity can be removed.
+  - With O(orphaned_grants=true), also lists the grants the service left behind (read-only): role assignments and
+    Key Vault access-policy entries of principals that were the service's identities and no longer exist. See
+    RV(identities[].orphaned_grants) for how they are attributed to the service without any directory permission.
   - Never fails because something does not exist; the list is then empty.
 options:
   resource_group:
@@ -26,6 +29,28 @@ options:
     aliases: [name]
   include_dependents:
     description: Also list what uses each identity (three more reads per service).
+    type: bool
+    default: false
+  orphaned_grants:
+    description:
+      - Also list the grants left behind by principals that were this service's identities and are gone, and the
+        access-policy entries of the current identities in the vaults the service references.
+      - A role assignment counts as the service's when its description carries the marker this collection writes
+        when it creates an assignment for a service's identity (C(azure_apim.identity grant for API Management
+        service <service id>; identity: system) or C(...; identity: <user-assigned identity id>)), or when it has
+        this collection's deterministic name for a principal such a marker ties to the service. Assignments made
+        by others, or for other principals, are never listed.
+      - A principal is gone when it was the system-assigned identity and is not the current one (disabling the
+        identity deletes its principal; enabling it again creates a new one), or when it was a user-assigned
+        identity whose resource no longer exists or was created again with a new principal.
+      - Access-policy entries have no description; only entries of principals proven gone as above are listed, and
+        only in the vaults of the service's subscription that its hostnames, named values and certificates
+        reference.
+      - Reads one list of the role assignments of the service's subscription (none per assignment), the service's
+        named values, certificates and loggers, the subscription's vaults (when the service references any), and
+        each user-assigned identity a marker names that is no longer attached.
+      - M(azure_apim.identity.role_assignment) / M(azure_apim.identity.keyvault_access) with O(state=absent) and
+        the principal id remove them, as the P(azure_apim.identity.apim_teardown#role) role does.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -46,6 +71,13 @@ EXAMPLES = r"""
     service_name: apim-contoso
     include_dependents: true
   register: apim_ids
+
+- name: List the grants left behind by identities the service no longer has
+  azure_apim.identity.apim_identity_info:
+    resource_group: rg-apim
+    service_name: apim-contoso
+    orphaned_grants: true
+  register: apim_orphans
 
 - name: Show the system-assigned principal id
   ansible.builtin.debug:
@@ -104,6 +136,42 @@ identities:
           identity: the system-assigned identity
           identity_client_id: null
           unblock: point the named value at another identity or make it a plain value, or delete it
+    orphaned_grants:
+      description:
+        - Grants left behind by principals that were this service's identities and are gone. Only with
+          O(orphaned_grants=true).
+      type: dict
+      contains:
+        principals:
+          description: The gone principals a marker ties to the service, with C(kind) (V(system) or V(user)),
+            C(identity_id) (the user-assigned identity's resource ID) and C(reason).
+          type: list
+          elements: dict
+          sample:
+            - principal_id: 11111111-2222-3333-4444-555555555555
+              kind: system
+              identity_id: null
+              reason: the service's system-assigned identity was disabled or replaced (a new principal)
+        role_assignments:
+          description:
+            - The role assignments of those principals attributed to the service, as
+              M(azure_apim.identity.role_assignment_info) returns them, with C(role_name) (built-in roles only),
+              C(kind), C(identity_id) and C(reason).
+          type: list
+          elements: dict
+        access_policies:
+          description:
+            - Access-policy entries of those principals in the vaults the service references, each with C(vault),
+              C(vault_id), C(permission_model), C(object_id), C(tenant_id), C(application_id), C(permissions),
+              C(kind) and C(identity_id).
+          type: list
+          elements: dict
+    key_vault_access_policies:
+      description:
+        - Access-policy entries of the current identities in the vaults the service references (same shape as
+          RV(identities[].orphaned_grants.access_policies)). Only with O(orphaned_grants=true).
+      type: list
+      elements: dict
 auth:
   description: Credential type used and where its settings came from (never a secret).
   returned: when Azure was called
@@ -115,23 +183,29 @@ from typing import Any, Dict, List
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, dependents_of
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities, service_view
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._orphans import OrphanFinder
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
     service_name=dict(type="str", aliases=["name"]),
     include_dependents=dict(type="bool", default=False),
+    orphaned_grants=dict(type="bool", default=False),
 )
 
 
-def entry(services: ApimServices, service: Dict[str, Any], include_dependents: bool) -> Dict[str, Any]:
+def entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any]) -> Dict[str, Any]:
     """One service's identities as the module returns them."""
     view = service_view(service) or {}
     result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],
                   service_id=view["id"], provisioning_state=view["provisioning_state"])
-    if include_dependents:
-        users = services.identity_users(view["resource_group"], view["name"])
+    if not (params["include_dependents"] or params["orphaned_grants"]):
+        return result
+    users = services.identity_users(view["resource_group"], view["name"])
+    if params["include_dependents"]:
         result["dependents"] = dependents_of(current_identities(view["identity"]),
                                              view.get("hostname_configurations") or [], users)
+    if params["orphaned_grants"]:
+        result.update(OrphanFinder(services.module).find(view, users))
     return result
 
 
@@ -145,7 +219,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     else:
         listed = services.list(params["resource_group"])
     return {"changed": False,
-            "identities": [entry(services, s, params["include_dependents"]) for s in listed]}
+            "identities": [entry(services, s, params) for s in listed]}
 
 
 def main() -> None:

@@ -220,7 +220,7 @@ from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
     PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, AuthorizationService, assignment_desired, assignment_spec,
-    principal_from_params,
+    marked_description, principal_from_params,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
@@ -264,7 +264,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     authz = AuthorizationService(module)
     role = authz.resolve_role(params["role"], scope)
     spec = assignment_spec(authz, scope, principal["principal_id"], role, params["principal_type"],
-                           params["description"])
+                           marked_description(principal, params["description"]))
     outcome = ensure(spec, params["state"], assignment_desired(scope, principal["principal_id"], role),
                      check_mode=module.check_mode, deadline=module.deadline)
     result = outcome.result("role_assignment")
