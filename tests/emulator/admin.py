@@ -125,7 +125,8 @@ def seed_world(w: World, spec: dict[str, Any]) -> dict[str, Any]:
             resources.mark_unregistered(w, namespace)
         for ra in spec.get("role_assignments", []):
             body = authorization.assign(w, ra["scope"], ra["role"], principal_ref(w, ra["principal"]),
-                                        name=ra.get("name"), principal_type=ra.get("principal_type"))
+                                        name=ra.get("name"), principal_type=ra.get("principal_type"),
+                                        description=ra.get("description"))
             summary["resources"].append(body["id"])
         for principal in w.principals.values():
             summary["principals"].setdefault(principal["display_name"], _principal_summary(principal))

@@ -57,13 +57,39 @@ def _group(name: str, indexes: list[int], location: str) -> dict[str, Any]:
             "apim_services": [_service(i) for i in indexes]}
 
 
-def fleet_world(first: int = 6, second: int = 4) -> dict[str, Any]:
+# A principal that was service 2's system-assigned identity before it was disabled and enabled again (gone).
+GONE_PRINCIPAL = "9d0c5e2a-7b41-4c8e-a3f6-51e2d8b0c4a7"
+OPS_PRINCIPAL = "6f1e3c2a-0b7d-4c1e-9a55-3f0b2d9c8e11"
+
+
+def _with_orphans(world: dict[str, Any]) -> dict[str, Any]:
+    """Service 2 left grants behind: a role assignment this collection marked for it and an access-policy entry in
+    the vault its named value and hostname reference (kv-fleet), both for a principal it no longer has; the ops
+    team's entry and an unmarked assignment of the gone principal are not the service's."""
+    service = ("/subscriptions/{subscription_id}/resourceGroups/" + GROUP_A
+               + "/providers/Microsoft.ApiManagement/service/" + service_name(2))
+    world["service_principals"] = [{"name": "ops-team", "kind": "ServicePrincipal", "object_id": OPS_PRINCIPAL}]
+    # in the second resource group: seeded after service 2, whose principal its first entry names
+    world["resource_groups"][1]["key_vaults"] = [{"name": "kv-fleet", "rbac": False, "access_policies": [
+        {"principal": service_name(2), "permissions": {"secrets": ["get"]}},
+        {"principal": GONE_PRINCIPAL, "permissions": {"secrets": ["get", "list"]}},
+        {"principal": "ops-team", "permissions": {"secrets": ["get", "list", "set"]}}]}]
+    world["role_assignments"] += [
+        {"scope": "/subscriptions/{subscription_id}/resourceGroups/" + GROUP_A, "role": "Key Vault Secrets User",
+         "principal": GONE_PRINCIPAL, "principal_type": "ServicePrincipal",
+         "description": "azure_apim.identity grant for API Management service " + service + "; identity: system"},
+        {"scope": "/subscriptions/{subscription_id}/resourceGroups/" + GROUP_A, "role": "Reader",
+         "principal": GONE_PRINCIPAL, "principal_type": "ServicePrincipal"}]
+    return world
+
+
+def fleet_world(first: int = 6, second: int = 4, orphans: bool = False) -> dict[str, Any]:
     """``first`` services in the first subscription (split over two resource groups, two regions) and ``second``
-    in the second subscription."""
+    in the second subscription; with ``orphans``, service 2 left grants behind (see _with_orphans)."""
     in_first = list(range(1, first + 1))
     in_second = list(range(first + 1, first + second + 1))
     half = (len(in_first) + 1) // 2
-    return {
+    world = {
         "location": "westeurope",
         "resource_groups": [_group(GROUP_A, in_first[:half], "westeurope"),
                             _group(GROUP_A2, in_first[half:], "northeurope")],
@@ -71,6 +97,7 @@ def fleet_world(first: int = 6, second: int = 4) -> dict[str, Any]:
         "role_assignments": [{"scope": "/subscriptions/{subscription_id}/resourceGroups/" + GROUP_A, "role": "Reader",
                               "principal": service_name(1), "principal_type": "ServicePrincipal"}],
     }
+    return _with_orphans(world) if orphans else world
 
 
 def write_source(directory: Path, options: dict[str, Any], name: str = "fleet.apim_services.yml") -> Path:

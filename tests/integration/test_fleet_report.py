@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from integration.fleet_support import EXPIRING_DAYS, fleet_world, service_name, write_source
+from integration.fleet_support import EXPIRING_DAYS, GONE_PRINCIPAL, fleet_world, service_name, write_source
 from integration.harness import REPO_ROOT, playbook_env
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def report(local_azure: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     local_azure.admin.reset()
     local_azure.admin.clear_faults()
     local_azure.admin.config(**DEFAULT_CONFIG)
-    local_azure.admin.seed(fleet_world(6, 4))
+    local_azure.admin.seed(fleet_world(6, 4, orphans=True))
     local_azure.admin.clear_requests()
     workdir = tmp_path_factory.mktemp("fleet-report")
     proc = run_report(local_azure, workdir)
@@ -76,10 +76,29 @@ def test_json_holds_every_service_with_its_findings(report: dict[str, Any]) -> N
 def test_markdown_flags_expiring_certificates_and_failing_named_values(report: dict[str, Any]) -> None:
     text = (report["dir"] / "fleet-report.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip(): line for line in text.splitlines()
-            if line.startswith("| apim-fleet-") and line.count("|") == 9}
+            if line.startswith("| apim-fleet-") and line.count("|") == 10}
     assert len(rows) == 10
     assert {name for name, line in rows.items() if "EXPIRING" in line} == {service_name(4), service_name(8)}
     assert "1 failing" in rows[service_name(5)] and "failing" not in rows[service_name(1)]
+    assert {name for name, line in rows.items() if "ORPHANED" in line} == {service_name(2)}
+    orphan_rows = [line for line in text.split("## Orphaned grants", 1)[1].splitlines() if line.startswith("| apim-")]
+    assert sorted(line.split("|")[2].strip() for line in orphan_rows) == ["access policy", "role assignment"]
+    assert all(GONE_PRINCIPAL in line for line in orphan_rows)
+
+
+def test_json_lists_orphaned_grants_and_access_policies(report: dict[str, Any]) -> None:
+    data = json.loads((report["dir"] / "fleet-report.json").read_text(encoding="utf-8"))
+    services = {s["name"]: s for s in data["services"]}
+    orphans = services[service_name(2)]["orphaned_grants"]
+    assert [(p["principal_id"], p["kind"]) for p in orphans["principals"]] == [(GONE_PRINCIPAL, "system")]
+    # the marked assignment only; the gone principal's unmarked Reader assignment is not attributed to the service
+    assert [g["role_name"] for g in orphans["role_assignments"]] == ["Key Vault Secrets User"]
+    assert [(p["vault"], p["object_id"]) for p in orphans["access_policies"]] == [("kv-fleet", GONE_PRINCIPAL)]
+    current = services[service_name(2)]["identity"]["principal_id"]
+    assert [(p["vault"], p["object_id"]) for p in services[service_name(2)]["access_policies"]] == [
+        ("kv-fleet", current)]
+    others = [s for name, s in services.items() if name != service_name(2)]
+    assert not any(s["orphaned_grants"]["role_assignments"] or s["orphaned_grants"]["access_policies"] for s in others)
 
 
 def _chromium() -> str:
