@@ -1,5 +1,5 @@
 # Private to the azure_apim.identity test suite.
-"""Scenarios 24-29 (issue 15): real Azure is slow and strange. RBAC propagation before a hostname write, a task
+"""Scenarios 24-31 (issue 15): real Azure is slow and strange. RBAC propagation before a hostname write, a task
 deadline against an unregistered resource provider, odd bodies and headers, a lost operation-status URL.
 
 Each scenario asserts the nothing-lost contract: whatever the run does not own is identical before and after, and
@@ -9,13 +9,14 @@ a failing run sends no write except the one the scenario is about.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from reliability.conftest import require_modules
 from reliability.snapshot import foreign_view
-from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, domain_vaults, ids, rel_world
+from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, VAULT, domain_vaults, ids, rel_world
 
 require_modules("apim_custom_domain", "apim_identity", "keyvault_access")
 
@@ -186,3 +187,75 @@ def test_disabling_the_system_identity_warns_of_the_grants_it_leaves(rel, record
         "disabling an identity must not remove grants by itself"
     assert _attached(_service(rel, after)) == {FOREIGN_IDENTITY}
     record(writes=len(run.writes()), reruns=0)
+
+
+# Principal rotation with Azure's realistic waits: a new system-assigned principal takes 30 Azure seconds to
+# replicate in Entra ID (role assignments for it are refused with PrincipalNotFound until then) and RBAC grants
+# 10 minutes to propagate; both scaled by FAST's time_scale.
+ROTATING = dict(FAST, rbac_propagation_s=600.0, identity_replication_s=30.0)
+
+
+def _foreign_named_value(rel) -> None:
+    """Another team's named value reads kv-rel-ap with its own identity (id-foreign): the service references the
+    vault, so the service's access-policy entries there are looked at."""
+    arm, svc = rel.azure.arm(), ids(rel.azure.subscription_id)["service"]
+    identity = arm.get(svc, "2022-08-01").json()["identity"]
+    client = next(v["clientId"] for k, v in identity["userAssignedIdentities"].items()
+                  if k.lower().endswith("/" + FOREIGN_IDENTITY))
+    resp = arm.put(f"{svc}/namedValues/other-team-key", {"properties": {"displayName": "other-team-key", "keyVault": {
+        "secretIdentifier": "https://kv-rel-ap.vault.azure.net/secrets/backend-key", "identityClientId": client}}},
+        "2022-08-01")
+    assert resp.status_code < 300, resp.text
+    for _ in range(300):
+        if arm.get(f"{svc}/namedValues/other-team-key", "2022-08-01").status_code == 200:
+            break
+        time.sleep(0.1)
+    rel.admin.clear_requests()
+
+
+def _orphans(rel, check: bool) -> dict:
+    info = rel.run("apim_identity_info", {"resource_group": RG, "service_name": SERVICE, "orphaned_grants": True},
+                   check=check)
+    assert not info.failed and not info.changed and info.writes() == [], info.explain()
+    return info.result["identities"][0]["orphaned_grants"]
+
+
+@pytest.mark.scenario(31, "principal rotation: orphaned grants are listed and removed, nothing else")
+def test_principal_rotation_orphans_are_listed_and_removed(rel, record):
+    rel.seed(rel_world(), **ROTATING)
+    sid = ids(rel.azure.subscription_id)
+    _foreign_named_value(rel)
+    system = {"service_name": SERVICE, "service_resource_group": RG}
+    for module, args in (("keyvault_access", dict(system, vault=VAULT, vault_resource_group=RG)),
+                         ("role_assignment", dict(system, scope=sid["rbac_vault"], role="Key Vault Secrets User"))):
+        grant = rel.run(module, args)
+        assert not grant.failed and grant.changed, grant.explain()
+    old = _service(rel)["identity"]["principalId"]
+    for enabled in (False, True):
+        flip = rel.run("apim_identity", {"resource_group": RG, "service_name": SERVICE, "system_assigned": enabled})
+        assert not flip.failed and flip.changed, flip.explain()
+    # The site re-run grants the new principal, which is still replicating: PrincipalNotFound is waited out.
+    regrant = rel.run("role_assignment", dict(system, scope=sid["rbac_vault"], role="Key Vault Secrets User"))
+    assert not regrant.failed and regrant.changed, regrant.explain()
+    state = rel.state()
+    new = _service(rel, state)["identity"]["principalId"]
+    assert new != old
+    found = _orphans(rel, check=True)
+    assert [(g["principal_id"], g["scope"].lower()) for g in found["role_assignments"]] == [
+        (old, sid["rbac_vault"].lower())]
+    assert [(p["vault"], p["object_id"]) for p in found["access_policies"]] == [(VAULT, old)]
+    orphan_ids = [g["id"] for g in found["role_assignments"]]
+    policies_before = [p for p in state["resources"][sid["vault"].lower()]["properties"]["accessPolicies"]
+                       if p["objectId"] != old]
+    before = foreign_view(state, owned=orphan_ids, shared={sid["vault"]: ["properties.accessPolicies"]})
+
+    removals = [rel.quartet("role_assignment", {"principal_id": old, "scope": sid["rbac_vault"],
+                                                "role": "Key Vault Secrets User", "state": "absent"}),
+                rel.quartet("keyvault_access", {"principal_id": old, "vault": sid["vault"],
+                                                "permission_model": "access_policy", "state": "absent"})]
+    after_state = removals[-1]["apply_again"].state
+    assert _orphans(rel, check=False) == {"principals": [], "role_assignments": [], "access_policies": []}
+    assert after_state["resources"][sid["vault"].lower()]["properties"]["accessPolicies"] == policies_before
+    rel.assert_foreign_unchanged(before, foreign_view(after_state, owned=orphan_ids,
+                                                      shared={sid["vault"]: ["properties.accessPolicies"]}))
+    record(writes=sum(len(r["apply"].writes()) for r in removals), reruns=0)
