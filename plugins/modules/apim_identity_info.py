@@ -14,8 +14,8 @@ description:
   - With O(include_dependents=true), also lists what uses each identity (custom hostnames with a Key Vault
     certificate, Key Vault named values, managed-identity loggers, Key Vault certificates), that is, what must change
     before that identity can be removed.
-  - With O(orphaned_grants=true), also lists the grants the service left behind (read-only): role assignments and
-    Key Vault access-policy entries of principals that were the service's identities and no longer exist. See
+  - With O(orphaned_grants=true), also lists the grants the service left behind (read-only), that is role
+    assignments and Key Vault access-policy entries of principals that were the service's identities and no longer exist. See
     RV(identities[].orphaned_grants) for how they are attributed to the service without any directory permission.
   - Never fails because something does not exist; the list is then empty.
 options:
@@ -35,7 +35,8 @@ options:
     description:
       - Also list the grants left behind by principals that were this service's identities and are gone, and the
         access-policy entries of the current identities in the vaults the service references.
-      - A role assignment counts as the service's when its description carries the marker this collection writes
+      - >-
+        A role assignment counts as the service's when its description carries the marker this collection writes
         when it creates an assignment for a service's identity (C(azure_apim.identity grant for API Management
         service <service id>; identity: system) or C(...; identity: <user-assigned identity id>)), or when it has
         this collection's deterministic name for a principal such a marker ties to the service. Assignments made

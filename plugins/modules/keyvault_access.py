@@ -17,7 +17,9 @@ description:
     lost, even when someone changes them while the task runs. Removal sends back the entry exactly as stored.
     Key Vault's C(409 ConflictError) (another change in progress) is retried from a fresh read.
   - On an Azure RBAC vault a role assignment is made at the vault, or at one secret (O(secret_name)), with the
-    deterministic name, adoption and retries of M(azure_apim.identity.role_assignment).
+    deterministic name, adoption and retries of M(azure_apim.identity.role_assignment). For an identity of an API
+    Management service (O(service_name)) a new assignment's description names the service and the identity, so
+    M(azure_apim.identity.apim_identity_info) can find it once that principal is gone (C(orphaned_grants)).
   - When the vault's firewall is on (C(networkAcls.defaultAction=Deny)), API Management can only pass as a trusted
     Microsoft service, which requires its system-assigned identity and the C(AzureServices) bypass. A user-assigned
     identity is then refused before anything is written, unless O(allow_user_assigned_behind_firewall=true).

@@ -55,7 +55,15 @@ options:
     choices: [ServicePrincipal, User, Group]
     default: ServicePrincipal
   description:
-    description: Description stored with a new assignment (not compared on existing ones).
+    description:
+      - Description stored with a new assignment (not compared on existing ones, never rewritten).
+      - >-
+        For an identity of an API Management service (O(service_name)), a new assignment's description starts
+        with the marker C(azure_apim.identity grant for API Management service <service id>; identity: system)
+        (or C(identity: <user-assigned identity id>)), followed by this text after C( | ). The marker lets
+        M(azure_apim.identity.apim_identity_info) (O(azure_apim.identity.apim_identity_info#module:orphaned_grants))
+        find the assignment once the identity's principal is gone. Microsoft recommends descriptions of at most
+        512 characters.
     type: str
   state:
     description: Whether the assignment should exist.

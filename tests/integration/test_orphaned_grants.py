@@ -94,6 +94,17 @@ def rotated(local_azure: Any, world: Any, playbook: Any) -> dict[str, Any]:
     granted = playbook("orphaned_grants", extra_vars=extra, tags=["grant"])
     assert granted.rc == 0, granted.explain()
     old = local_azure.arm().get(_service(local_azure), APIM_API).json()["identity"]
+    # Attribution: the assignments the collection made for the service's identities carry its marker.
+    service_id = _service(local_azure)
+    marks = sorted(v["properties"]["description"] for v in _assignments(granted.state).values()
+                   if (v["properties"].get("description") or "").startswith("azure_apim.identity grant"))
+    uai = next(k for k in old["userAssignedIdentities"] if k.endswith("/id-gone"))
+    assert marks == sorted([f"azure_apim.identity grant for API Management service {service_id}; identity: system",
+                            f"azure_apim.identity grant for API Management service {service_id}; identity: {uai}",
+                            "azure_apim.identity grant for API Management service "
+                            f"{_service(local_azure, OTHER)}; identity: system"])
+    regrant = playbook("orphaned_grants", extra_vars=extra, tags=["grant"])
+    assert regrant.rc == 0 and regrant.requests.writes() == [], "a re-run rewrote a grant: " + regrant.explain()
     rotation = playbook("orphaned_grants", extra_vars=extra, tags=["rotate"])
     assert rotation.rc == 0, rotation.explain()
     new = rotation.state["resources"][_service(local_azure).lower()]["identity"]["principalId"]
