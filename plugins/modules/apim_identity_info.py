@@ -50,7 +50,7 @@ options:
       - Reads one list of the role assignments of the service's subscription (none per assignment), the service's
         named values, certificates and loggers, the subscription's vaults (when the service references any), and
         each user-assigned identity a marker names that is no longer attached.
-      - M(azure_apim.identity.role_assignment) / M(azure_apim.identity.keyvault_access) with O(state=absent) and
+      - M(azure_apim.identity.role_assignment) / M(azure_apim.identity.keyvault_access) with C(state=absent) and
         the principal id remove them, as the P(azure_apim.identity.apim_teardown#role) role does.
     type: bool
     default: false

@@ -162,8 +162,8 @@ def test_rotation_lists_orphans_and_teardown_removes_only_them(local_azure: Any,
 def test_teardown_rerun_after_identity_gone_removes_orphans(local_azure: Any, world: Any, playbook: Any) -> None:
     world(_world(), **SETTINGS)
     _reference_kv_ap(local_azure)
-    extra = _vars(local_azure, og_teardown_vaults=[{"vault": "kv-rbac", "resource_group": RG},
-                                                    {"vault": "kv-ap", "resource_group": RG}])
+    vaults = [{"vault": "kv-rbac", "resource_group": RG}, {"vault": "kv-ap", "resource_group": RG}]
+    extra = _vars(local_azure, og_teardown_vaults=vaults)
     granted = playbook("orphaned_grants", extra_vars=extra, tags=["grant"])
     assert granted.rc == 0, granted.explain()
     old = granted.state["resources"][_service(local_azure).lower()]["identity"]["principalId"].lower()

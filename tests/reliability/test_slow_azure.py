@@ -206,9 +206,9 @@ def _foreign_named_value(rel) -> None:
         "secretIdentifier": "https://kv-rel-ap.vault.azure.net/secrets/backend-key", "identityClientId": client}}},
         "2022-08-01")
     assert resp.status_code < 300, resp.text
-    for _ in range(300):
-        if arm.get(f"{svc}/namedValues/other-team-key", "2022-08-01").status_code == 200:
-            break
+    deadline = time.monotonic() + 30
+    while arm.get(f"{svc}/namedValues/other-team-key", "2022-08-01").status_code != 200:
+        assert time.monotonic() < deadline, "the named value never appeared"
         time.sleep(0.1)
     rel.admin.clear_requests()
 
