@@ -82,14 +82,6 @@ def vault_hosts(service: Dict[str, Any], users: Dict[str, List[Dict[str, Any]]])
     return {(urlsplit(str(u)).hostname or "").lower() for u in uris if u and str(u).lower().startswith("https://")}
 
 
-def referenced_vaults(module: Any, hosts: Set[str]) -> List[Dict[str, Any]]:
-    """The vaults of the subscription whose URI host is one of ``hosts`` (one list; none when no host)."""
-    if not hosts:
-        return []
-    return [v for v in VaultService(module).list()
-            if (urlsplit(str(v.get("vault_uri") or "")).hostname or "").lower() in hosts]
-
-
 def policy_entry(vault: Dict[str, Any], policy: Dict[str, Any], who: Dict[str, Any]) -> Dict[str, Any]:
     """One access-policy entry as reported (never the raw body)."""
     return {"vault": vault.get("name"), "vault_id": vault.get("id"), "permission_model": vault.get("permission_model"),
@@ -112,12 +104,31 @@ def reported_assignment(assignment: Dict[str, Any], tie: Dict[str, Any], reason:
 
 
 class OrphanFinder:
-    """Finds one service's orphaned grants with one role-assignment list per subscription and no per-assignment
-    read: one read per user-assigned identity a marker names that is no longer attached, one vault list."""
+    """Finds services' orphaned grants with one role-assignment list per subscription and no per-assignment read,
+    one vault list, and one read per user-assigned identity a marker names that is no longer attached."""
 
     def __init__(self, module: Any) -> None:
         self.module = module
         self._identities: Dict[str, Optional[Dict[str, Any]]] = {}
+        # read once per module run, shared by every service of a resource group
+        self._assignments: Optional[List[Dict[str, Any]]] = None
+        self._vaults: Optional[List[Dict[str, Any]]] = None
+
+    def assignments(self) -> List[Dict[str, Any]]:
+        """Every role assignment that applies in the subscription (one paged list)."""
+        if self._assignments is None:
+            scope = "/subscriptions/{0}".format(self.module.subscription_id)
+            self._assignments = AuthorizationService(self.module).list_for_scope(scope)
+        return self._assignments
+
+    def vaults(self, hosts: Set[str]) -> List[Dict[str, Any]]:
+        """The subscription's vaults whose URI host is one of ``hosts`` (the list is read once, and only when a
+        service references a vault)."""
+        if not hosts:
+            return []
+        if self._vaults is None:
+            self._vaults = VaultService(self.module).list()
+        return [v for v in self._vaults if (urlsplit(str(v.get("vault_uri") or "")).hostname or "").lower() in hosts]
 
     def _user_identity(self, identity_id: str) -> Optional[Dict[str, Any]]:
         key = normalize_resource_id(identity_id) or ""
@@ -140,15 +151,14 @@ class OrphanFinder:
     def find(self, service: Dict[str, Any], users: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Any]:
         """``{"principals", "role_assignments", "access_policies"}`` (the orphans) and ``key_vault_access_policies``
         (the current identities' entries in the vaults the service references) for one service."""
-        scope = "/subscriptions/{0}".format(self.module.subscription_id)
-        assignments = AuthorizationService(self.module).list_for_scope(scope)
+        assignments = self.assignments()
         current = current_principals(service.get("identity"))
         tied = tied_principals(assignments, service["id"])
         gone = self.gone(tied, current)
         orphans = [reported_assignment(a, tied[str(a["principal_id"]).lower()],
                                        gone[str(a["principal_id"]).lower()])
                    for a in assignments if is_attributed(a, service["id"], set(gone))]
-        vaults = referenced_vaults(self.module, vault_hosts(service, users))
+        vaults = self.vaults(vault_hosts(service, users))
         gone_ties = {p: tied[p] for p in gone}
         return {
             "orphaned_grants": {

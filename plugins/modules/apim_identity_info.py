@@ -47,9 +47,12 @@ options:
       - Access-policy entries have no description; only entries of principals proven gone as above are listed, and
         only in the vaults of the service's subscription that its hostnames, named values and certificates
         reference.
-      - Reads one list of the role assignments of the service's subscription (none per assignment), the service's
-        named values, certificates and loggers, the subscription's vaults (when the service references any), and
-        each user-assigned identity a marker names that is no longer attached.
+      - Reads one list of the role assignments of the subscription (none per assignment; shared by every service
+        of O(resource_group)), each service's named values, certificates and loggers, one list of the
+        subscription's vaults (when a service references any), and each user-assigned identity a marker names
+        that is no longer attached.
+      - Only role assignments that apply in O(subscription_id) (at, above or below it) and vaults of that
+        subscription are looked at; grants a service's identity holds in other subscriptions are not listed.
       - M(azure_apim.identity.role_assignment) / M(azure_apim.identity.keyvault_access) with C(state=absent) and
         the principal id remove them, as the P(azure_apim.identity.apim_teardown#role) role does.
     type: bool
@@ -194,7 +197,8 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any]) -> Dict[str, Any]:
+def entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any],
+          orphans: OrphanFinder) -> Dict[str, Any]:
     """One service's identities as the module returns them."""
     view = service_view(service) or {}
     result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],
@@ -206,7 +210,7 @@ def entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any
         result["dependents"] = dependents_of(current_identities(view["identity"]),
                                              view.get("hostname_configurations") or [], users)
     if params["orphaned_grants"]:
-        result.update(OrphanFinder(services.module).find(view, users))
+        result.update(orphans.find(view, users))
     return result
 
 
@@ -219,8 +223,9 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
         listed: List[Dict[str, Any]] = [found] if found else []
     else:
         listed = services.list(params["resource_group"])
+    orphans = OrphanFinder(module)
     return {"changed": False,
-            "identities": [entry(services, s, params) for s in listed]}
+            "identities": [entry(services, s, params, orphans) for s in listed]}
 
 
 def main() -> None:

@@ -144,6 +144,14 @@ def test_rotation_lists_orphans_and_teardown_removes_only_them(local_azure: Any,
         assert len(run.requests.matching(path_contains="roleAssignments")) == 1
         assert len(run.requests.matching(path_contains="userAssignedIdentities/id-gone")) == 1
 
+    # Every service of the resource group: still one role-assignment list and one vault list for all of them.
+    every = playbook("orphaned_grants", extra_vars=_vars(local_azure, og_every_service=True), tags=["info"])
+    assert every.rc == 0 and every.requests.writes() == [], every.explain()
+    by_name = {e["service_name"]: e["orphaned_grants"] for e in every.task("List orphaned grants")["identities"]}
+    assert len(by_name[SERVICE]["role_assignments"]) == 2 and by_name[OTHER]["role_assignments"] == []
+    assert len(every.requests.matching(path_contains="roleAssignments")) == 1
+    assert len(every.requests.matching(path_contains="Microsoft.KeyVault/vaults")) == 1
+
     check = playbook("orphaned_grants", extra_vars=_vars(local_azure), tags=["teardown"], check=True, diff=True)
     assert check.rc == 0 and check.requests.writes() == [], check.explain()
     apply = playbook("orphaned_grants", extra_vars=_vars(local_azure), tags=["teardown"], diff=True)
