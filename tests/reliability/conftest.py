@@ -55,6 +55,7 @@ TITLES = {
     28: "Retry-After that is neither seconds nor a date",
     29: "operation-status URL answers 404",
     30: "principal rotation: disabling the system identity names its grants",
+    31: "principal rotation: orphans listed and removed, nothing else",
 }
 
 
