@@ -51,6 +51,9 @@ options:
         of O(resource_group)), each service's named values, certificates and loggers, one list of the
         subscription's vaults (when a service references any), and each user-assigned identity a marker names
         that is no longer attached.
+      - The marker is trusted as written. Anyone allowed to write role assignments could write it on an
+        assignment of another principal; restrict C(Microsoft.Authorization/roleAssignments/write) as Azure
+        recommends. Assignments made before this collection wrote the marker are not attributed.
       - Only role assignments that apply in O(subscription_id) (at, above or below it) and vaults of that
         subscription are looked at; grants a service's identity holds in other subscriptions are not listed.
       - M(azure_apim.identity.role_assignment) / M(azure_apim.identity.keyvault_access) with C(state=absent) and
