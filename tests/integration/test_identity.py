@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import pytest
 
+from harness.quartet import run_quartet
 from integration.reads_support import reads
 
 RG = "rg-ident"
@@ -93,18 +94,11 @@ def args_for(service: str, **args: Any) -> dict[str, Any]:
 
 
 def quartet(playbook: Any, extra_vars: dict, task: str) -> tuple[Any, Any]:
-    """check → apply → idempotent check → idempotent apply; returns the check and apply runs."""
-    check = playbook("identity_module", extra_vars=extra_vars, check=True, diff=True)
-    assert check.rc == 0, check.explain()
-    assert check.requests.writes() == [], "check mode wrote"
-    apply = playbook("identity_module", extra_vars=extra_vars, diff=True)
-    assert apply.rc == 0, apply.explain()
-    for mode in ({"check": True}, {}):
-        again = playbook("identity_module", extra_vars=extra_vars, diff=True, **mode)
-        assert again.rc == 0, again.explain()
-        assert again.changed_tasks() == [], f"not idempotent ({mode})"
-        assert again.requests.writes() == [], f"a no-op re-run wrote ({mode})"
-    return check, apply
+    """check → apply → idempotent check → idempotent apply (no task may change on the re-runs); returns the check
+    and apply runs."""
+    runs = run_quartet(lambda check, diff: playbook("identity_module", extra_vars=extra_vars, check=check, diff=diff),
+                       predict=False, apply_changes=False, apply_writes=False)
+    return runs.check, runs.apply
 
 
 # ----------------------------------------------------------------------------------------------------------------------
