@@ -26,12 +26,8 @@ PLAYBOOKS_DIR = TESTS_DIR / "integration" / "playbooks"
 SITE_DIR = TESTS_DIR / "reliability" / "sitecustomize"
 MODULE_PACKAGE = "ansible_collections.azure_apim.identity.plugins.modules"
 # Settings of every ansible-playbook run: no prompts, no colour, temporary files and ANSIBLE_HOME inside the workdir.
-ANSIBLE_QUIET = {
-    "ANSIBLE_HOST_KEY_CHECKING": "False",
-    "ANSIBLE_RETRY_FILES_ENABLED": "False",
-    "ANSIBLE_NOCOLOR": "1",
-    "ANSIBLE_DEPRECATION_WARNINGS": "False",
-}
+ANSIBLE_QUIET = dict(ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_NOCOLOR="1",
+                     ANSIBLE_DEPRECATION_WARNINGS="False")
 
 
 @dataclass
@@ -69,6 +65,18 @@ def module_python() -> str:
     """The interpreter that runs the modules: `$AZURE_APIM_MODULE_PYTHON` (e.g. the `make test-compat` virtualenv
     holding the oldest supported Azure SDKs), else this virtualenv's Python (it has the Azure SDKs)."""
     return os.environ.get("AZURE_APIM_MODULE_PYTHON") or sys.executable
+
+
+# What a test that needs the oldest supported Azure SDKs says when there is no interpreter holding them.
+OLD_SDK_MISSING = "no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON"
+
+
+def old_sdk_python() -> Optional[str]:
+    """The interpreter holding the oldest supported Azure SDKs (`$AZURE_APIM_OLD_SDK_PYTHON`, else .venv-compat's),
+    or None when it does not exist."""
+    configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
+    path = Path(configured) if configured else REPO_ROOT / ".venv-compat" / "bin" / "python"
+    return str(path) if path.exists() else None
 
 
 def clean_environ(strip: Iterable[str]) -> dict[str, str]:
@@ -183,7 +191,8 @@ class PlaybookResult:
         return f"$ {' '.join(self.command)}\nrc={self.rc}\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}"
 
 
-def playbook_env(azure: Any, workdir: Path, result_file: Path, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+def playbook_env(azure: Any, workdir: Path, result_file: Path,
+                 extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     """The process environment for `ansible-playbook`: AWX's Azure credential variables plus local settings, and
     the `json_result` callback writing every task's result to `result_file`."""
     return ansible_env(workdir, CALLBACK_DIR, "json_result", {
