@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable, Optional
 import pytest
 
 from harness.quartet import assert_idempotent, run_quartet
-from reliability.oracle import Oracle
 from harness.runner import REPO_ROOT, ModuleRun, run_module
+from reliability.oracle import Oracle
 from reliability.snapshot import diff_views, foreign_view
 
 ORACLE = Oracle()
