@@ -25,7 +25,7 @@ PLAYBOOKS_DIR = TESTS_DIR / "integration" / "playbooks"
 # Loaded by every module process: the Azure SDK, MSAL and urllib3 loggers at DEBUG into $AZURE_APIM_TEST_SDK_LOG.
 SITE_DIR = TESTS_DIR / "reliability" / "sitecustomize"
 MODULE_PACKAGE = "ansible_collections.azure_apim.identity.plugins.modules"
-# Settings of every ansible-playbook run: no prompts, no colour, temporary files and ANSIBLE_HOME inside the workdir.
+# Settings of every ansible-playbook run: no host-key prompt, no retry files, no colour, no deprecation noise.
 ANSIBLE_QUIET = dict(ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_NOCOLOR="1",
                      ANSIBLE_DEPRECATION_WARNINGS="False")
 

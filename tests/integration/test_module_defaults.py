@@ -75,7 +75,8 @@ def test_module_defaults_group_supplies_the_connection(world, local_azure, run_w
     predicted = check.task("Create the identity")
     assert predicted["changed"] and predicted["diff"]["before"] == {}
     assert predicted["diff"]["after"]["name"] == IDENTITY
-    assert local_azure.admin.resource(_identity_id(local_azure)) is None
+    # Nothing was created by the check: the state right after it holds no such identity.
+    assert _identity_id(local_azure).lower() not in {rid.lower() for rid in check.state["resources"]}
 
     created = apply.task("Create the identity")
     assert created["changed"] and created["diff"]["after"]["tags"] == {"configured_by": "module_defaults"}
