@@ -48,6 +48,12 @@ class Quartet:
         return {"check": self.check, "apply": self.apply, "check_again": self.recheck, "apply_again": self.reapply}
 
 
+def runs_of(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Runner:
+    """`run(*args, check=..., diff=..., **kwargs)` as a `Runner`, e.g. `runs_of(playbook, "uai_list", extra_vars=extra)`
+    for the integration fixture or `runs_of(rel.run, module, args)` for a module process."""
+    return lambda check, diff: run(*args, check=check, diff=diff, **kwargs)
+
+
 def run_quartet(run: Runner, task: Optional[str] = None, *, predict: bool = True, apply_changes: bool = True,
                 apply_writes: bool = True, compare: bool = False, rerun_diff: bool = True, secrets: tuple = (),
                 before_apply: Optional[Callable[[], None]] = None,

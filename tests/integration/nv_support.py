@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 # assert_no_secret: imported from here by the named value and logger tests
-from harness.quartet import Quartet, assert_no_secret, run_quartet  # noqa: F401
+from harness.quartet import Quartet, assert_no_secret, run_quartet, runs_of  # noqa: F401
 
 RG = "rg-nv"
 SERVICE = "apim-nv"
@@ -65,5 +65,5 @@ def assert_quartet(playbook: Callable[..., Any], name: str, extra_vars: dict[str
                    secrets: tuple = ()) -> Quartet:
     """check -> apply -> idempotent check -> idempotent apply of `task`, with --diff (tests/harness/quartet.py);
     the check's diffs must be the apply's and no run's output may contain any of ``secrets``."""
-    return run_quartet(lambda check, diff: playbook(name, extra_vars=extra_vars, check=check, diff=diff), task,
+    return run_quartet(runs_of(playbook, name, extra_vars=extra_vars), task,
                        compare=True, secrets=secrets)

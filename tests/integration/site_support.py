@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import yaml
 
 # assert_no_secret: imported from here by the site plan tests
-from harness.quartet import assert_no_secret, run_quartet  # noqa: F401
+from harness.quartet import assert_no_secret, run_quartet, runs_of  # noqa: F401
 from integration.harness import REPO_ROOT
 
 RG = "rg-apim-demo"
@@ -95,7 +95,7 @@ def writes(run: Any) -> list:
 def quartet(playbook: Callable[..., Any], path: Path, extra: dict[str, Any], secrets: tuple = ()) -> tuple:
     """check -> apply -> idempotent check -> idempotent apply (all with --diff, any task counts; see
     tests/harness/quartet.py); returns (check, apply)."""
-    runs = run_quartet(lambda check, diff: playbook(path, extra_vars=extra, check=check, diff=diff), None,
+    runs = run_quartet(runs_of(playbook, path, extra_vars=extra), None,
                        apply_changes=False, secrets=secrets)
     return runs.check, runs.apply
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.quartet import run_quartet
+from harness.quartet import run_quartet, runs_of
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_background_task_is_collected_by_async_status(world, local_azure, playbo
     """check → apply → check → apply, each with the module in the background: the launch returns at once, the
     result (changed, diff, identity) arrives through async_status, and the re-runs are no-ops with zero writes."""
     world("demo", time_scale=0.01, latency_ms=LATENCY_MS)
-    q = run_quartet(lambda check, diff: playbook("async_identity", check=check, diff=diff), "Wait for the identity")
+    q = run_quartet(runs_of(playbook, "async_identity"), "Wait for the identity")
     check, apply, again_check, again = q.check, q.apply, q.recheck, q.reapply
     for run in (check, apply, again_check, again):
         launched = run.task("Start creating the identity")
@@ -89,8 +89,7 @@ if APIM_IDENTITY_MODULE.exists():
         # 15 Azure seconds of "Updating" last a few real seconds: long enough to poll, short enough for CI.
         world("demo", time_scale=0.2)
         service_id = f"{local_azure.rg_id('rg-apim-demo')}/providers/Microsoft.ApiManagement/service/{APIM_SERVICE}"
-        q = run_quartet(lambda check, diff: playbook("async_apim_identity", check=check, diff=diff),
-                        "Wait for API Management")
+        q = run_quartet(runs_of(playbook, "async_apim_identity"), "Wait for API Management")
         check, apply, again_check, again = q.check, q.apply, q.recheck, q.reapply
         for run in (check, apply, again_check, again):
             assert run.task("Start enabling the system-assigned identity")["finished"] == 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.quartet import run_quartet
+from harness.quartet import run_quartet, runs_of
 from integration.custom_domain_world import BUILTIN, by_host, secret_id, seed, service_writes
 
 TASK = "Ensure the hostname"
@@ -24,7 +24,7 @@ def dom(world: Any, local_azure: Any) -> Any:
 
 def quartet(playbook: Any, extra: dict, name: str = "custom_domain_one", task: str = TASK) -> Any:
     """check → apply → idempotent check → idempotent apply (re-runs without --diff); returns the apply run."""
-    return run_quartet(lambda check, diff: playbook(name, extra_vars=extra, check=check, diff=diff), task,
+    return run_quartet(runs_of(playbook, name, extra_vars=extra), task,
                        apply_writes=False, rerun_diff=False).apply
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.quartet import run_quartet
+from harness.quartet import run_quartet, runs_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO_ROOT / "playbooks"
@@ -45,7 +45,7 @@ def stored(azure: Any, state: dict) -> tuple[str, list[str], Any]:
 def quartet(playbook: Any, name: str) -> tuple[Any, Any]:
     """check → apply → idempotent check → idempotent apply of playbooks/<name>.yml with its example vars."""
     path, extra = PLAYBOOKS / f"{name}.yml", example_vars(name)
-    runs = run_quartet(lambda check, diff: playbook(path, extra_vars=extra, check=check, diff=diff),
+    runs = run_quartet(runs_of(playbook, path, extra_vars=extra),
                        predict=False, apply_changes=False)
     return runs.check, runs.apply
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.quartet import run_quartet as shared_quartet
+from harness.quartet import run_quartet as shared_quartet, runs_of
 from integration.test_identity import RG, identity_world, service_path, stored_identity
 
 NEW = "apim-new"
@@ -21,7 +21,7 @@ def service_args(**args: Any) -> dict[str, Any]:
 def run_quartet(playbook: Any, args: dict) -> tuple[Any, Any]:
     """check → apply → idempotent check → idempotent apply of apim_service."""
     extra = {"service_args": args}
-    runs = shared_quartet(lambda check, diff: playbook("identity_service", extra_vars=extra, check=check, diff=diff),
+    runs = shared_quartet(runs_of(playbook, "identity_service", extra_vars=extra),
                           predict=False, apply_changes=False, apply_writes=False)
     return runs.check, runs.apply
 

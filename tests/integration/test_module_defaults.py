@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import pytest
 
-from harness.quartet import run_quartet
+from harness.quartet import run_quartet, runs_of
 from integration.harness import PlaybookResult, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -69,8 +69,8 @@ def test_module_defaults_group_supplies_the_connection(world, local_azure, run_w
     extra = _defaults_vars(local_azure)
 
     # No task of the play may change on the re-runs; the client secret (a play variable here) is never shown.
-    q = run_quartet(lambda check, diff: run_with_env("module_defaults_identity", {}, extra, check=check, diff=diff),
-                    None, secrets=(local_azure.client_secret,))
+    q = run_quartet(runs_of(run_with_env, "module_defaults_identity", {}, extra), None,
+                    secrets=(local_azure.client_secret,))
     check, apply = q.check, q.apply
     predicted = check.task("Create the identity")
     assert predicted["changed"] and predicted["diff"]["before"] == {}

@@ -1,7 +1,7 @@
 """user_assigned_identity through ansible-playbook against the local Azure: check → apply → check → apply."""
 from __future__ import annotations
 
-from harness.quartet import run_quartet
+from harness.quartet import run_quartet, runs_of
 
 UAI_TYPE = "microsoft.managedidentity/userassignedidentities"
 
@@ -18,8 +18,8 @@ def test_create_quartet_then_tags_then_delete(world, playbook):
     args = {"uai_name": "id-apim-new", "uai_tags": {"team": "ops"}}
 
     # The re-runs go without --diff.
-    q = run_quartet(lambda check, diff: playbook("uai_present", extra_vars=args, check=check, diff=diff),
-                    "Ensure the user-assigned identity", rerun_diff=False)
+    q = run_quartet(runs_of(playbook, "uai_present", extra_vars=args), "Ensure the user-assigned identity",
+                    rerun_diff=False)
     check, apply = q.check, q.apply
     assert _identity(check.state, "id-apim-new") is None
 
@@ -50,8 +50,7 @@ def test_identities_list_quartet_in_one_module_run(world, playbook):
     world("demo")
     task = "Ensure the user-assigned identities"
     items = [{"name": "id-list-a", "tags": {"team": "ops"}}, {"name": "id-list-b"}]
-    q = run_quartet(lambda check, diff: playbook("uai_list", extra_vars={"uai_items": items}, check=check, diff=diff),
-                    task)
+    q = run_quartet(runs_of(playbook, "uai_list", extra_vars={"uai_items": items}), task)
     check, apply, check2, apply2 = q.check, q.apply, q.recheck, q.reapply
     assert sorted(check.task(task)["diff"]["after"]) == ["rg-apim-demo/id-list-a", "rg-apim-demo/id-list-b"]
     assert _identity(check.state, "id-list-a") is None

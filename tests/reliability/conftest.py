@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import pytest
 
-from harness.quartet import assert_idempotent, run_quartet
+from harness.quartet import assert_idempotent, run_quartet, runs_of
 from harness.runner import REPO_ROOT, ModuleRun, run_module
 from reliability.oracle import Oracle
 from reliability.snapshot import diff_views, foreign_view
@@ -219,17 +219,14 @@ class Rel:
             for rule in rules:
                 self.fault(**rule)
 
-        return run_quartet(self._runner(module, args, env), apply_writes=False, before_apply=arm,
+        return run_quartet(runs_of(self.run, module, args, env=env), apply_writes=False, before_apply=arm,
                            after_apply=self.clear_faults).runs()
 
     def idempotent(self, module: str, args: dict[str, Any], *, env: Optional[dict[str, str]] = None
                    ) -> dict[str, ModuleRun]:
         """A check run and a real run that both report no change and send zero writes."""
-        check_again, apply_again = assert_idempotent(self._runner(module, args, env))
+        check_again, apply_again = assert_idempotent(runs_of(self.run, module, args, env=env))
         return {"check_again": check_again, "apply_again": apply_again}
-
-    def _runner(self, module: str, args: dict[str, Any], env: Optional[dict[str, str]]) -> Callable[..., ModuleRun]:
-        return lambda check, diff: self.run(module, args, check=check, diff=diff, env=env)
 
     # -- checks ----------------------------------------------------------------------------------------------------
     @staticmethod

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from harness.quartet import Quartet, assert_idempotent, run_quartet
+from harness.quartet import Quartet, assert_idempotent, run_quartet, runs_of
 from harness.runner import PlaybookResult, playbook_command, write_inventory
 
 TASK = "Ensure the thing"
@@ -125,6 +125,13 @@ def test_hooks_wrap_only_the_apply_and_module_runs_are_checked_too():
         run_quartet(run, apply_writes=False, before_apply=lambda: events.append("arm"),
                     after_apply=lambda: events.append("clear"))
     assert events == ["check", "arm", "apply", "clear", "check", "apply"]
+
+
+def test_runs_of_passes_the_flags_through():
+    calls = []
+    run = runs_of(lambda *args, **kwargs: calls.append((args, kwargs)), "uai_list", extra_vars={"a": 1})
+    run(True, False)
+    assert calls == [(("uai_list",), {"check": True, "diff": False, "extra_vars": {"a": 1}})]
 
 
 def test_inventory_and_command_line(tmp_path):
