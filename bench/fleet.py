@@ -33,8 +33,8 @@ def measure(azure: Any, services: int, forks: int, page_size: int) -> list[dict[
     """Seed, then time the inventory listing and the report."""
     import subprocess
 
+    from harness.runner import playbook_env
     from integration.fleet_support import ansible_inventory, fleet_world, write_source
-    from integration.harness import playbook_env
 
     first = services * 6 // 10
     azure.admin.reset()

@@ -1,5 +1,8 @@
 """Processes of a bench run: the local Azure (`python -m emulator serve`) and `ansible-playbook` runs against it.
 
+The command line, inventory and environment of a playbook run are the test suites' (tests/harness/runner.py); bench
+adds its timing callback, GNU time and the peer collection's environment.
+
 Peak memory of module processes: every module runs through a small shell wrapper set as
 `ansible_python_interpreter`, which execs GNU time (`/usr/bin/time -f "BENCHRSS %M %e %C"`) around the real Python.
 GNU time reports the maximum resident set size of exactly that module process; the AnsiballZ file name on its command
@@ -12,14 +15,19 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from bench import metrics
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT / "tests") not in sys.path:  # the shared test harness, tests/harness (`make bench` sets PYTHONPATH)
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+
+from bench import metrics  # noqa: E402
+from harness import runner as harness  # noqa: E402
+
 BENCH_DIR = REPO_ROOT / "bench"
 CALLBACK_DIR = BENCH_DIR / "callback_plugins"
 GNU_TIME = "/usr/bin/time"
@@ -119,13 +127,7 @@ class RunRecord:
 
 def write_inventory(path: Path, hosts: list[dict[str, Any]], interpreter: str) -> Path:
     """An inventory of local-connection hosts (one per APIM instance) in group `bench`."""
-    lines = ["[bench]"]
-    for host in hosts:
-        hostvars = " ".join("{0}={1}".format(k, v) for k, v in host["vars"].items())
-        lines.append("{0} ansible_connection=local {1}".format(host["name"], hostvars).strip())
-    lines += ["", "[bench:vars]", "ansible_python_interpreter={0}".format(interpreter)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return harness.write_inventory(path, interpreter, hosts, group="bench")
 
 
 def interpreter_wrapper(workdir: Path, python: str) -> tuple[str, bool]:
@@ -150,39 +152,23 @@ def run_playbook(azure: Any, side: Side, playbook: Path, workdir: Path, hosts: l
     # GNU time around ansible-playbook too: its children's CPU includes the forks and the module processes.
     timed = [GNU_TIME, "-o", str(workdir / "playbook.time"), "-f", "%U %S"] if measures else []
     inventory = write_inventory(workdir / "inventory.ini", hosts, interpreter)
-    cmd = timed + [side.ansible_playbook, "-i", str(inventory), str(playbook), "-f", str(forks)]
-    if extra_vars:
-        (workdir / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
-        cmd += ["-e", "@" + str(workdir / "vars.json")]
-    cmd += (["--check"] if check else []) + (["--diff"] if diff else [])
+    cmd = timed + harness.playbook_command(playbook, inventory, workdir, ansible_playbook=side.ansible_playbook,
+                                           extra_vars=extra_vars, check=check, diff=diff, forks=forks)
     env = _process_env(side, azure, workdir)
     state = azure.admin.state()
     azure.admin.clear_requests()
-    start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(workdir), env=env, check=False)
-    wall = time.monotonic() - start
-    return _collect(azure, proc, wall, workdir, state)
+    proc = harness.run_process(cmd, workdir, env, timeout)
+    return _collect(azure, proc, workdir, state)
 
 
 def _process_env(side: Side, azure: Any, workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ANSIBLE_", "PYTHON", "REQUESTS_"))}
-    env.update({
-        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
-        "ANSIBLE_CALLBACKS_ENABLED": "bench_timing",
+    return harness.ansible_env(workdir, CALLBACK_DIR, "bench_timing", {
         "BENCH_TIMING_FILE": str(workdir / "timing.json"),
         "BENCH_RSS_LOG": str(workdir / "rss.log"),
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PIPELINING": "False",
-        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(workdir / "tmp"),
-        "ANSIBLE_HOME": str(workdir / "ansible-home"),
-        "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_SYSTEM_WARNINGS": "False",
-    })
-    env.update(side_env(side, azure))
-    return env
+        **side_env(side, azure),
+    }, strip=("AZURE_", "ANSIBLE_", "PYTHON", "REQUESTS_"))
 
 
 def _total_cpu(path: Path) -> Optional[float]:
@@ -196,14 +182,13 @@ def _total_cpu(path: Path) -> Optional[float]:
         return None
 
 
-def _collect(azure: Any, proc: subprocess.CompletedProcess, wall: float, workdir: Path,
-             before: dict[str, Any]) -> RunRecord:
+def _collect(azure: Any, proc: harness.Process, workdir: Path, before: dict[str, Any]) -> RunRecord:
     timing_file = workdir / "timing.json"
     timing = json.loads(timing_file.read_text(encoding="utf-8")) if timing_file.exists() else {}
     rss_file = workdir / "rss.log"
     rss = metrics.parse_rss_log(rss_file.read_text(encoding="utf-8")) if rss_file.exists() else []
     after = azure.admin.state()
-    return RunRecord(rc=proc.returncode, wall_s=wall, tasks=metrics.task_windows(timing),
+    return RunRecord(rc=proc.rc, wall_s=proc.elapsed, tasks=metrics.task_windows(timing),
                      total_cpu_s=_total_cpu(workdir / "playbook.time"),
                      requests=list(azure.admin.requests()), rss=rss, operations=after.get("operations", {}),
                      azure_start=float(before.get("now", 0.0)),

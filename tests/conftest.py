@@ -12,22 +12,11 @@ from typing import Any, Callable, Iterator, Union
 
 import pytest
 
+from harness.runner import ensure_collection_link
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-COLLECTIONS_DIR = REPO_ROOT / ".collections"
 
-
-def _ensure_collection_link() -> None:
-    link = COLLECTIONS_DIR / "ansible_collections" / "azure_apim" / "identity"
-    if link.is_symlink() or link.exists():
-        return
-    link.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        link.symlink_to(REPO_ROOT, target_is_directory=True)
-    except FileExistsError:
-        pass  # another xdist worker made it first
-
-
-_ensure_collection_link()
+ensure_collection_link()
 
 
 def shared_dir() -> Path:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from integration.diff_compare import compare_runs
+# assert_no_secret: imported from here by the named value and logger tests
+from harness.quartet import Quartet, assert_no_secret, run_quartet, runs_of  # noqa: F401
 
 RG = "rg-nv"
 SERVICE = "apim-nv"
@@ -62,44 +61,9 @@ def writes(result: Any) -> list:
     return list(result.requests.writes())
 
 
-@dataclass
-class Quartet:
-    """The four runs of one behaviour."""
-
-    check: Any
-    apply: Any
-    check2: Any
-    apply2: Any
-
-
 def assert_quartet(playbook: Callable[..., Any], name: str, extra_vars: dict[str, Any], task: str,
                    secrets: tuple = ()) -> Quartet:
-    """check -> apply -> idempotent check -> idempotent apply, with --diff; returns the four results.
-
-    The first check predicts a change without writing; the apply changes; both re-runs report no change and write
-    nothing. No run's output may contain any of ``secrets``.
-    """
-    check = playbook(name, extra_vars=extra_vars, check=True, diff=True)
-    apply = playbook(name, extra_vars=extra_vars, diff=True)
-    check2 = playbook(name, extra_vars=extra_vars, check=True, diff=True)
-    apply2 = playbook(name, extra_vars=extra_vars, diff=True)
-    for label, run in (("check", check), ("apply", apply), ("check2", check2), ("apply2", apply2)):
-        assert run.rc == 0, label + "\n" + run.explain()
-        assert_no_secret(run, secrets)
-    assert check.task(task)["changed"] is True, check.explain()
-    assert writes(check) == [], writes(check)
-    assert apply.task(task)["changed"] is True, apply.explain()
-    assert writes(apply), "the apply sent no write"
-    for label, run in (("check2", check2), ("apply2", apply2)):
-        assert run.task(task)["changed"] is False, label + "\n" + run.explain()
-        assert writes(run) == [], (label, writes(run))
-    # The check's diff is the apply's, except for values only known after apply.
-    assert compare_runs(check, apply) == {}, compare_runs(check, apply)
-    return Quartet(check, apply, check2, apply2)
-
-
-def assert_no_secret(run: Any, secrets: tuple) -> None:
-    """None of the secret strings appear in stdout, stderr or the JSON results."""
-    blob = run.stdout + run.stderr + json.dumps(run.result)
-    for secret in secrets:
-        assert secret not in blob, "a secret value appears in the output"
+    """check -> apply -> idempotent check -> idempotent apply of `task`, with --diff (tests/harness/quartet.py);
+    the check's diffs must be the apply's and no run's output may contain any of ``secrets``."""
+    return run_quartet(runs_of(playbook, name, extra_vars=extra_vars), task,
+                       compare=True, secrets=secrets)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from harness.quartet import assert_idempotent, runs_of
 from integration.nv_support import FAST, UAMI, resource, world_spec, writes
 from integration.reads_support import reads
 from integration.test_policy import ELEMENT, PLAYBOOK, TASK, _policy_path, _seed_api
@@ -45,10 +46,7 @@ def test_two_elements_of_one_policy_cost_one_put(world, playbook, local_azure):
     assert [r["changed"] for r in task["elements"]] == [True, True, True]
     assert task["elements"][1]["policy"]["element"]["output_token_variable_name"] == "sb-token"
     assert len(task["diff"]["after"]) == 2
-    for check in (True, False):
-        again = playbook(PLAYBOOK, extra_vars={"auth_elements": ELEMENTS}, check=check)
-        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
-        assert writes(again) == []
+    assert_idempotent(runs_of(playbook, PLAYBOOK, extra_vars={"auth_elements": ELEMENTS}), TASK, diff=False)
     gone = playbook(PLAYBOOK, extra_vars={"auth_elements": ELEMENTS, "auth_state": "absent"})
     assert gone.rc == 0 and gone.task(TASK)["changed"] is True, gone.explain()
     assert len(writes(gone)) == 2

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import pytest
 
+from harness.quartet import assert_idempotent, run_quartet, runs_of
 from integration.reads_support import reads
 
 RG = "rg-ident"
@@ -93,18 +94,11 @@ def args_for(service: str, **args: Any) -> dict[str, Any]:
 
 
 def quartet(playbook: Any, extra_vars: dict, task: str) -> tuple[Any, Any]:
-    """check → apply → idempotent check → idempotent apply; returns the check and apply runs."""
-    check = playbook("identity_module", extra_vars=extra_vars, check=True, diff=True)
-    assert check.rc == 0, check.explain()
-    assert check.requests.writes() == [], "check mode wrote"
-    apply = playbook("identity_module", extra_vars=extra_vars, diff=True)
-    assert apply.rc == 0, apply.explain()
-    for mode in ({"check": True}, {}):
-        again = playbook("identity_module", extra_vars=extra_vars, diff=True, **mode)
-        assert again.rc == 0, again.explain()
-        assert again.changed_tasks() == [], f"not idempotent ({mode})"
-        assert again.requests.writes() == [], f"a no-op re-run wrote ({mode})"
-    return check, apply
+    """check → apply → idempotent check → idempotent apply (no task may change on the re-runs); returns the check
+    and apply runs."""
+    runs = run_quartet(runs_of(playbook, "identity_module", extra_vars=extra_vars),
+                       predict=False, apply_changes=False, apply_writes=False)
+    return runs.check, runs.apply
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -141,10 +135,7 @@ def test_identity_matrix_every_transition(local_azure, world, playbook):
         patches = apply.requests.writes().matching("PATCH", service_path(local_azure, case["service"]))
         assert len(patches) == 1, case["service"]
         assert set(patches[0]["body"]) == {"identity"}, "the PATCH must carry only identity"
-    for mode in ({"check": True}, {}):
-        again = playbook("identity_matrix", extra_vars=extra_vars, diff=True, **mode)
-        assert again.rc == 0, again.explain()
-        assert again.changed_tasks() == [] and again.requests.writes() == [], mode
+    assert_idempotent(runs_of(playbook, "identity_matrix", extra_vars=extra_vars))
 
 
 def test_patch_sends_empty_object_for_kept_and_null_for_removed(local_azure, world, playbook):
@@ -205,10 +196,7 @@ def test_ids_differing_only_in_case_cause_no_change(local_azure, world, playbook
     world(identity_world({"apim-one": STATES["user"]["seed"]}), **FAST)
     shouting = uami_id(local_azure, "id-a").upper() + "/"
     args = args_for("apim-one", user_assigned_identities=[shouting, "ID-B"], user_assigned_mode="exact")
-    for mode in ({"check": True}, {}):
-        run = playbook("identity_module", extra_vars={"identity_args": args}, diff=True, **mode)
-        assert run.rc == 0, run.explain()
-        assert run.changed_tasks() == [] and run.requests.writes() == []
+    assert_idempotent(runs_of(playbook, "identity_module", extra_vars={"identity_args": args}))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -219,10 +207,8 @@ def test_reads_of_a_no_op_and_of_a_converge(local_azure, world, playbook):
     world(identity_world({"apim-one": STATES["both"]["seed"]}), **FAST)
     keep = args_for("apim-one", system_assigned=True, user_assigned_identities=["id-a", uami_id(local_azure, "ID-B")],
                     user_assigned_mode="exact")
-    for mode in ({"check": True}, {}):
-        noop = playbook("identity_module", extra_vars={"identity_args": keep}, **mode)
-        assert noop.rc == 0 and noop.changed_tasks() == [], noop.explain()
-        assert reads(noop) == ["GET service/apim-one"], (mode, reads(noop))
+    for noop in assert_idempotent(runs_of(playbook, "identity_module", extra_vars={"identity_args": keep}), diff=False):
+        assert reads(noop) == ["GET service/apim-one"], reads(noop)
     grow = args_for("apim-one", user_assigned_identities=["id-a", "id-c"])
     check = playbook("identity_module", extra_vars={"identity_args": grow}, check=True)
     assert reads(check) == ["GET service/apim-one", "GET userassignedidentities/id-c"], reads(check)

@@ -6,23 +6,15 @@ Needs an interpreter with those pins: `make compat-venv` (.venv-compat) or AZURE
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
+from harness import runner as harness_runner
 from integration.test_identity import RG, args_for, identity_world, quartet, service_path, stored_identity
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def old_sdk_python() -> str:
     """The old-SDK interpreter, or skip."""
-    configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
-    path = Path(configured) if configured else REPO_ROOT / ".venv-compat" / "bin" / "python"
-    if not path.exists():
-        pytest.skip("no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON")
-    return str(path)
+    return harness_runner.old_sdk_python() or pytest.skip(harness_runner.OLD_SDK_MISSING)
 
 
 def test_identity_change_with_the_oldest_sdks(local_azure, world, playbook):

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.quartet import run_quartet, runs_of
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO_ROOT / "playbooks"
 DEMO_WORLD = REPO_ROOT / "tests" / "emulator" / "worlds" / "demo.yaml"
@@ -43,17 +45,9 @@ def stored(azure: Any, state: dict) -> tuple[str, list[str], Any]:
 def quartet(playbook: Any, name: str) -> tuple[Any, Any]:
     """check → apply → idempotent check → idempotent apply of playbooks/<name>.yml with its example vars."""
     path, extra = PLAYBOOKS / f"{name}.yml", example_vars(name)
-    check = playbook(path, extra_vars=extra, check=True, diff=True)
-    assert check.rc == 0, check.explain()
-    assert check.requests.writes() == [], "check mode wrote"
-    apply = playbook(path, extra_vars=extra, diff=True)
-    assert apply.rc == 0, apply.explain()
-    assert apply.requests.writes(), "the apply run changed nothing"
-    for mode in ({"check": True}, {}):
-        again = playbook(path, extra_vars=extra, diff=True, **mode)
-        assert again.rc == 0, again.explain()
-        assert again.changed_tasks() == [] and again.requests.writes() == [], mode
-    return check, apply
+    runs = run_quartet(runs_of(playbook, path, extra_vars=extra),
+                       predict=False, apply_changes=False)
+    return runs.check, runs.apply
 
 
 def test_system_assigned_playbook(local_azure, world, playbook):

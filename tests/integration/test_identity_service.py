@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from harness.quartet import run_quartet as shared_quartet, runs_of
 from integration.test_identity import RG, identity_world, service_path, stored_identity
 
 NEW = "apim-new"
@@ -20,16 +21,9 @@ def service_args(**args: Any) -> dict[str, Any]:
 def run_quartet(playbook: Any, args: dict) -> tuple[Any, Any]:
     """check → apply → idempotent check → idempotent apply of apim_service."""
     extra = {"service_args": args}
-    check = playbook("identity_service", extra_vars=extra, check=True, diff=True)
-    assert check.rc == 0, check.explain()
-    assert check.requests.writes() == [], "check mode wrote"
-    apply = playbook("identity_service", extra_vars=extra, diff=True)
-    assert apply.rc == 0, apply.explain()
-    for mode in ({"check": True}, {}):
-        again = playbook("identity_service", extra_vars=extra, diff=True, **mode)
-        assert again.rc == 0, again.explain()
-        assert again.changed_tasks() == [] and again.requests.writes() == [], mode
-    return check, apply
+    runs = shared_quartet(runs_of(playbook, "identity_service", extra_vars=extra),
+                          predict=False, apply_changes=False, apply_writes=False)
+    return runs.check, runs.apply
 
 
 CREATE = dict(location="westeurope", sku_name="StandardV2", publisher_name="Contoso",

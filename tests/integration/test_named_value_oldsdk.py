@@ -4,23 +4,16 @@ api-version 2022-08-01, where named-value writes answer 202 without a body). The
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from integration.harness import REPO_ROOT
+from harness.runner import OLD_SDK_MISSING, old_sdk_python
 from integration.nv_support import EVENTHUB_NS, FAST, KV_POLICY, UAMI, assert_quartet, world_spec
 
 pytestmark = pytest.mark.integration
 
 
 def _old_python() -> str:
-    configured = os.environ.get("AZURE_APIM_OLD_SDK_PYTHON")
-    path = Path(configured) if configured else REPO_ROOT / ".venv-compat" / "bin" / "python"
-    if not path.exists():
-        pytest.skip("no old-SDK interpreter: run `make compat-venv` or set AZURE_APIM_OLD_SDK_PYTHON")
-    return str(path)
+    return old_sdk_python() or pytest.skip(OLD_SDK_MISSING)
 
 
 @pytest.mark.parametrize("playbook_name, task, extra", [

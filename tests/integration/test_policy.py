@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from harness.quartet import assert_idempotent, runs_of
 from integration.nv_support import FAST, UAMI, assert_quartet, resource, service_id, world_spec, writes
 from integration.reads_support import reads
 
@@ -173,9 +174,7 @@ def test_reads_of_a_change_and_of_a_no_op(world, playbook, local_azure, identity
     assert apply.rc == 0 and apply.task(TASK)["changed"] is True, apply.explain()
     # the policy, the service once (identity enabled) before the write, then the policy again to verify
     assert reads(apply) == [API_POLICY, "GET service/apim-nv", API_POLICY], reads(apply)
-    for check in (True, False):
-        again = playbook(PLAYBOOK, extra_vars=extra, check=check)
-        assert again.rc == 0 and again.task(TASK)["changed"] is False, again.explain()
+    for again in assert_idempotent(runs_of(playbook, PLAYBOOK, extra_vars=extra), TASK, diff=False):
         assert reads(again) == noop_reads, reads(again)
     # no policy at the scope (404): the service and the API are read to tell a missing scope from an empty one
     resp = local_azure.arm().put(f"{service_id(local_azure)}/apis/billing",

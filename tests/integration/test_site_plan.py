@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from integration.diff_compare import compare_runs
+from harness.diffs import compare_runs
 from integration.harness import REPO_ROOT
 from integration.site_support import (
     FAST, SECRET_VALUE, add_legacy_hostname, assert_no_secret, site_vars, world_spec, writes,

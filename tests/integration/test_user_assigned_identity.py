@@ -1,6 +1,8 @@
 """user_assigned_identity through ansible-playbook against the local Azure: check → apply → check → apply."""
 from __future__ import annotations
 
+from harness.quartet import run_quartet, runs_of
+
 UAI_TYPE = "microsoft.managedidentity/userassignedidentities"
 
 
@@ -15,16 +17,13 @@ def test_create_quartet_then_tags_then_delete(world, playbook):
     world("demo")
     args = {"uai_name": "id-apim-new", "uai_tags": {"team": "ops"}}
 
-    check = playbook("uai_present", extra_vars=args, check=True, diff=True)
-    assert check.rc == 0, check.explain()
-    assert check.task("Ensure the user-assigned identity")["changed"] is True
-    assert check.requests.writes() == [], "check mode must not write"
+    # The re-runs go without --diff.
+    q = run_quartet(runs_of(playbook, "uai_present", extra_vars=args), "Ensure the user-assigned identity",
+                    rerun_diff=False)
+    check, apply = q.check, q.apply
     assert _identity(check.state, "id-apim-new") is None
 
-    apply = playbook("uai_present", extra_vars=args, diff=True)
-    assert apply.rc == 0, apply.explain()
     result = apply.task("Ensure the user-assigned identity")
-    assert result["changed"] is True
     assert result["diff"]["before"] in ({}, None) or not result["diff"]["before"]
     stored = _identity(apply.state, "id-apim-new")
     assert stored is not None and stored["tags"] == {"team": "ops"}
@@ -33,12 +32,6 @@ def test_create_quartet_then_tags_then_delete(world, playbook):
     assert [e["method"] for e in apply.requests.writes()] == ["PUT"]
     info = apply.task("Read it back with the info module")
     assert [i["client_id"] for i in info["identities"]] == [stored["properties"]["clientId"]]
-
-    for check_mode in (True, False):
-        again = playbook("uai_present", extra_vars=args, check=check_mode)
-        assert again.rc == 0, again.explain()
-        assert again.task("Ensure the user-assigned identity")["changed"] is False
-        assert again.requests.writes() == []
 
     # Additive tags by default: a tag set by someone else survives ours.
     more = playbook("uai_present", extra_vars={"uai_name": "id-apim-new", "uai_tags": {"env": "demo"}}, diff=True)
@@ -57,12 +50,8 @@ def test_identities_list_quartet_in_one_module_run(world, playbook):
     world("demo")
     task = "Ensure the user-assigned identities"
     items = [{"name": "id-list-a", "tags": {"team": "ops"}}, {"name": "id-list-b"}]
-    runs = [playbook("uai_list", extra_vars={"uai_items": items}, check=check, diff=True)
-            for check in (True, False, True, False)]
-    for run in runs:
-        assert run.rc == 0, run.explain()
-    check, apply, check2, apply2 = runs
-    assert check.task(task)["changed"] is True and check.requests.writes() == []
+    q = run_quartet(runs_of(playbook, "uai_list", extra_vars={"uai_items": items}), task)
+    check, apply, check2, apply2 = q.check, q.apply, q.recheck, q.reapply
     assert sorted(check.task(task)["diff"]["after"]) == ["rg-apim-demo/id-list-a", "rg-apim-demo/id-list-b"]
     assert _identity(check.state, "id-list-a") is None
     assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in apply.requests.writes()] == [
@@ -72,7 +61,6 @@ def test_identities_list_quartet_in_one_module_run(world, playbook):
     assert [r["identity"]["principal_id"] for r in results] == [
         _identity(apply.state, n)["properties"]["principalId"] for n in ("id-list-a", "id-list-b")]
     for rerun in (check2, apply2):
-        assert rerun.task(task)["changed"] is False and rerun.requests.writes() == []
         # one read per identity, nothing else
         assert [e["method"] for e in rerun.requests.arm()] == ["GET", "GET"]
     gone = playbook("uai_list", extra_vars={"uai_items": items, "uai_state": "absent"})

@@ -15,8 +15,9 @@ from typing import Any, Callable, Iterable, Optional
 
 import pytest
 
+from harness.quartet import assert_idempotent, run_quartet, runs_of
+from harness.runner import REPO_ROOT, ModuleRun, run_module
 from reliability.oracle import Oracle
-from reliability.runner import REPO_ROOT, ModuleRun, run_module
 from reliability.snapshot import diff_views, foreign_view
 
 ORACLE = Oracle()
@@ -207,36 +208,26 @@ class Rel:
 
     def quartet(self, module: str, args: dict[str, Any], *, env: Optional[dict[str, str]] = None,
                 faults: Iterable[dict[str, Any]] = ()) -> dict[str, ModuleRun]:
-        """check → apply → idempotent check → idempotent apply; faults (if any) are armed for the apply only.
+        """check → apply → idempotent check → idempotent apply (tests/harness/quartet.py); faults (if any) are
+        armed for the apply only.
 
         Asserts the common contract: check predicts a change with zero writes, apply changes, both idempotent
         runs report no change and send zero writes.
         """
-        check = self.run(module, args, check=True, env=env)
-        assert not check.failed, check.explain()
-        assert check.changed, "check mode must predict the change\n" + check.explain()
-        assert check.writes() == [], "check mode must not write\n" + check.explain()
-        for rule in faults:
-            self.fault(**rule)
-        apply = self.run(module, args, env=env)
-        self.clear_faults()
-        assert not apply.failed, apply.explain()
-        assert apply.changed, apply.explain()
-        runs = {"check": check, "apply": apply}
-        runs.update(self.idempotent(module, args, env=env))
-        return runs
+        rules = list(faults)
+
+        def arm() -> None:
+            for rule in rules:
+                self.fault(**rule)
+
+        return run_quartet(runs_of(self.run, module, args, env=env), apply_writes=False, before_apply=arm,
+                           after_apply=self.clear_faults).runs()
 
     def idempotent(self, module: str, args: dict[str, Any], *, env: Optional[dict[str, str]] = None
                    ) -> dict[str, ModuleRun]:
         """A check run and a real run that both report no change and send zero writes."""
-        out = {}
-        for name, check_mode in (("check_again", True), ("apply_again", False)):
-            again = self.run(module, args, check=check_mode, env=env)
-            assert not again.failed, again.explain()
-            assert not again.changed, f"{name} reported a change\n" + again.explain()
-            assert again.writes() == [], f"{name} sent writes\n" + again.explain()
-            out[name] = again
-        return out
+        check_again, apply_again = assert_idempotent(runs_of(self.run, module, args, env=env))
+        return {"check_again": check_again, "apply_again": apply_again}
 
     # -- checks ----------------------------------------------------------------------------------------------------
     @staticmethod
