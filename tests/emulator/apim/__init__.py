@@ -43,8 +43,8 @@ from emulator.apim.seed import seed_service
 from emulator.apim.service import apply_update, new_service_body
 
 __all__ = [
-    "API_TYPE", "ASYNC_HEADER_FROM", "BACKEND_TYPE", "CERT_TYPE", "LOGGER_TYPE", "NAMESPACE", "NV_TYPE", "OPERATION_TYPE",
-    "SERVICE_TYPE", "api_version", "apply_update", "bp", "build_hostnames", "build_identity", "builtin_hostname",
-    "display_location", "identities_in_use", "new_etag", "new_service_body", "normalise_policy", "retry_after",
-    "seed_service", "service_id",
+    "API_TYPE", "ASYNC_HEADER_FROM", "BACKEND_TYPE", "CERT_TYPE", "LOGGER_TYPE", "NAMESPACE", "NV_TYPE",
+    "OPERATION_TYPE", "SERVICE_TYPE", "api_version", "apply_update", "bp", "build_hostnames", "build_identity",
+    "builtin_hostname", "display_location", "identities_in_use", "new_etag", "new_service_body", "normalise_policy",
+    "retry_after", "seed_service", "service_id"
 ]

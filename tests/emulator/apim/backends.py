@@ -1,4 +1,5 @@
-"""Backends, only what the certificate tests need: a backend's client certificates are ``credentials.certificateIds``."""
+"""Backends, only what the certificate tests need: a backend's client certificates are
+``credentials.certificateIds``."""
 
 from __future__ import annotations
 

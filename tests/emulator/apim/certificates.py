@@ -45,7 +45,8 @@ def _certificate_properties(w: World, svc: dict, props: dict) -> dict:
 
 
 def _certificate_body(w: World, svc: dict, props: dict, _old: Optional[dict]) -> dict:
-    """Certificate_CreateOrUpdate (synchronous): APIM reads the certificate (inline or from Key Vault) while it answers."""
+    """Certificate_CreateOrUpdate (synchronous): APIM reads the certificate (inline or from Key Vault) while it
+    answers."""
     return {"properties": _certificate_properties(w, svc, props)}
 
 

@@ -97,7 +97,8 @@ def delete(family: Family, w: World, parent: dict, name: str) -> Response:
     return arm.empty_response(200)
 
 
-def put(family: Family, w: World, parent: dict, name: str, make: Callable[[Optional[dict]], dict[str, Any]]) -> Response:
+def put(family: Family, w: World, parent: dict, name: str,
+        make: Callable[[Optional[dict]], dict[str, Any]]) -> Response:
     """PUT: ``make(old)`` gives the new properties (and private keys); 201 on create, 200 on update."""
     old = family.find(w, parent, name)
     if family.honours_if_match:
