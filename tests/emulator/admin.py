@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 import yaml
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from emulator import authorization, msi, network, others, resources, throttle
+from emulator import authorization, eventhub, msi, network, resources, servicebus, storage, throttle
 from emulator.world import DEFAULT_CONFIG, World, mask_secrets, new_guid
 
 bp = Blueprint("admin", __name__, url_prefix="/_admin")
@@ -156,9 +156,9 @@ def _seed_resource_group(w: World, rg: dict[str, Any], summary: dict[str, Any]) 
         ("nat_gateways", lambda w_, g_, s: network.create_nat_gateway(w_, g_, s, location)),
         ("network_security_groups", lambda w_, g_, s: network.create_nsg(w_, g_, s, location)),
         ("virtual_networks", lambda w_, g_, s: network.create_vnet(w_, g_, s, location)),
-        ("eventhub_namespaces", lambda w_, g_, s: others.create_eventhub_namespace(w_, g_, s, location)),
-        ("servicebus_namespaces", lambda w_, g_, s: others.create_servicebus_namespace(w_, g_, s, location)),
-        ("storage_accounts", lambda w_, g_, s: others.create_storage_account(w_, g_, s, location)),
+        ("eventhub_namespaces", lambda w_, g_, s: eventhub.create_eventhub_namespace(w_, g_, s, location)),
+        ("servicebus_namespaces", lambda w_, g_, s: servicebus.create_servicebus_namespace(w_, g_, s, location)),
+        ("storage_accounts", lambda w_, g_, s: storage.create_storage_account(w_, g_, s, location)),
         ("key_vaults", lambda w_, g_, s: _seed_vault(w_, g_, s, location)),
         ("apim_services", lambda w_, g_, s: _seed_apim(w_, g_, s, location)),
     ]
