@@ -6,7 +6,8 @@ request for a group that does not exist.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 from flask import Blueprint, Response, request
 
@@ -31,6 +32,15 @@ def require_group(w: World, sub: str, rg: str) -> dict:
     if body is None:
         raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
     return body
+
+
+@contextmanager
+def in_group(sub: str, rg: str) -> Iterator[World]:
+    """The world, under its lock, once the group is known to exist: how a provider's route starts."""
+    w = arm.world()
+    with w.lock:
+        require_group(w, sub, rg)
+        yield w
 
 
 def create_group(w: World, name: str, location: str, tags: Optional[dict] = None) -> dict:
