@@ -375,10 +375,8 @@ def _ra_id(scope: str, name: str) -> str:
 @bp.put("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
 def put_role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Create: 201 on create, 200 when the identical assignment already exists under this name."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    props = arm.parse_json_body().get("properties") or {}
-    with w.lock:
+    props = arm.versioned_body(RA_TYPE).get("properties") or {}
+    with arm.locked() as w:
         existing = w.get(_ra_id(scope, name))
         guid, ptype = _validate_new_assignment(w, norm_scope(scope), name, props)
         if existing is not None:
@@ -403,9 +401,7 @@ def put_role_assignment(scope: str, name: str) -> Response:
 @bp.get("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
 def get_role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Get."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(RA_TYPE) as w:
         body = w.get(_ra_id(scope, name))
         if body is None:
             raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
@@ -416,9 +412,7 @@ def get_role_assignment(scope: str, name: str) -> Response:
 @bp.delete("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
 def delete_role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Delete: 200 with the deleted assignment, 204 when there was none."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(RA_TYPE) as w:
         body = w.delete(_ra_id(scope, name))
     if body is None:
         return arm.empty_response(204)

@@ -276,9 +276,7 @@ class vault_write:  # noqa: N801 - used as a context manager, reads like a state
 @bp.get(VAULT)
 def get_vault(sub: str, rg: str, name: str) -> Response:
     """Vaults_Get."""
-    arm.require_api_version(VAULT_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(VAULT_TYPE) as w:
         return arm.json_response(arm.public(_vault_or_404(w, sub, rg, name)))
 
 
@@ -313,8 +311,7 @@ def _dns_registered(vid: str):
 @bp.patch(VAULT)
 def patch_vault(sub: str, rg: str, name: str) -> Response:
     """Vaults_Update."""
-    arm.require_api_version(VAULT_TYPE)
-    body = arm.parse_json_body()
+    body = arm.versioned_body(VAULT_TYPE)
     w = arm.world()
     with vault_write(w, vault_id(sub, rg, name), name):
         with w.lock:
@@ -326,9 +323,7 @@ def patch_vault(sub: str, rg: str, name: str) -> Response:
 @bp.delete(VAULT)
 def delete_vault(sub: str, rg: str, name: str) -> Response:
     """Vaults_Delete: 200, or 204 when there was nothing to delete."""
-    arm.require_api_version(VAULT_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(VAULT_TYPE) as w:
         _require_rg(w, sub, rg)
         removed = w.delete(vault_id(sub, rg, name))
         return arm.empty_response(200 if removed is not None else 204)
@@ -337,9 +332,7 @@ def delete_vault(sub: str, rg: str, name: str) -> Response:
 @bp.get("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults")
 def list_vaults_rg(sub: str, rg: str) -> Response:
     """Vaults_ListByResourceGroup."""
-    arm.require_api_version(VAULT_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(VAULT_TYPE) as w:
         _require_rg(w, sub, rg)
         return arm.json_response(arm.paged(w.list(VAULT_TYPE, under=f"/subscriptions/{sub}/resourceGroups/{rg}")))
 
@@ -347,9 +340,7 @@ def list_vaults_rg(sub: str, rg: str) -> Response:
 @bp.get("/subscriptions/<sub>/providers/Microsoft.KeyVault/vaults")
 def list_vaults_sub(sub: str) -> Response:
     """Vaults_ListBySubscription."""
-    arm.require_api_version(VAULT_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(VAULT_TYPE) as w:
         return arm.json_response(arm.paged(w.list(VAULT_TYPE, under=f"/subscriptions/{sub}")))
 
 
@@ -413,8 +404,7 @@ def apply_access_policy_change(policies: list[dict], kind: str, changes: list[di
 @bp.put(VAULT + "/accessPolicies/<kind>")
 def update_access_policy(sub: str, rg: str, name: str, kind: str) -> Response:
     """Vaults_UpdateAccessPolicy (``add``, ``replace`` or ``remove``)."""
-    arm.require_api_version(VAULT_TYPE)
-    body = arm.parse_json_body()
+    body = arm.versioned_body(VAULT_TYPE)
     kind_l = kind.lower()
     if kind_l not in ("add", "replace", "remove"):
         raise _bad_request(f"The value '{kind}' is not valid for operationKind; expected add, replace or remove.")
@@ -498,9 +488,7 @@ def _secret_update(w: World, vault: dict, name: str, body: dict, replace: bool) 
 @bp.get(VAULT + "/secrets/<secret>")
 def get_secret(sub: str, rg: str, name: str, secret: str) -> Response:
     """Secrets_Get (metadata only)."""
-    arm.require_api_version(SECRET_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SECRET_TYPE) as w:
         vault = _vault_or_404(w, sub, rg, name)
         stored = w.get(f"{vault['id']}/secrets/{secret}")
         if stored is None:
@@ -511,10 +499,8 @@ def get_secret(sub: str, rg: str, name: str, secret: str) -> Response:
 @bp.put(VAULT + "/secrets/<secret>")
 def put_secret(sub: str, rg: str, name: str, secret: str) -> Response:
     """Secrets_CreateOrUpdate: 201 on create, 200 on update; the response carries no value."""
-    arm.require_api_version(SECRET_TYPE)
-    body = arm.parse_json_body()
-    w = arm.world()
-    with w.lock:
+    body = arm.versioned_body(SECRET_TYPE)
+    with arm.locked() as w:
         vault = _vault_or_404(w, sub, rg, name)
         stored, created = _secret_update(w, vault, secret, body, replace=True)
         return arm.json_response(arm.public(stored), 201 if created else 200)
@@ -523,10 +509,8 @@ def put_secret(sub: str, rg: str, name: str, secret: str) -> Response:
 @bp.patch(VAULT + "/secrets/<secret>")
 def patch_secret(sub: str, rg: str, name: str, secret: str) -> Response:
     """Secrets_Update."""
-    arm.require_api_version(SECRET_TYPE)
-    body = arm.parse_json_body()
-    w = arm.world()
-    with w.lock:
+    body = arm.versioned_body(SECRET_TYPE)
+    with arm.locked() as w:
         vault = _vault_or_404(w, sub, rg, name)
         if w.get(f"{vault['id']}/secrets/{secret}") is None:
             raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
@@ -537,8 +521,6 @@ def patch_secret(sub: str, rg: str, name: str, secret: str) -> Response:
 @bp.get(VAULT + "/secrets")
 def list_secrets(sub: str, rg: str, name: str) -> Response:
     """Secrets_List."""
-    arm.require_api_version(SECRET_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SECRET_TYPE) as w:
         vault = _vault_or_404(w, sub, rg, name)
         return arm.json_response(arm.paged(w.children(vault["id"], SECRET_TYPE)))

@@ -107,10 +107,8 @@ def put_group(sub: str, rg: str) -> Response:
 @bp.patch("/subscriptions/<sub>/resourceGroups/<rg>")
 def patch_group(sub: str, rg: str) -> Response:
     """ResourceGroups_Update (tags)."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    body = arm.parse_json_body()
-    with w.lock:
+    body = arm.versioned_body("Microsoft.Resources")
+    with arm.locked() as w:
         stored = require_group(w, sub, rg)
         if "tags" in body:
             stored["tags"] = body["tags"] or {}
@@ -132,9 +130,7 @@ def get_group(sub: str, rg: str) -> Response:
 @bp.delete("/subscriptions/<sub>/resourceGroups/<rg>")
 def delete_group(sub: str, rg: str) -> Response:
     """ResourceGroups_Delete: 202 with a Location to poll; everything inside goes with the group."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    with w.lock:
+    with arm.locked("Microsoft.Resources") as w:
         group = require_group(w, sub, rg)
         gid = group["id"]
 
@@ -160,9 +156,7 @@ def list_groups(sub: str) -> Response:
 @bp.get("/subscriptions/<sub>/resourceGroups/<rg>/resources")
 def list_group_resources(sub: str, rg: str) -> Response:
     """Resources_ListByResourceGroup: tracked resources directly in the group (generic view)."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    with w.lock:
+    with arm.locked("Microsoft.Resources") as w:
         group = require_group(w, sub, rg)
         prefix = group["id"].lower() + "/providers/"
         out = []

@@ -68,9 +68,7 @@ def _locked(rtype: str, handler: Callable[..., Response], read_body: bool = Fals
     def view(**kw: str) -> Response:
         arm.require_api_version(rtype)
         req = arm.parse_json_body() if read_body else {}
-        w = arm.world()
-        with w.lock:
-            resources.require_group(w, kw["sub"], kw["rg"])
+        with resources.in_group(kw["sub"], kw["rg"]) as w:
             return handler(w, req, **kw)
     return view
 

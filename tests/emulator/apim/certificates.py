@@ -58,9 +58,7 @@ children.register(CERTIFICATES, CERT, "cert", build=_certificate_body)
 def refresh_certificate_secret(sub: str, rg: str, name: str, cert: str) -> Response:
     """Certificate_RefreshSecret: APIM fetches the Key Vault secret again through its identity (synchronous, 200
     with the certificate); a failed fetch is the same 400 as on create."""
-    arm.require_api_version(CERT_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(CERT_TYPE) as w:
         svc = online_service(w, sub, rg, name)
         stored = CERTIFICATES.get_or_404(w, svc, cert)
         kv = (stored["properties"].get("keyVault") or {})

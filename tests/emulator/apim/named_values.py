@@ -143,10 +143,8 @@ def _start_nv_write(w: World, svc: dict, nv_name: str, target: dict, error: Opti
 
 
 def _write_nv(sub: str, rg: str, name: str, nv: str, merge: bool) -> Response:
-    arm.require_api_version(NV_TYPE)
-    body = arm.parse_json_body()
-    w = arm.world()
-    with w.lock:
+    body = arm.versioned_body(NV_TYPE)
+    with arm.locked() as w:
         svc = online_service(w, sub, rg, name)
         old = NAMED_VALUES.find(w, svc, nv)
         if merge and old is None:
@@ -223,9 +221,7 @@ def _async_result(w: World, svc: dict, nv_name: str, suffix: str = "") -> Option
 @bp.get(NV)
 def get_named_value(sub: str, rg: str, name: str, nv: str) -> Response:
     """NamedValue_Get (also the polling URL of writes when ``asyncId`` is present)."""
-    arm.require_api_version(NV_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(NV_TYPE) as w:
         svc = service_or_404(w, sub, rg, name)
         polled = _async_result(w, svc, nv)
         if polled is not None:
@@ -239,9 +235,7 @@ children.register(NAMED_VALUES, NV, "nv", methods=("DELETE", "LIST"))
 @bp.post(NV + "/listValue")
 def list_value(sub: str, rg: str, name: str, nv: str) -> Response:
     """NamedValue_ListValue: the secret value, with the entity's ETag."""
-    arm.require_api_version(NV_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(NV_TYPE) as w:
         stored = NAMED_VALUES.get_or_404(w, service_or_404(w, sub, rg, name), nv)
         if "_value" not in stored:
             status = (stored["properties"].get("keyVault") or {}).get("lastStatus") or {}
@@ -254,9 +248,7 @@ def list_value(sub: str, rg: str, name: str, nv: str) -> Response:
 @bp.post(NV + "/refreshSecret")
 def refresh_secret(sub: str, rg: str, name: str, nv: str) -> Response:
     """NamedValue_RefreshSecret: 202, then the entity with a fresh ``keyVault.lastStatus``."""
-    arm.require_api_version(NV_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(NV_TYPE) as w:
         svc = online_service(w, sub, rg, name)
         stored = NAMED_VALUES.get_or_404(w, svc, nv)
         if not stored["properties"].get("keyVault"):
@@ -276,9 +268,7 @@ def refresh_secret(sub: str, rg: str, name: str, nv: str) -> Response:
 @bp.get(NV + "/refreshSecret")
 def refresh_secret_poll(sub: str, rg: str, name: str, nv: str) -> Response:
     """Polling URL of refreshSecret."""
-    arm.require_api_version(NV_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(NV_TYPE) as w:
         svc = service_or_404(w, sub, rg, name)
         polled = _async_result(w, svc, nv, suffix="/refreshSecret")
         if polled is None:
@@ -289,9 +279,7 @@ def refresh_secret_poll(sub: str, rg: str, name: str, nv: str) -> Response:
 @bp.get(SERVICE + "/tenant/operationResults/<async_id>")
 def tenant_operation_result(sub: str, rg: str, name: str, async_id: str) -> Response:
     """The Azure-AsyncOperation URL of entity writes: ``{"status": InProgress|Succeeded|Failed, ...}``."""
-    arm.require_api_version(SERVICE_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SERVICE_TYPE) as w:
         svc = service_or_404(w, sub, rg, name)
         op = _async_op(w, svc, async_id)
         body = op.to_status(w)

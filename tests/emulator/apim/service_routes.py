@@ -80,19 +80,15 @@ def _service_response(svc: dict, status: int, headers: Optional[dict] = None) ->
 @bp.get(SERVICE)
 def get_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_Get."""
-    arm.require_api_version(SERVICE_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SERVICE_TYPE) as w:
         return _service_response(service_or_404(w, sub, rg, name), 200)
 
 
 @bp.put(SERVICE)
 def put_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_CreateOrUpdate: 201 + LRO on create; 200 (Updating) + LRO on update."""
-    arm.require_api_version(SERVICE_TYPE)
-    body = arm.parse_json_body()
-    w = arm.world()
-    with w.lock:
+    body = arm.versioned_body(SERVICE_TYPE)
+    with arm.locked() as w:
         require_rg(w, sub, rg)
         sid = service_id(sub, rg, name)
         current = w.get(sid)
@@ -157,19 +153,15 @@ def _update_service(w: World, current: dict, body: dict, merge: bool) -> Respons
 @bp.patch(SERVICE)
 def patch_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_Update: 202 with Location (+ Azure-AsyncOperation), merged on completion."""
-    arm.require_api_version(SERVICE_TYPE)
-    body = arm.parse_json_body()
-    w = arm.world()
-    with w.lock:
+    body = arm.versioned_body(SERVICE_TYPE)
+    with arm.locked() as w:
         return _update_service(w, service_or_404(w, sub, rg, name), body, merge=True)
 
 
 @bp.delete(SERVICE)
 def delete_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_Delete: 202 with the body (targetProvisioningState Deleting), 204 when absent."""
-    arm.require_api_version(SERVICE_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SERVICE_TYPE) as w:
         require_rg(w, sub, rg)
         svc = w.get(service_id(sub, rg, name))
         if svc is None:
@@ -188,9 +180,7 @@ def delete_service(sub: str, rg: str, name: str) -> Response:
 @bp.get(SERVICE + "/operationResults/<op_id>")
 def service_operation_result(sub: str, rg: str, name: str, op_id: str) -> Response:
     """Polling URL of service operations: status body with ``asyncResponse``, else 202 → final result."""
-    arm.require_api_version(SERVICE_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SERVICE_TYPE) as w:
         op = w.operations.get(op_id)
         if op is None or op.resource_id.lower() != service_id(sub, rg, name).lower():
             raise arm.ArmError(404, "OperationNotFound", f"Operation '{op_id}' was not found.")
@@ -212,9 +202,7 @@ def service_operation_result(sub: str, rg: str, name: str, op_id: str) -> Respon
 def _list_services(under: str) -> Response:
     """ApiManagementServiceListResult: ``value`` holds one page, ``nextLink`` the URL of the next (absent on the
     last). The page is picked by an opaque ``$skiptoken`` ARM puts into the link; clients follow the link as is."""
-    arm.require_api_version(SERVICE_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(SERVICE_TYPE) as w:
         services = sorted(w.list(SERVICE_TYPE, under=under), key=lambda s: s["id"].lower())
         size = max(1, int(w.config.get("list_page_size", 100)))
         start = _skip_token(request.args.get("$skiptoken"))

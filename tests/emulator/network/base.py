@@ -4,7 +4,7 @@ If-Match, and the GET/list/DELETE of child resources (subnets, security rules)."
 from __future__ import annotations
 
 import uuid
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from flask import Blueprint, Response, request
 
@@ -137,3 +137,20 @@ def child_routes(parent_kind: str, parent_type: str, parent_var: str, child_kind
     bp.add_url_rule(f"{rule}/<name>", f"get_{child_kind}", get, methods=["GET"])
     bp.add_url_rule(rule, f"list_{child_kind}", listing, methods=["GET"])
     bp.add_url_rule(f"{rule}/<name>", f"delete_{child_kind}", delete, methods=["DELETE"])
+
+
+def read_routes(kind: str, rtype: str, render: Callable[[World, dict], dict], listed: bool = True) -> None:
+    """GET of one resource, rendered with what it embeds or what links to it, and (``listed``) the list in a group."""
+    def get(sub: str, rg: str, name: str) -> Response:
+        arm.require_api_version(rtype)
+        with resources.in_group(sub, rg) as w:
+            return arm.json_response(render(w, require(w, network_id(w, rg, kind, name), rtype, name, rg)))
+
+    def listing(sub: str, rg: str) -> Response:
+        with arm.locked(rtype) as w:
+            group = resources.require_group(w, sub, rg)
+            return arm.json_response({"value": [render(w, b) for b in w.list(rtype, under=group["id"])]})
+
+    bp.add_url_rule(f"{RG}/{kind}/<name>", f"get_{kind}", get, methods=["GET"])
+    if listed:
+        bp.add_url_rule(f"{RG}/{kind}", f"list_{kind}", listing, methods=["GET"])

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response
 
 from emulator import arm, resources
-from emulator.network.base import NAT, RG, ROUTE_TABLE, bp, etag, network_id, require, subnets_linking
+from emulator.network.base import NAT, RG, ROUTE_TABLE, bp, etag, network_id, read_routes, subnets_linking
 from emulator.world import World
 
 
@@ -46,20 +46,10 @@ def render_nat_gateway(w: World, body: dict) -> dict:
     return out
 
 
-@bp.get(f"{RG}/routeTables/<name>")
-def get_route_table(sub: str, rg: str, name: str) -> Response:
-    """RouteTables_Get."""
-    arm.require_api_version(ROUTE_TABLE)
-    with resources.in_group(sub, rg) as w:
-        body = require(w, network_id(w, rg, "routeTables", name), ROUTE_TABLE, name, rg)
-        return arm.json_response(render_route_table(w, body))
-
-
 @bp.put(f"{RG}/routeTables/<name>")
 def put_route_table(sub: str, rg: str, name: str) -> Response:
     """RouteTables_CreateOrUpdate (routes not modelled)."""
-    arm.require_api_version(ROUTE_TABLE)
-    req = arm.parse_json_body()
+    req = arm.versioned_body(ROUTE_TABLE)
     with resources.in_group(sub, rg) as w:
         existed = w.get(network_id(w, rg, "routeTables", name)) is not None
         body = create_route_table(w, rg, {"name": name, "tags": req.get("tags") or {},
@@ -69,11 +59,5 @@ def put_route_table(sub: str, rg: str, name: str) -> Response:
         return arm.json_response(render_route_table(w, body), 200 if existed else 201)
 
 
-@bp.get(f"{RG}/natGateways/<name>")
-def get_nat_gateway(sub: str, rg: str, name: str) -> Response:
-    """NatGateways_Get."""
-    arm.require_api_version(NAT)
-    with resources.in_group(sub, rg) as w:
-        body = require(w, network_id(w, rg, "natGateways", name), NAT, name, rg)
-        return arm.json_response(render_nat_gateway(w, body))
-
+read_routes("routeTables", ROUTE_TABLE, render_route_table, listed=False)
+read_routes("natGateways", NAT, render_nat_gateway, listed=False)

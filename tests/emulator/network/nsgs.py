@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response
 
 from emulator import arm, resources
-from emulator.network.base import (NSG, RG, RULE, bp, child_routes, delete_lro, etag, finish_later, network_id, require,
-                                   subnets_linking)
+from emulator.network.base import (NSG, RG, RULE, bp, child_routes, delete_lro, etag, finish_later, network_id,
+                                   read_routes, require, subnets_linking)
 from emulator.world import World
 
 # Azure's six default rules of every NSG (priorities 65000+), returned under defaultSecurityRules.
@@ -100,8 +100,7 @@ def render_nsg(w: World, body: dict) -> dict:
 @bp.put(f"{RG}/networkSecurityGroups/<name>")
 def put_nsg(sub: str, rg: str, name: str) -> Response:
     """NetworkSecurityGroups_CreateOrUpdate: the securityRules list in the body replaces the NSG's rules."""
-    arm.require_api_version(NSG)
-    req = arm.parse_json_body()
+    req = arm.versioned_body(NSG)
     with resources.in_group(sub, rg) as w:
         nid = network_id(w, rg, "networkSecurityGroups", name)
         existing = w.get(nid)
@@ -134,15 +133,6 @@ def _check_unique_priorities(rules: list[dict]) -> None:
         seen[key] = rule["name"]
 
 
-@bp.get(f"{RG}/networkSecurityGroups/<name>")
-def get_nsg(sub: str, rg: str, name: str) -> Response:
-    """NetworkSecurityGroups_Get."""
-    arm.require_api_version(NSG)
-    with resources.in_group(sub, rg) as w:
-        body = require(w, network_id(w, rg, "networkSecurityGroups", name), NSG, name, rg)
-        return arm.json_response(render_nsg(w, body))
-
-
 @bp.delete(f"{RG}/networkSecurityGroups/<name>")
 def delete_nsg(sub: str, rg: str, name: str) -> Response:
     """NetworkSecurityGroups_Delete; refused while a subnet uses it (InUseNetworkSecurityGroupCannotBeDeleted)."""
@@ -157,21 +147,10 @@ def delete_nsg(sub: str, rg: str, name: str) -> Response:
     return delete_lro(nid, sub, rg)
 
 
-@bp.get(f"{RG}/networkSecurityGroups")
-def list_nsgs(sub: str, rg: str) -> Response:
-    """NetworkSecurityGroups_List (in a group)."""
-    arm.require_api_version(NSG)
-    w = arm.world()
-    with w.lock:
-        group = resources.require_group(w, sub, rg)
-        return arm.json_response({"value": [render_nsg(w, b) for b in w.list(NSG, under=group["id"])]})
-
-
 @bp.put(f"{RG}/networkSecurityGroups/<nsg>/securityRules/<name>")
 def put_rule(sub: str, rg: str, nsg: str, name: str) -> Response:
     """SecurityRules_CreateOrUpdate: one rule, other rules untouched."""
-    arm.require_api_version(RULE)
-    props = arm.parse_json_body().get("properties") or {}
+    props = arm.versioned_body(RULE).get("properties") or {}
     with resources.in_group(sub, rg) as w:
         nid = network_id(w, rg, "networkSecurityGroups", nsg)
         require(w, nid, NSG, nsg, rg)
@@ -184,3 +163,4 @@ def put_rule(sub: str, rg: str, nsg: str, name: str) -> Response:
 
 
 child_routes("networkSecurityGroups", NSG, "nsg", "securityRules", RULE)
+read_routes("networkSecurityGroups", NSG, render_nsg)

@@ -10,7 +10,7 @@ from flask import Response
 
 from emulator import arm, resources
 from emulator.network.base import (NAT, NSG, RG, ROUTE_TABLE, SUBNET, VNET, bp, check_if_match, child_routes,
-                                   delete_lro, etag, finish_later, network_id, ref_ok, require)
+                                   delete_lro, etag, finish_later, network_id, read_routes, ref_ok, require)
 from emulator.world import World
 
 
@@ -78,8 +78,7 @@ def render_vnet(w: World, body: dict) -> dict:
 @bp.put(f"{RG}/virtualNetworks/<name>")
 def put_vnet(sub: str, rg: str, name: str) -> Response:
     """VirtualNetworks_CreateOrUpdate: the subnets list in the body replaces the VNet's subnets."""
-    arm.require_api_version(VNET)
-    req = arm.parse_json_body()
+    req = arm.versioned_body(VNET)
     props = req.get("properties") or {}
     with resources.in_group(sub, rg) as w:
         vid = network_id(w, rg, "virtualNetworks", name)
@@ -107,15 +106,6 @@ def put_vnet(sub: str, rg: str, name: str) -> Response:
         return arm.lro_response(op, 200 if existing else 201, render_vnet(w, body), location=False)
 
 
-@bp.get(f"{RG}/virtualNetworks/<name>")
-def get_vnet(sub: str, rg: str, name: str) -> Response:
-    """VirtualNetworks_Get."""
-    arm.require_api_version(VNET)
-    with resources.in_group(sub, rg) as w:
-        body = require(w, network_id(w, rg, "virtualNetworks", name), VNET, name, rg)
-        return arm.json_response(render_vnet(w, body))
-
-
 @bp.delete(f"{RG}/virtualNetworks/<name>")
 def delete_vnet(sub: str, rg: str, name: str) -> Response:
     """VirtualNetworks_Delete: 202 + Azure-AsyncOperation, or 204 when absent."""
@@ -123,21 +113,10 @@ def delete_vnet(sub: str, rg: str, name: str) -> Response:
     return delete_lro(network_id(arm.world(), rg, "virtualNetworks", name), sub, rg)
 
 
-@bp.get(f"{RG}/virtualNetworks")
-def list_vnets(sub: str, rg: str) -> Response:
-    """VirtualNetworks_List (in a group)."""
-    arm.require_api_version(VNET)
-    w = arm.world()
-    with w.lock:
-        group = resources.require_group(w, sub, rg)
-        return arm.json_response({"value": [render_vnet(w, b) for b in w.list(VNET, under=group["id"])]})
-
-
 @bp.put(f"{RG}/virtualNetworks/<vnet>/subnets/<name>")
 def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
     """Subnets_CreateOrUpdate: replaces the subnet with exactly what was sent."""
-    arm.require_api_version(SUBNET)
-    props = arm.parse_json_body().get("properties") or {}
+    props = arm.versioned_body(SUBNET).get("properties") or {}
     with resources.in_group(sub, rg) as w:
         vid = network_id(w, rg, "virtualNetworks", vnet)
         require(w, vid, VNET, vnet, rg)
@@ -150,3 +129,4 @@ def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
 
 
 child_routes("virtualNetworks", VNET, "vnet", "subnets", SUBNET)
+read_routes("virtualNetworks", VNET, render_vnet)
