@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response
 
-from emulator import arm
+from emulator import arm, resources
 from emulator.world import World
 
 bp = Blueprint("keyvault", __name__)
@@ -79,17 +79,8 @@ def _unix(w: World) -> int:
     return int(w.wallclock())
 
 
-def _require_rg(w: World, sub: str, rg: str) -> None:
-    if w.get(f"/subscriptions/{sub}/resourceGroups/{rg}") is None:
-        raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-
-
 def _vault_or_404(w: World, sub: str, rg: str, name: str) -> dict:
-    _require_rg(w, sub, rg)
-    vault = w.get(vault_id(sub, rg, name))
-    if vault is None:
-        raise arm.not_found(VAULT_TYPE, name, rg)
-    return vault
+    return resources.resource_or_404(w, sub, rg, vault_id(sub, rg, name), VAULT_TYPE, name)
 
 
 def _bad_request(message: str, code: str = "BadRequest") -> arm.ArmError:
@@ -289,7 +280,7 @@ def put_vault(sub: str, rg: str, name: str) -> Response:
     vid = vault_id(sub, rg, name)
     with vault_write(w, vid, name):
         with w.lock:
-            _require_rg(w, sub, rg)
+            resources.group_or_404(w, sub, rg)
             _validate_vault_put(body)
             current = w.get(vid)
             if current is None:
@@ -324,7 +315,7 @@ def patch_vault(sub: str, rg: str, name: str) -> Response:
 def delete_vault(sub: str, rg: str, name: str) -> Response:
     """Vaults_Delete: 200, or 204 when there was nothing to delete."""
     with arm.locked(VAULT_TYPE) as w:
-        _require_rg(w, sub, rg)
+        resources.group_or_404(w, sub, rg)
         removed = w.delete(vault_id(sub, rg, name))
         return arm.empty_response(200 if removed is not None else 204)
 
@@ -333,7 +324,7 @@ def delete_vault(sub: str, rg: str, name: str) -> Response:
 def list_vaults_rg(sub: str, rg: str) -> Response:
     """Vaults_ListByResourceGroup."""
     with arm.locked(VAULT_TYPE) as w:
-        _require_rg(w, sub, rg)
+        resources.group_or_404(w, sub, rg)
         return arm.json_response(arm.paged(w.list(VAULT_TYPE, under=f"/subscriptions/{sub}/resourceGroups/{rg}")))
 
 
@@ -347,11 +338,7 @@ def list_vaults_sub(sub: str) -> Response:
 @bp.post("/subscriptions/<sub>/providers/Microsoft.KeyVault/checkNameAvailability")
 def check_name(sub: str) -> Response:
     """Vaults_CheckNameAvailability: vault names are global (their DNS name)."""
-    arm.require_api_version(VAULT_TYPE)
-    name = str(arm.parse_json_body().get("name", ""))
-    w = arm.world()
-    with w.lock:
-        taken = any(v["name"].lower() == name.lower() for v in w.list(VAULT_TYPE))
+    name, taken = resources.name_taken(VAULT_TYPE)
     if taken:
         return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
                                   "message": f"The vault name '{name}' is already in use."})

@@ -143,13 +143,17 @@ def put_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response
         return arm.json_response(arm.public(body), 200 if existed else 201)
 
 
+def _fic_id(w: World, rg: str, name: str, fic: str) -> str:
+    """The id of a federated credential of an identity that exists (404 for the identity first)."""
+    return f"{_require(w, rg, name)['id']}/federatedIdentityCredentials/{fic}"
+
+
 @bp.get(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
 def get_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
     """FederatedIdentityCredentials_Get."""
     arm.require_api_version(FIC_TYPE)
     with resources.in_group(sub, rg) as w:
-        identity = _require(w, rg, name)
-        body = w.get(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+        body = w.get(_fic_id(w, rg, name, fic))
         if body is None:
             raise arm.not_found(FIC_TYPE, f"{name}/{fic}", rg)
         return arm.json_response(arm.public(body))
@@ -160,8 +164,7 @@ def delete_federated_credential(sub: str, rg: str, name: str, fic: str) -> Respo
     """FederatedIdentityCredentials_Delete: 200, or 204 when absent."""
     arm.require_api_version(FIC_TYPE)
     with resources.in_group(sub, rg) as w:
-        identity = _require(w, rg, name)
-        removed = w.delete(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+        removed = w.delete(_fic_id(w, rg, name, fic))
         return arm.empty_response(200 if removed else 204)
 
 

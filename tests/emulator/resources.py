@@ -28,10 +28,32 @@ def require_subscription(w: World, sub: str) -> None:
 def require_group(w: World, sub: str, rg: str) -> dict:
     """The resource group body, or 404 ResourceGroupNotFound as ARM returns it."""
     require_subscription(w, sub)
+    return group_or_404(w, sub, rg)
+
+
+def group_or_404(w: World, sub: str, rg: str) -> dict:
+    """The resource group body, or 404 ResourceGroupNotFound (the subscription is not checked)."""
     body = w.get(f"/subscriptions/{sub}/resourceGroups/{rg}")
     if body is None:
         raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
     return body
+
+
+def resource_or_404(w: World, sub: str, rg: str, rid: str, rtype: str, name: str) -> dict:
+    """A resource in a group: ResourceGroupNotFound first, then ARM's ResourceNotFound for ``rtype``/``name``."""
+    group_or_404(w, sub, rg)
+    body = w.get(rid)
+    if body is None:
+        raise arm.not_found(rtype, name, rg)
+    return body
+
+
+def name_taken(rtype: str) -> tuple[str, bool]:
+    """CheckNameAvailability for a type whose names are global DNS names: (the name asked about, whether any
+    resource of ``rtype`` in any subscription already has it)."""
+    name = str(arm.versioned_body(rtype).get("name", ""))
+    with arm.locked() as w:
+        return name, any(r["name"].lower() == name.lower() for r in w.list(rtype))
 
 
 @contextmanager

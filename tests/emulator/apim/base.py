@@ -9,7 +9,7 @@ from typing import Optional
 
 from flask import Blueprint, request
 
-from emulator import arm
+from emulator import arm, resources
 from emulator.world import World
 
 bp = Blueprint("apim", __name__)
@@ -81,17 +81,8 @@ def validation(message: str, target: Optional[str] = None, details_message: Opti
     return arm.ArmError(400, "ValidationError", message, details)
 
 
-def require_rg(w: World, sub: str, rg: str) -> None:
-    if w.get(f"/subscriptions/{sub}/resourceGroups/{rg}") is None:
-        raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-
-
 def service_or_404(w: World, sub: str, rg: str, name: str) -> dict:
-    require_rg(w, sub, rg)
-    svc = w.get(service_id(sub, rg, name))
-    if svc is None:
-        raise arm.not_found(SERVICE_TYPE, name, rg)
-    return svc
+    return resources.resource_or_404(w, sub, rg, service_id(sub, rg, name), SERVICE_TYPE, name)
 
 
 def online_service(w: World, sub: str, rg: str, name: str) -> dict:

@@ -10,7 +10,7 @@ from flask import Response, request
 
 from emulator import arm, resources
 from emulator.apim.base import (ASYNC_HEADER_FROM, NAMESPACE, SERVICE, SERVICE_TYPE, TRANSITIONING, api_version, bp,
-                                busy, check_if_match, new_etag, require_rg, retry_after, service_id,
+                                busy, check_if_match, new_etag, retry_after, service_id,
                                 service_or_404)
 from emulator.apim.hostnames import build_hostnames
 from emulator.apim.identity import build_identity
@@ -89,7 +89,7 @@ def put_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_CreateOrUpdate: 201 + LRO on create; 200 (Updating) + LRO on update."""
     body = arm.versioned_body(SERVICE_TYPE)
     with arm.locked() as w:
-        require_rg(w, sub, rg)
+        resources.group_or_404(w, sub, rg)
         sid = service_id(sub, rg, name)
         current = w.get(sid)
         if current is None:
@@ -162,7 +162,7 @@ def patch_service(sub: str, rg: str, name: str) -> Response:
 def delete_service(sub: str, rg: str, name: str) -> Response:
     """ApiManagementService_Delete: 202 with the body (targetProvisioningState Deleting), 204 when absent."""
     with arm.locked(SERVICE_TYPE) as w:
-        require_rg(w, sub, rg)
+        resources.group_or_404(w, sub, rg)
         svc = w.get(service_id(sub, rg, name))
         if svc is None:
             return arm.empty_response(204)
@@ -235,7 +235,7 @@ def _skip_token(token: Optional[str]) -> int:
 def list_services_rg(sub: str, rg: str) -> Response:
     """ApiManagementService_ListByResourceGroup."""
     with arm.world().lock:
-        require_rg(arm.world(), sub, rg)
+        resources.group_or_404(arm.world(), sub, rg)
     return _list_services(f"/subscriptions/{sub}/resourceGroups/{rg}")
 
 
@@ -250,11 +250,7 @@ def list_services_sub(sub: str) -> Response:
 @bp.post("/subscriptions/<sub>/providers/Microsoft.ApiManagement/checkNameAvailability")
 def check_name(sub: str) -> Response:
     """ApiManagementService_CheckNameAvailability (service names are global DNS names)."""
-    arm.require_api_version(SERVICE_TYPE)
-    name = str(arm.parse_json_body().get("name", ""))
-    w = arm.world()
-    with w.lock:
-        taken = any(s["name"].lower() == name.lower() for s in w.list(SERVICE_TYPE))
+    name, taken = resources.name_taken(SERVICE_TYPE)
     if taken:
         return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
                                   "message": f"{name} is already in use"})

@@ -118,6 +118,18 @@ def check_if_match(stored: Optional[dict]) -> None:
                        "read: the If-Match ETag does not match the current one.")
 
 
+def store_with_children(w: World, parent: dict, child_type: str, sent: Optional[list], children: list[dict]) -> Any:
+    """Store a parent written with its children inline: a list that was sent replaces the stored children (one that
+    was not sent leaves them); everything written reads Updating until the RP's operation ends."""
+    w.put(parent["id"], parent)
+    if sent is not None:
+        for old in w.children(parent["id"], child_type):
+            w.delete(old["id"])
+        for child in children:
+            w.put(child["id"], child)
+    return finish_later(w, [parent["id"]] + [c["id"] for c in children])
+
+
 def child_routes(parent_kind: str, parent_type: str, parent_var: str, child_kind: str, child_type: str) -> None:
     """GET, list and DELETE of a child resource type (subnets, security rules) under ``parent_kind/<parent_var>``."""
     rule = f"{RG}/{parent_kind}/<{parent_var}>/{child_kind}"

@@ -10,7 +10,7 @@ from flask import Response
 
 from emulator import arm, resources
 from emulator.network.base import (NSG, RG, RULE, bp, child_routes, delete_lro, etag, finish_later, network_id,
-                                   read_routes, require, subnets_linking)
+                                   read_routes, require, store_with_children, subnets_linking)
 from emulator.world import World
 
 # Azure's six default rules of every NSG (priorities 65000+), returned under defaultSecurityRules.
@@ -113,13 +113,7 @@ def put_nsg(sub: str, rg: str, name: str) -> Response:
         rules = (req.get("properties") or {}).get("securityRules")
         new_rules = [rule_body(nid, r["name"], r.get("properties") or {}, "Updating") for r in rules or []]
         _check_unique_priorities(new_rules)
-        w.put(nid, body)
-        if rules is not None:
-            for old in w.children(nid, RULE):
-                w.delete(old["id"])
-            for r in new_rules:
-                w.put(r["id"], r)
-        op = finish_later(w, [nid] + [r["id"] for r in new_rules])
+        op = store_with_children(w, body, RULE, rules, new_rules)
         return arm.lro_response(op, 200 if existing else 201, render_nsg(w, body), location=False)
 
 

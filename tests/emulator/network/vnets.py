@@ -10,7 +10,8 @@ from flask import Response
 
 from emulator import arm, resources
 from emulator.network.base import (NAT, NSG, RG, ROUTE_TABLE, SUBNET, VNET, bp, check_if_match, child_routes,
-                                   delete_lro, etag, finish_later, network_id, read_routes, ref_ok, require)
+                                   delete_lro, etag, finish_later, network_id, read_routes, ref_ok, require,
+                                   store_with_children)
 from emulator.world import World
 
 
@@ -96,13 +97,7 @@ def put_vnet(sub: str, rg: str, name: str) -> Response:
                                "virtualNetworkPeerings": [], "enableDdosProtection": False}}
         subnets = props.get("subnets")
         new_subnets = [subnet_body(w, vid, s["name"], s.get("properties") or {}, "Updating") for s in subnets or []]
-        w.put(vid, body)
-        if subnets is not None:
-            for old in w.children(vid, SUBNET):
-                w.delete(old["id"])
-            for s in new_subnets:
-                w.put(s["id"], s)
-        op = finish_later(w, [vid] + [s["id"] for s in new_subnets])
+        op = store_with_children(w, body, SUBNET, subnets, new_subnets)
         return arm.lro_response(op, 200 if existing else 201, render_vnet(w, body), location=False)
 
 
