@@ -397,26 +397,20 @@ def put_role_assignment(scope: str, name: str) -> Response:
         return arm.json_response(arm.public(body), 201)
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.get("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
-def get_role_assignment(scope: str, name: str) -> Response:
-    """RoleAssignments_Get."""
+@bp.route("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>", methods=["GET", "DELETE"])
+@bp.route("/providers/Microsoft.Authorization/roleAssignments/<name>", methods=["GET", "DELETE"],
+          defaults={"scope": ""})
+def role_assignment(scope: str, name: str) -> Response:
+    """RoleAssignments_Get (404 RoleAssignmentNotFound) and RoleAssignments_Delete (200 with the deleted assignment,
+    204 when there was none)."""
+    deleting = request.method == "DELETE"
     with arm.locked(RA_TYPE) as w:
-        body = w.get(_ra_id(scope, name))
-        if body is None:
-            raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+        body = (w.delete if deleting else w.get)(_ra_id(scope, name))
+    if body is not None:
         return arm.json_response(arm.public(body))
-
-
-@bp.delete("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.delete("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
-def delete_role_assignment(scope: str, name: str) -> Response:
-    """RoleAssignments_Delete: 200 with the deleted assignment, 204 when there was none."""
-    with arm.locked(RA_TYPE) as w:
-        body = w.delete(_ra_id(scope, name))
-    if body is None:
+    if deleting:
         return arm.empty_response(204)
-    return arm.json_response(arm.public(body))
+    raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
 
 
 _FILTER_PRINCIPAL = re.compile(r"principalId\s+eq\s+'([^']+)'", re.I)

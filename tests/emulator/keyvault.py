@@ -338,11 +338,7 @@ def list_vaults_sub(sub: str) -> Response:
 @bp.post("/subscriptions/<sub>/providers/Microsoft.KeyVault/checkNameAvailability")
 def check_name(sub: str) -> Response:
     """Vaults_CheckNameAvailability: vault names are global (their DNS name)."""
-    name, taken = resources.name_taken(VAULT_TYPE)
-    if taken:
-        return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
-                                  "message": f"The vault name '{name}' is already in use."})
-    return arm.json_response({"nameAvailable": True})
+    return resources.name_availability(VAULT_TYPE, "The vault name '{name}' is already in use.", {})
 
 
 # --- access policies -------------------------------------------------------------------------------------------------

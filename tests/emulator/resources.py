@@ -48,12 +48,16 @@ def resource_or_404(w: World, sub: str, rg: str, rid: str, rtype: str, name: str
     return body
 
 
-def name_taken(rtype: str) -> tuple[str, bool]:
-    """CheckNameAvailability for a type whose names are global DNS names: (the name asked about, whether any
-    resource of ``rtype`` in any subscription already has it)."""
+def name_availability(rtype: str, taken_message: str, available: dict[str, Any]) -> Response:
+    """CheckNameAvailability for a type whose names are global DNS names: taken when any resource of ``rtype`` in
+    any subscription has the name (``taken_message`` may say ``{name}``); ``available`` adds to a free name's answer."""
     name = str(arm.versioned_body(rtype).get("name", ""))
     with arm.locked() as w:
-        return name, any(r["name"].lower() == name.lower() for r in w.list(rtype))
+        taken = any(r["name"].lower() == name.lower() for r in w.list(rtype))
+    if taken:
+        return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
+                                  "message": taken_message.format(name=name)})
+    return arm.json_response({"nameAvailable": True, **available})
 
 
 @contextmanager

@@ -250,8 +250,4 @@ def list_services_sub(sub: str) -> Response:
 @bp.post("/subscriptions/<sub>/providers/Microsoft.ApiManagement/checkNameAvailability")
 def check_name(sub: str) -> Response:
     """ApiManagementService_CheckNameAvailability (service names are global DNS names)."""
-    name, taken = resources.name_taken(SERVICE_TYPE)
-    if taken:
-        return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
-                                  "message": f"{name} is already in use"})
-    return arm.json_response({"nameAvailable": True, "reason": "Valid", "message": ""})
+    return resources.name_availability(SERVICE_TYPE, "{name} is already in use", {"reason": "Valid", "message": ""})

@@ -74,8 +74,7 @@ def child_get(sub: str, rg: str, parent: tuple, child_kind: str, name: str) -> R
     """GET a child resource (subnet, security rule): 404 for the parent first, then for the child."""
     parent_kind, parent_type, parent_name = parent
     with resources.in_group(sub, rg) as w:
-        pid = network_id(w, rg, parent_kind, parent_name)
-        require(w, pid, parent_type, parent_name, rg)
+        pid = parent_id(w, rg, parent_kind, parent_type, parent_name)
         body = w.get(f"{pid}/{child_kind}/{name}")
         if body is None:
             raise arm.ArmError(404, "NotFound", f"Resource {pid}/{child_kind}/{name} not found.")
@@ -86,8 +85,7 @@ def child_list(sub: str, rg: str, parent: tuple, child_type: str) -> Response:
     """List the children of one type under a parent (404 when the parent does not exist)."""
     parent_kind, parent_type, parent_name = parent
     with resources.in_group(sub, rg) as w:
-        pid = network_id(w, rg, parent_kind, parent_name)
-        require(w, pid, parent_type, parent_name, rg)
+        pid = parent_id(w, rg, parent_kind, parent_type, parent_name)
         return arm.json_response(arm.paged(w.children(pid, child_type)))
 
 
@@ -116,6 +114,13 @@ def check_if_match(stored: Optional[dict]) -> None:
         return
     raise arm.ArmError(412, "PreconditionFailed", "Operation failed because the resource was modified since it was "
                        "read: the If-Match ETag does not match the current one.")
+
+
+def parent_id(w: World, rg: str, kind: str, rtype: str, name: str) -> str:
+    """The id of a parent (a VNet, an NSG) that must exist: ARM's 404 for it otherwise."""
+    pid = network_id(w, rg, kind, name)
+    require(w, pid, rtype, name, rg)
+    return pid
 
 
 def store_with_children(w: World, parent: dict, child_type: str, sent: Optional[list], children: list[dict]) -> Any:

@@ -50,12 +50,12 @@ def render_nat_gateway(w: World, body: dict) -> dict:
 def put_route_table(sub: str, rg: str, name: str) -> Response:
     """RouteTables_CreateOrUpdate (routes not modelled)."""
     req = arm.versioned_body(ROUTE_TABLE)
+    spec = {"name": name, "tags": req.get("tags") or {}}
+    if req.get("location"):
+        spec["location"] = req["location"]
     with resources.in_group(sub, rg) as w:
         existed = w.get(network_id(w, rg, "routeTables", name)) is not None
-        body = create_route_table(w, rg, {"name": name, "tags": req.get("tags") or {},
-                                          "location": req.get("location")} if req.get("location") else
-                                  {"name": name, "tags": req.get("tags") or {}},
-                                  resources.location_of(w, sub, rg, None))
+        body = create_route_table(w, rg, spec, resources.location_of(w, sub, rg, None))
         return arm.json_response(render_route_table(w, body), 200 if existed else 201)
 
 

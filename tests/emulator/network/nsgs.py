@@ -10,7 +10,7 @@ from flask import Response
 
 from emulator import arm, resources
 from emulator.network.base import (NSG, RG, RULE, bp, child_routes, delete_lro, etag, finish_later, network_id,
-                                   read_routes, require, store_with_children, subnets_linking)
+                                   parent_id, read_routes, store_with_children, subnets_linking)
 from emulator.world import World
 
 # Azure's six default rules of every NSG (priorities 65000+), returned under defaultSecurityRules.
@@ -146,8 +146,7 @@ def put_rule(sub: str, rg: str, nsg: str, name: str) -> Response:
     """SecurityRules_CreateOrUpdate: one rule, other rules untouched."""
     props = arm.versioned_body(RULE).get("properties") or {}
     with resources.in_group(sub, rg) as w:
-        nid = network_id(w, rg, "networkSecurityGroups", nsg)
-        require(w, nid, NSG, nsg, rg)
+        nid = parent_id(w, rg, "networkSecurityGroups", NSG, nsg)
         rule = rule_body(nid, name, props, "Updating")
         _check_rule_conflict(w, nid, rule)
         existed = w.get(rule["id"]) is not None

@@ -10,7 +10,7 @@ from flask import Response
 
 from emulator import arm, resources
 from emulator.network.base import (NAT, NSG, RG, ROUTE_TABLE, SUBNET, VNET, bp, check_if_match, child_routes,
-                                   delete_lro, etag, finish_later, network_id, read_routes, ref_ok, require,
+                                   delete_lro, etag, finish_later, network_id, parent_id, read_routes, ref_ok,
                                    store_with_children)
 from emulator.world import World
 
@@ -113,8 +113,7 @@ def put_subnet(sub: str, rg: str, vnet: str, name: str) -> Response:
     """Subnets_CreateOrUpdate: replaces the subnet with exactly what was sent."""
     props = arm.versioned_body(SUBNET).get("properties") or {}
     with resources.in_group(sub, rg) as w:
-        vid = network_id(w, rg, "virtualNetworks", vnet)
-        require(w, vid, VNET, vnet, rg)
+        vid = parent_id(w, rg, "virtualNetworks", VNET, vnet)
         stored = w.get(f"{vid}/subnets/{name}")
         existed = stored is not None
         check_if_match(stored)
