@@ -13,7 +13,7 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from flask import Blueprint, Response, g, request
 
@@ -371,8 +371,16 @@ def _ra_id(scope: str, name: str) -> str:
     return f"{'' if scope == '/' else scope}/providers/{RA_TYPE}/{name}"
 
 
-@bp.put("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.put("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
+def _at_any_scope(path: str, *methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Route ``<scope>/providers/Microsoft.Authorization/<path>`` for any scope, the tenant root (scope "") included."""
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        bp.route(f"/<path:scope>/providers/Microsoft.Authorization/{path}", methods=list(methods))(view)
+        bp.route(f"/providers/Microsoft.Authorization/{path}", methods=list(methods), defaults={"scope": ""})(view)
+        return view
+    return register
+
+
+@_at_any_scope("roleAssignments/<name>", "PUT")
 def put_role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Create: 201 on create, 200 when the identical assignment already exists under this name."""
     props = arm.versioned_body(RA_TYPE).get("properties") or {}
@@ -397,9 +405,7 @@ def put_role_assignment(scope: str, name: str) -> Response:
         return arm.json_response(arm.public(body), 201)
 
 
-@bp.route("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>", methods=["GET", "DELETE"])
-@bp.route("/providers/Microsoft.Authorization/roleAssignments/<name>", methods=["GET", "DELETE"],
-          defaults={"scope": ""})
+@_at_any_scope("roleAssignments/<name>", "GET", "DELETE")
 def role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Get (404 RoleAssignmentNotFound) and RoleAssignments_Delete (200 with the deleted assignment,
     204 when there was none)."""
@@ -436,8 +442,7 @@ def filter_assignments(assignments: list[dict], scope: str, flt: str) -> list[di
     return out
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments")
-@bp.get("/providers/Microsoft.Authorization/roleAssignments", defaults={"scope": ""})
+@_at_any_scope("roleAssignments", "GET")
 def list_role_assignments(scope: str) -> Response:
     """RoleAssignments_ListForScope / ListForSubscription / ListForResourceGroup / ListForResource."""
     arm.require_api_version(RA_TYPE)
@@ -448,8 +453,7 @@ def list_role_assignments(scope: str) -> Response:
         return arm.json_response(arm.paged(found))
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>")
-@bp.get("/providers/Microsoft.Authorization/roleDefinitions/<guid>", defaults={"scope": ""})
+@_at_any_scope("roleDefinitions/<guid>", "GET")
 def get_role_definition(scope: str, guid: str) -> Response:
     """RoleDefinitions_Get (built-in roles only)."""
     arm.require_api_version(RD_TYPE)
@@ -464,8 +468,7 @@ _FILTER_ROLE_NAME = re.compile(r"roleName\s+eq\s+'([^']+)'", re.I)
 _FILTER_TYPE = re.compile(r"type\s+eq\s+'([^']+)'", re.I)
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions")
-@bp.get("/providers/Microsoft.Authorization/roleDefinitions", defaults={"scope": ""})
+@_at_any_scope("roleDefinitions", "GET")
 def list_role_definitions(scope: str) -> Response:
     """RoleDefinitions_List with `$filter=roleName eq '...'` or `type eq 'BuiltInRole'`."""
     arm.require_api_version(RD_TYPE)
