@@ -1,30 +1,11 @@
-"""Microsoft.KeyVault in the local Azure: vaults, their access policies, and management-plane secrets.
-
-What the real resource provider does and this model reproduces:
-
-- ``PUT`` of a vault answers **200** with ``provisioningState: RegisteringDns`` and no LRO headers (the live recording
-  of azure-mgmt-keyvault shows this); callers poll ``GET`` until ``Succeeded``. ``vaultUri`` is lower-case with a
-  trailing ``/``. ``networkAcls`` are normalised: a bare IPv4 address gets ``/32``, subnet ids are lower-cased.
-- ``PUT`` replaces the vault's properties, *including* ``accessPolicies`` (omitting them clears them: the classic
-  template-redeploy pitfall). ``PATCH`` merges top-level properties.
-- From api-version 2026-02-01 on, a vault *created* without ``enableRbacAuthorization`` uses Azure RBAC (the service
-  changed its default); older api-versions default to access policies. Updates never flip the model implicitly.
-- ``accessPolicies/{add|replace|remove}``: add merges permissions per object id, replace swaps the entry's permissions,
-  remove takes the listed permissions away and drops the entry when nothing is left; at most 1024 policies.
-- Two writes to one vault at the same moment: the second gets **409 ConflictError** (the vault is locked for a short
-  wall-clock window while a write commits; a fault rule can force the same).
-- ``vaults/secrets`` (management plane) returns ``contentType``, ``attributes``, ``secretUri`` and
-  ``secretUriWithVersion`` but never the value. Each ``PUT`` with a value makes a new version.
-
-Helpers for seeding (used by the admin interface): :func:`new_vault_body`, :func:`store_secret`.
-"""
+"""Key Vault vaults: ids, validation, bodies, the write lock (parallel writes get 409 ConflictError) and the vault
+routes."""
 
 from __future__ import annotations
 
 import ipaddress
 import threading
 import time
-import uuid
 from typing import Any, Optional
 
 from flask import Blueprint, Response
@@ -58,12 +39,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "setsas", "listsas", "getsas", "deletesas")),
 }
 
+
 VAULT = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>"
+
+
 _vault_locks: dict[str, threading.Lock] = {}
+
+
 _vault_locks_guard = threading.Lock()
 
 
-# --- ids and small helpers ---------------------------------------------------------------------------------------
 
 def vault_id(sub: str, rg: str, name: str) -> str:
     """The ARM id of a vault."""
@@ -75,19 +60,17 @@ def vault_uri(name: str) -> str:
     return f"https://{name.lower()}.{VAULT_DNS_SUFFIX}/"
 
 
-def _unix(w: World) -> int:
+def unix_time(w: World) -> int:
     return int(w.wallclock())
 
 
-def _vault_or_404(w: World, sub: str, rg: str, name: str) -> dict:
+def vault_or_404(w: World, sub: str, rg: str, name: str) -> dict:
     return resources.resource_or_404(w, sub, rg, vault_id(sub, rg, name), VAULT_TYPE, name)
 
 
-def _bad_request(message: str, code: str = "BadRequest") -> arm.ArmError:
+def bad_request(message: str, code: str = "BadRequest") -> arm.ArmError:
     return arm.ArmError(400, code, message)
 
-
-# --- validation and normalisation ----------------------------------------------------------------------------------
 
 def normalise_network_acls(acls: Optional[dict]) -> Optional[dict]:
     """What the service stores for ``networkAcls``: /32 on bare IPv4 rules, lower-cased subnet ids."""
@@ -114,45 +97,43 @@ def normalise_network_acls(acls: Optional[dict]) -> Optional[dict]:
 def validate_access_policies(policies: Any, where: str = "properties.accessPolicies") -> list[dict]:
     """Check shape and permission names like the service does; returns the list unchanged."""
     if not isinstance(policies, list):
-        raise _bad_request(f"Invalid value found at {where}: an array is required.")
+        raise bad_request(f"Invalid value found at {where}: an array is required.")
     for i, policy in enumerate(policies):
         if not isinstance(policy, dict) or not policy.get("objectId") or not policy.get("tenantId"):
-            raise _bad_request(f"Invalid value found at {where}[{i}]: tenantId and objectId are required.")
+            raise bad_request(f"Invalid value found at {where}[{i}]: tenantId and objectId are required.")
         for kind, perms in (policy.get("permissions") or {}).items():
             allowed = PERMISSIONS.get(kind)
             if allowed is None:
-                raise _bad_request(f"Invalid value found at {where}[{i}].permissions: '{kind}' is not a "
+                raise bad_request(f"Invalid value found at {where}[{i}].permissions: '{kind}' is not a "
                                    "permission category.")
             for j, perm in enumerate(perms or []):
                 if str(perm).lower() not in allowed:
-                    raise _bad_request(f"Invalid value found at {where}[{i}].permissions.{kind}[{j}]: {perm}")
+                    raise bad_request(f"Invalid value found at {where}[{i}].permissions.{kind}[{j}]: {perm}")
     return policies
 
 
 def _validate_vault_put(body: dict) -> None:
     props = body.get("properties")
     if not body.get("location"):
-        raise _bad_request("The 'location' property is required.", "LocationRequired")
+        raise bad_request("The 'location' property is required.", "LocationRequired")
     if not isinstance(props, dict):
-        raise _bad_request("The 'properties' object is required.")
+        raise bad_request("The 'properties' object is required.")
     if not props.get("tenantId"):
-        raise _bad_request("The parameter 'properties.tenantId' is required.")
+        raise bad_request("The parameter 'properties.tenantId' is required.")
     sku = props.get("sku") or {}
     if str(sku.get("name", "")).lower() not in ("standard", "premium") or sku.get("family") != "A":
-        raise _bad_request("The parameter 'properties.sku' must be {\"family\": \"A\", \"name\": "
+        raise bad_request("The parameter 'properties.sku' must be {\"family\": \"A\", \"name\": "
                            "\"standard\"|\"premium\"}.")
     if "accessPolicies" in props and props["accessPolicies"] is not None:
         validate_access_policies(props["accessPolicies"])
     if len(props.get("accessPolicies") or []) > MAX_ACCESS_POLICIES:
-        raise _access_policy_limit()
+        raise access_policy_limit()
 
 
-def _access_policy_limit() -> arm.ArmError:
-    return _bad_request(f"The number of access policies in the vault exceeds the maximum of {MAX_ACCESS_POLICIES}.",
+def access_policy_limit() -> arm.ArmError:
+    return bad_request(f"The number of access policies in the vault exceeds the maximum of {MAX_ACCESS_POLICIES}.",
                         "AccessPolicyLimitExceeded")
 
-
-# --- vault bodies ----------------------------------------------------------------------------------------------------
 
 def new_vault_body(w: World, sub: str, rg: str, name: str, body: dict, api_version: str = "2026-02-01",
                    state: str = "RegisteringDns") -> dict:
@@ -180,12 +161,12 @@ def new_vault_body(w: World, sub: str, rg: str, name: str, body: dict, api_versi
         "type": VAULT_TYPE,
         "location": str(body.get("location", "")).replace(" ", "").lower(),
         "tags": body.get("tags") or {},
-        "systemData": _system_data(now, now),
+        "systemData": system_data(now, now),
         "properties": props,
     }
 
 
-def _system_data(created: str, modified: str) -> dict:
+def system_data(created: str, modified: str) -> dict:
     from flask import g
 
     who = (g.get("caller") or {}).get("app_id") or (g.get("caller") or {}).get("object_id") or "local-azure"
@@ -207,7 +188,7 @@ def _replace_vault(w: World, current: dict, body: dict) -> dict:
     props["vaultUri"] = old["vaultUri"]
     props["provisioningState"] = old.get("provisioningState", "Succeeded")
     updated = dict(current, properties=props, tags=body.get("tags") or {})
-    updated["systemData"] = _system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
+    updated["systemData"] = system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
     return updated
 
 
@@ -220,16 +201,14 @@ def _patch_vault(w: World, current: dict, body: dict) -> dict:
         if key == "accessPolicies":
             validate_access_policies(val)
             if len(val) > MAX_ACCESS_POLICIES:
-                raise _access_policy_limit()
+                raise access_policy_limit()
         props[key] = normalise_network_acls(val) if key == "networkAcls" else val
     updated = dict(current, properties=props)
     if body.get("tags") is not None:
         updated["tags"] = body["tags"]
-    updated["systemData"] = _system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
+    updated["systemData"] = system_data(current.get("systemData", {}).get("createdAt", w.iso()), w.iso())
     return updated
 
-
-# --- the write lock (parallel writes → 409 ConflictError) -------------------------------------------------------------
 
 def _conflict(name: str) -> arm.ArmError:
     # Key Vault's own wording names its internal resource type; ours names the vault.
@@ -262,13 +241,11 @@ class vault_write:  # noqa: N801 - used as a context manager, reads like a state
             self.lock.release()
 
 
-# --- vault routes -----------------------------------------------------------------------------------------------------
-
 @bp.get(VAULT)
 def get_vault(sub: str, rg: str, name: str) -> Response:
     """Vaults_Get."""
     with arm.locked(VAULT_TYPE) as w:
-        return arm.json_response(arm.public(_vault_or_404(w, sub, rg, name)))
+        return arm.json_response(arm.public(vault_or_404(w, sub, rg, name)))
 
 
 @bp.put(VAULT)
@@ -306,7 +283,7 @@ def patch_vault(sub: str, rg: str, name: str) -> Response:
     w = arm.world()
     with vault_write(w, vault_id(sub, rg, name), name):
         with w.lock:
-            current = _vault_or_404(w, sub, rg, name)
+            current = vault_or_404(w, sub, rg, name)
             stored = w.put(current["id"], _patch_vault(w, current, body))
             return arm.json_response(arm.public(stored), 200)
 
@@ -340,170 +317,3 @@ def check_name(sub: str) -> Response:
     """Vaults_CheckNameAvailability: vault names are global (their DNS name)."""
     return resources.name_availability(VAULT_TYPE, "The vault name '{name}' is already in use.", {})
 
-
-# --- access policies -------------------------------------------------------------------------------------------------
-
-def _policy_key(policy: dict) -> tuple[str, str, str]:
-    return (str(policy.get("tenantId", "")).lower(), str(policy.get("objectId", "")).lower(),
-            str(policy.get("applicationId") or "").lower())
-
-
-def _merge_perms(old: list[str], new: list[str]) -> list[str]:
-    seen = {p.lower() for p in old}
-    return list(old) + [p for p in new if p.lower() not in seen and not seen.add(p.lower())]
-
-
-def _remove_perms(old: list[str], gone: list[str]) -> list[str]:
-    drop = {p.lower() for p in gone}
-    return [p for p in old if p.lower() not in drop]
-
-
-def apply_access_policy_change(policies: list[dict], kind: str, changes: list[dict]) -> list[dict]:
-    """The vault's access policies after an ``accessPolicies/{kind}`` operation."""
-    result = [dict(p, permissions=dict(p.get("permissions") or {})) for p in policies]
-    for change in changes:
-        key = _policy_key(change)
-        match = next((p for p in result if _policy_key(p) == key), None)
-        perms = change.get("permissions") or {}
-        if kind == "add":
-            if match is None:
-                result.append({**change, "permissions": {k: list(v) for k, v in perms.items()}})
-            else:
-                for cat, values in perms.items():
-                    match["permissions"][cat] = _merge_perms(match["permissions"].get(cat) or [], values or [])
-        elif kind == "replace":
-            if match is None:
-                result.append({**change, "permissions": {k: list(v) for k, v in perms.items()}})
-            else:
-                match["permissions"] = {k: list(v) for k, v in perms.items()}
-        elif match is not None:  # remove
-            for cat, values in perms.items():
-                match["permissions"][cat] = _remove_perms(match["permissions"].get(cat) or [], values or [])
-            if not any(match["permissions"].get(cat) for cat in match["permissions"]):
-                result.remove(match)
-    return result
-
-
-@bp.put(VAULT + "/accessPolicies/<kind>")
-def update_access_policy(sub: str, rg: str, name: str, kind: str) -> Response:
-    """Vaults_UpdateAccessPolicy (``add``, ``replace`` or ``remove``)."""
-    body = arm.versioned_body(VAULT_TYPE)
-    kind_l = kind.lower()
-    if kind_l not in ("add", "replace", "remove"):
-        raise _bad_request(f"The value '{kind}' is not valid for operationKind; expected add, replace or remove.")
-    changes = validate_access_policies((body.get("properties") or {}).get("accessPolicies"))
-    w = arm.world()
-    with vault_write(w, vault_id(sub, rg, name), name):
-        with w.lock:
-            vault = _vault_or_404(w, sub, rg, name)
-            after = apply_access_policy_change(vault["properties"].get("accessPolicies") or [], kind_l, changes)
-            if len(after) > MAX_ACCESS_POLICIES:
-                raise _access_policy_limit()
-            vault["properties"]["accessPolicies"] = after
-            vault["systemData"] = _system_data(vault.get("systemData", {}).get("createdAt", w.iso()), w.iso())
-            return arm.json_response({"id": f"{vault['id']}/accessPolicies/", "type": ACCESS_POLICY_TYPE,
-                                      "properties": {"accessPolicies": changes}}, 200)
-
-
-# --- management-plane secrets ----------------------------------------------------------------------------------------
-
-def _new_version() -> str:
-    return uuid.uuid4().hex
-
-
-def store_secret(w: World, vault: dict, name: str, value: str, content_type: Optional[str] = None,
-                 enabled: bool = True, tags: Optional[dict] = None) -> dict:
-    """Write a new version of a secret (creating the secret if needed); returns the stored body.
-
-    The value lives only in the private ``_value`` / ``_versions`` bookkeeping and never leaves through ARM.
-    """
-    sid = f"{vault['id']}/secrets/{name}"
-    current = w.get(sid)
-    version, now = _new_version(), _unix(w)
-    base = vault["properties"]["vaultUri"]
-    versions = dict((current or {}).get("_versions") or {})
-    versions[version] = {"value": value, "contentType": content_type, "enabled": enabled, "version": version,
-                         "created": now}
-    created = ((current or {}).get("properties") or {}).get("attributes", {}).get("created", now)
-    body = {
-        "id": sid,
-        "name": name,
-        "type": SECRET_TYPE,
-        "location": vault.get("location"),
-        "tags": tags if tags is not None else (current or {}).get("tags", {}),
-        "properties": {
-            "attributes": {"enabled": enabled, "created": created, "updated": now},
-            "secretUri": f"{base}secrets/{name}",
-            "secretUriWithVersion": f"{base}secrets/{name}/{version}",
-        },
-        "_value": value,
-        "_versions": versions,
-        "_current": version,
-    }
-    if content_type is not None:
-        body["properties"]["contentType"] = content_type
-    return w.put(sid, body)
-
-
-def _secret_update(w: World, vault: dict, name: str, body: dict, replace: bool) -> tuple[dict, bool]:
-    props = body.get("properties") or {}
-    current = w.get(f"{vault['id']}/secrets/{name}")
-    if current is None and props.get("value") is None:
-        raise _bad_request("The parameter 'properties.value' is required when creating a secret.")
-    old_props = (current or {}).get("properties") or {}
-    content_type = props.get("contentType", None if replace else old_props.get("contentType"))
-    enabled = (props.get("attributes") or {}).get("enabled", old_props.get("attributes", {}).get("enabled", True))
-    if props.get("value") is not None:
-        stored = store_secret(w, vault, name, props["value"], content_type, enabled, body.get("tags"))
-    else:  # metadata-only change of the current version
-        stored = current
-        stored["properties"]["attributes"] = dict(old_props.get("attributes") or {}, enabled=enabled,
-                                                  updated=_unix(w))
-        if content_type is not None:
-            stored["properties"]["contentType"] = content_type
-        ver = stored["_versions"][stored["_current"]]
-        ver.update(enabled=enabled, contentType=content_type)
-        if body.get("tags") is not None:
-            stored["tags"] = body["tags"]
-    return stored, current is None
-
-
-@bp.get(VAULT + "/secrets/<secret>")
-def get_secret(sub: str, rg: str, name: str, secret: str) -> Response:
-    """Secrets_Get (metadata only)."""
-    with arm.locked(SECRET_TYPE) as w:
-        vault = _vault_or_404(w, sub, rg, name)
-        stored = w.get(f"{vault['id']}/secrets/{secret}")
-        if stored is None:
-            raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
-        return arm.json_response(arm.public(stored))
-
-
-@bp.put(VAULT + "/secrets/<secret>")
-def put_secret(sub: str, rg: str, name: str, secret: str) -> Response:
-    """Secrets_CreateOrUpdate: 201 on create, 200 on update; the response carries no value."""
-    body = arm.versioned_body(SECRET_TYPE)
-    with arm.locked() as w:
-        vault = _vault_or_404(w, sub, rg, name)
-        stored, created = _secret_update(w, vault, secret, body, replace=True)
-        return arm.json_response(arm.public(stored), 201 if created else 200)
-
-
-@bp.patch(VAULT + "/secrets/<secret>")
-def patch_secret(sub: str, rg: str, name: str, secret: str) -> Response:
-    """Secrets_Update."""
-    body = arm.versioned_body(SECRET_TYPE)
-    with arm.locked() as w:
-        vault = _vault_or_404(w, sub, rg, name)
-        if w.get(f"{vault['id']}/secrets/{secret}") is None:
-            raise arm.not_found(SECRET_TYPE, f"{name}/{secret}", rg)
-        stored = _secret_update(w, vault, secret, body, replace=False)[0]
-        return arm.json_response(arm.public(stored), 200)
-
-
-@bp.get(VAULT + "/secrets")
-def list_secrets(sub: str, rg: str, name: str) -> Response:
-    """Secrets_List."""
-    with arm.locked(SECRET_TYPE) as w:
-        vault = _vault_or_404(w, sub, rg, name)
-        return arm.json_response(arm.paged(w.children(vault["id"], SECRET_TYPE)))
