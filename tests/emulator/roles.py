@@ -85,7 +85,6 @@ _BUILTIN_MINIMAL: list[tuple[str, str, str, list[str], list[str], list[str]]] = 
 OWNER_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 
-
 def shared_dir() -> Path:
     """The shared reference directory: `$AZURE_APIM_SHARED_DIR`, else `<repo root>/../shared`."""
     override = os.environ.get("AZURE_APIM_SHARED_DIR")
@@ -175,4 +174,3 @@ def role_allows_action(role: dict, action: str) -> bool:
         if _action_matches(perm.get("actions", []), action) and not _action_matches(perm.get("notActions", []), action):
             return True
     return False
-

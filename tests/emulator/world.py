@@ -52,6 +52,7 @@ DEFAULT_CONFIG: dict[str, float] = {
     "throttle_deletes_refill_per_s": 10.0,
 }
 
+
 def new_guid() -> str:
     """A fresh lower-case GUID, as Azure generates for object ids, principal ids and operation ids."""
     return str(uuid.uuid4())

@@ -21,8 +21,8 @@ def _certificate_properties(w: World, svc: dict, props: dict) -> dict:
     if kv:
         if resolve.find_identity(w, svc, kv.get("identityClientId")) is None:
             raise validation("keyVault", "identityClientId", f"Can not find Managed Identity with provided "
-                              f"IdentityClientId : {kv.get('identityClientId')}. For more information please see "
-                              "aka.ms/apimmsi.")
+                             f"IdentityClientId : {kv.get('identityClientId')}. For more information please see "
+                             "aka.ms/apimmsi.")
         res = resolve.resolve_secret(w, svc, kv.get("secretIdentifier", ""), kv.get("identityClientId"),
                                      want_certificate=True)
         if not res.ok:

@@ -66,7 +66,7 @@ def _inline_hostname(svc: dict, host: dict) -> dict:
 def _hostname_entry(w: World, svc: dict, host: dict, previous: Optional[dict]) -> dict:
     if host.get("type") not in HOSTNAME_TYPES or not host.get("hostName"):
         raise validation("Each hostname configuration needs a type (" + ", ".join(HOSTNAME_TYPES) +
-                          ") and a hostName.", "hostnameConfigurations")
+                         ") and a hostName.", "hostnameConfigurations")
     if host.get("keyVaultId"):
         out = _keyvault_hostname(w, svc, host, previous)
     elif host.get("encodedCertificate"):

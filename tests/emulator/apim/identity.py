@@ -46,7 +46,7 @@ def build_identity(w: World, svc_name: str, current: Optional[dict], requested: 
     kind = normalise_identity_type(requested.get("type"))
     if not kind:
         raise validation(f"The identity type '{requested.get('type')}' is not supported. Use SystemAssigned, "
-                          "UserAssigned, 'SystemAssigned, UserAssigned' or None.", "identity.type")
+                         "UserAssigned, 'SystemAssigned, UserAssigned' or None.", "identity.type")
     if kind == "None":
         return None
     out: dict[str, Any] = {"type": kind, "tenantId": w.tenant_id}
@@ -59,7 +59,7 @@ def build_identity(w: World, svc_name: str, current: Optional[dict], requested: 
         out["userAssignedIdentities"] = _build_user_assigned(w, current, requested, merge)
         if not out["userAssignedIdentities"]:
             raise validation("At least one user-assigned identity is required for identity type "
-                              f"'{kind}'.", "identity.userAssignedIdentities")
+                             f"'{kind}'.", "identity.userAssignedIdentities")
     return out
 
 
@@ -81,7 +81,7 @@ def _build_user_assigned(w: World, current: Optional[dict], requested: dict, mer
                               "clientId": uami["properties"]["clientId"]}
     if len(result) > MAX_USER_ASSIGNED:
         raise validation(f"An API Management service can have at most {MAX_USER_ASSIGNED} user-assigned "
-                          f"identities; the request has {len(result)}.", "identity.userAssignedIdentities")
+                         f"identities; the request has {len(result)}.", "identity.userAssignedIdentities")
     return result
 
 

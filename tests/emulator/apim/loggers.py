@@ -22,23 +22,23 @@ def _logger_credentials(w: World, svc: dict, logger_type: str, creds: dict) -> t
     if logger_type == "azureEventHub":
         if not creds.get("name"):
             raise validation("'credentials.name' (the event hub) is required for an azureEventHub logger.",
-                              "credentials")
+                             "credentials")
         if creds.get("connectionString"):
             shown["connectionString"] = "{{Logger-Credentials-%s}}" % uuid.uuid4().hex[:24]
         elif creds.get("endpointAddress") and creds.get("identityClientId"):
             client = creds["identityClientId"]
             if resolve.find_identity(w, svc, None if client == "SystemAssigned" else client) is None:
                 raise validation("credentials", "identityClientId",
-                                  f"Can not find Managed Identity with provided IdentityClientId : {client}. "
-                                  "For more information please see aka.ms/apimmsi.")
+                                 f"Can not find Managed Identity with provided IdentityClientId : {client}. "
+                                 "For more information please see aka.ms/apimmsi.")
             shown.update(name=creds["name"], endpointAddress=creds["endpointAddress"], identityClientId=client)
         else:
             raise validation("An azureEventHub logger needs credentials.connectionString, or "
-                              "credentials.endpointAddress with credentials.identityClientId.", "credentials")
+                             "credentials.endpointAddress with credentials.identityClientId.", "credentials")
     else:
         if not (creds.get("instrumentationKey") or creds.get("connectionString")):
             raise validation("An applicationInsights logger needs credentials.instrumentationKey or "
-                              "credentials.connectionString.", "credentials")
+                             "credentials.connectionString.", "credentials")
         key = "connectionString" if creds.get("connectionString") else "instrumentationKey"
         shown[key] = "{{Logger-Credentials-%s}}" % uuid.uuid4().hex[:24]
     return dict(creds), shown

@@ -39,7 +39,7 @@ def _validate_nv(w: World, svc: dict, nv_name: str, props: dict) -> None:
     display = props.get("displayName")
     if not display or len(display) > 256 or not _DISPLAY_NAME.match(display):
         raise validation("'displayName' is required and may contain only letters, digits, '-', '.' and '_'.",
-                          "displayName")
+                         "displayName")
     if props.get("keyVault") and props.get("value") is not None:
         raise validation("Specify either a value or a keyVault reference, not both.", "value")
     if not props.get("keyVault") and props.get("value") in (None, ""):

@@ -22,7 +22,6 @@ _DEFAULT_CUSTOM_PROPERTIES = {
 }
 
 
-
 def validate_service_create(body: dict) -> None:
     props = body.get("properties") or {}
     missing = [f for f, v in (("location", body.get("location")), ("sku", body.get("sku")),

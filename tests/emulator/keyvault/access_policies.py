@@ -7,8 +7,8 @@ from flask import Response
 
 from emulator import arm
 from emulator.keyvault.vaults import (ACCESS_POLICY_TYPE, MAX_ACCESS_POLICIES, VAULT, VAULT_TYPE, access_policy_limit,
-                                     bad_request, bp, system_data, validate_access_policies, vault_id, vault_or_404,
-                                     vault_write)
+                                      bad_request, bp, system_data, validate_access_policies, vault_id, vault_or_404,
+                                      vault_write)
 
 
 def _policy_key(policy: dict) -> tuple[str, str, str]:
@@ -71,4 +71,3 @@ def update_access_policy(sub: str, rg: str, name: str, kind: str) -> Response:
             vault["systemData"] = system_data(vault.get("systemData", {}).get("createdAt", w.iso()), w.iso())
             return arm.json_response({"id": f"{vault['id']}/accessPolicies/", "type": ACCESS_POLICY_TYPE,
                                       "properties": {"accessPolicies": changes}}, 200)
-

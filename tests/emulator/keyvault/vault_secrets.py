@@ -113,4 +113,3 @@ def list_secrets(sub: str, rg: str, name: str) -> Response:
     with arm.locked(SECRET_TYPE) as w:
         vault = vault_or_404(w, sub, rg, name)
         return arm.json_response(arm.paged(w.children(vault["id"], SECRET_TYPE)))
-

@@ -49,7 +49,6 @@ _vault_locks: dict[str, threading.Lock] = {}
 _vault_locks_guard = threading.Lock()
 
 
-
 def vault_id(sub: str, rg: str, name: str) -> str:
     """The ARM id of a vault."""
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{VAULT_TYPE}/{name}"
@@ -105,7 +104,7 @@ def validate_access_policies(policies: Any, where: str = "properties.accessPolic
             allowed = PERMISSIONS.get(kind)
             if allowed is None:
                 raise bad_request(f"Invalid value found at {where}[{i}].permissions: '{kind}' is not a "
-                                   "permission category.")
+                                  "permission category.")
             for j, perm in enumerate(perms or []):
                 if str(perm).lower() not in allowed:
                     raise bad_request(f"Invalid value found at {where}[{i}].permissions.{kind}[{j}]: {perm}")
@@ -123,7 +122,7 @@ def _validate_vault_put(body: dict) -> None:
     sku = props.get("sku") or {}
     if str(sku.get("name", "")).lower() not in ("standard", "premium") or sku.get("family") != "A":
         raise bad_request("The parameter 'properties.sku' must be {\"family\": \"A\", \"name\": "
-                           "\"standard\"|\"premium\"}.")
+                          "\"standard\"|\"premium\"}.")
     if "accessPolicies" in props and props["accessPolicies"] is not None:
         validate_access_policies(props["accessPolicies"])
     if len(props.get("accessPolicies") or []) > MAX_ACCESS_POLICIES:
@@ -132,7 +131,7 @@ def _validate_vault_put(body: dict) -> None:
 
 def access_policy_limit() -> arm.ArmError:
     return bad_request(f"The number of access policies in the vault exceeds the maximum of {MAX_ACCESS_POLICIES}.",
-                        "AccessPolicyLimitExceeded")
+                       "AccessPolicyLimitExceeded")
 
 
 def new_vault_body(w: World, sub: str, rg: str, name: str, body: dict, api_version: str = "2026-02-01",
@@ -316,4 +315,3 @@ def list_vaults_sub(sub: str) -> Response:
 def check_name(sub: str) -> Response:
     """Vaults_CheckNameAvailability: vault names are global (their DNS name)."""
     return resources.name_availability(VAULT_TYPE, "The vault name '{name}' is already in use.", {})
-

@@ -24,7 +24,6 @@ _DEFAULT_RULES = [
 ]
 
 
-
 def rule_body(nsg_id: str, name: str, props: dict[str, Any], state: str = "Succeeded") -> dict:
     """A security rule as ARM returns it (validated like the RP does)."""
     direction = props.get("direction")
