@@ -4,7 +4,8 @@ backends, APIs, operations, policies): GET, list, PUT and DELETE the way APIM an
 - every answer about one entity carries its ETag; GET of a missing one is the family's own 404 ("Logger not found.");
 - PUT answers 201 on create and 200 on update, synchronously (named values and policies add their own steps around it);
 - DELETE answers 200, or 204 when there was nothing to delete;
-- writes honour If-Match (``*`` or the current ETag, else 412 PreconditionFailed);
+- writes honour If-Match (``*`` or the current ETag, else 412 PreconditionFailed), except where a family says it
+  does not (APIs and operations here);
 - writes need the service online (409 while it transitions), reads only need it to exist;
 - a list is one page with ``count``.
 
