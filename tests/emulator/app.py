@@ -23,7 +23,8 @@ from emulator import arm, authorization, entra, resources, throttle
 from emulator.world import World, mask_secrets
 
 # Provider modules, each exposing a Blueprint `bp`. Missing ones (not written yet) are skipped.
-PROVIDER_MODULES = ("entra", "admin", "resources", "apim", "keyvault", "authorization", "msi", "network", "others")
+PROVIDER_MODULES = ("entra", "admin", "resources", "apim", "keyvault", "authorization", "msi", "network", "eventhub",
+                    "servicebus", "storage")
 
 # Paths that are not ARM: Entra ID's own endpoints and the admin interface need no bearer token.
 _UNAUTHENTICATED = re.compile(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Optional
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -207,6 +208,22 @@ def new_etag() -> str:
     import base64
 
     return base64.b64encode(uuid.uuid4().bytes[:8]).decode()
+
+
+@contextmanager
+def locked(type_: Optional[str] = None) -> Iterator[World]:
+    """The running app's world under its lock; with ``type_``, after the request's api-version is checked for it."""
+    if type_:
+        require_api_version(type_)
+    w = world()
+    with w.lock:
+        yield w
+
+
+def versioned_body(type_: str) -> dict:
+    """The request's JSON object body, read once its api-version is known good for ``type_``."""
+    require_api_version(type_)
+    return parse_json_body()
 
 
 def parse_json_body() -> dict:

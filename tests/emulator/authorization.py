@@ -1,4 +1,4 @@
-"""Microsoft.Authorization: built-in role definitions and role assignments at any scope.
+"""Microsoft.Authorization: role assignments at any scope (built-in role definitions: ``roles.py``).
 
 Modelled behaviour: PrincipalNotFound while a new principal replicates (unless principalType is sent),
 RoleAssignmentExists for the same scope + role + principal under another name, `$filter` on lists, and a propagation
@@ -7,167 +7,28 @@ delay before a grant is effective for data-plane reads (`grants_secret_read`, us
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import os
 import re
 import uuid
-from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from flask import Blueprint, Response, g, request
 
 from emulator import arm
+from emulator.roles import (OWNER_ID, RD_TYPE, ROLE_DEFINITIONS, SECRET_READ_ACTION, role_allows_action,
+                            role_allows_data_action, role_by_name, role_definition_body, role_guid, shared_dir)
 from emulator.world import World
 
 bp = Blueprint("authorization", __name__)
 
 NS = "Microsoft.Authorization"
 RA_TYPE = "Microsoft.Authorization/roleAssignments"
-RD_TYPE = "Microsoft.Authorization/roleDefinitions"
 
-SECRET_READ_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+# Role definitions live in emulator.roles; these names stay importable from here.
+__all__ = ["NS", "OWNER_ID", "RA_TYPE", "RD_TYPE", "ROLE_DEFINITIONS", "SECRET_READ_ACTION", "assign", "bp",
+           "check_arm_access", "grants_secret_read", "pending_secret_read", "role_allows_action",
+           "role_allows_data_action", "role_by_name", "role_definition_body", "shared_dir"]
 
-# Built-in roles the collection and the article touch. Ids are Azure's fixed built-in role GUIDs.
-_BUILTIN_MINIMAL: list[tuple[str, str, str, list[str], list[str], list[str]]] = [
-    # (guid, roleName, description, actions, notActions, dataActions)
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner",
-     "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
-     ["*"], [], []),
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor",
-     "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
-     ["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-             "Microsoft.Authorization/elevateAccess/Action"], []),
-    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.",
-     ["*/read"], [], []),
-    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator",
-     "Lets you manage user access to Azure resources.",
-     ["*/read", "Microsoft.Authorization/*"], [], []),
-    ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User",
-     "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
-     [], [], ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
-    ("db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", "Key Vault Certificate User",
-     "Read certificate contents. Only works for key vaults that use the 'Azure role-based access control' permission "
-     "model.", [], [], ["Microsoft.KeyVault/vaults/certificates/read", SECRET_READ_ACTION,
-                        "Microsoft.KeyVault/vaults/secrets/readMetadata/action", "Microsoft.KeyVault/vaults/keys/read"]),
-    ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer",
-     "Perform any action on the secrets of a key vault, except manage permissions.",
-     ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/checkNameAvailability/read",
-      "Microsoft.KeyVault/deletedVaults/read", "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-      "Microsoft.KeyVault/operations/read"], [], ["Microsoft.KeyVault/vaults/secrets/*"]),
-    ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator",
-     "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and "
-     "secrets.", ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/checkNameAvailability/read",
-                  "Microsoft.KeyVault/deletedVaults/read", "Microsoft.KeyVault/locations/*/read",
-                  "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/operations/read"], [],
-     ["Microsoft.KeyVault/vaults/*"]),
-    ("21090545-7ca7-4776-b22c-e363652d74d2", "Key Vault Reader", "Read metadata of key vaults and its certificates, "
-     "keys, and secrets.", ["Microsoft.Authorization/*/read", "Microsoft.KeyVault/vaults/*/read"], [],
-     ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
-    ("2b629674-e913-4c01-ae53-ef4638d8f975", "Azure Event Hubs Data Sender",
-     "Allows send access to Azure Event Hubs resources.", ["Microsoft.EventHub/*/eventhubs/read"], [],
-     ["Microsoft.EventHub/*/send/action"]),
-    ("a638d3c7-ab3a-418d-83e6-5f17a39d4fde", "Azure Event Hubs Data Receiver",
-     "Allows receive access to Azure Event Hubs resources.", ["Microsoft.EventHub/*/eventhubs/consumergroups/read"],
-     [], ["Microsoft.EventHub/*/receive/action"]),
-    ("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", "Azure Service Bus Data Sender",
-     "Allows for send access to Azure Service Bus resources.",
-     ["Microsoft.ServiceBus/*/queues/read", "Microsoft.ServiceBus/*/topics/read",
-      "Microsoft.ServiceBus/*/topics/subscriptions/read"], [], ["Microsoft.ServiceBus/*/send/action"]),
-    ("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", "Azure Service Bus Data Receiver",
-     "Allows for receive access to Azure Service Bus resources.",
-     ["Microsoft.ServiceBus/*/queues/read", "Microsoft.ServiceBus/*/topics/read",
-      "Microsoft.ServiceBus/*/topics/subscriptions/read"], [], ["Microsoft.ServiceBus/*/receive/action"]),
-    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader",
-     "Allows for read access to Azure Storage blob containers and data",
-     ["Microsoft.Storage/storageAccounts/blobServices/containers/read",
-      "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
-     ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
-    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor",
-     "Allows for read, write and delete access to Azure Storage blob containers and data",
-     ["Microsoft.Storage/storageAccounts/blobServices/containers/delete",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/write",
-      "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
-     ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
-      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"]),
-]
-
-OWNER_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def shared_dir() -> Path:
-    """The shared reference directory: `$AZURE_APIM_SHARED_DIR`, else `<repo root>/../shared`."""
-    override = os.environ.get("AZURE_APIM_SHARED_DIR")
-    if override:
-        return Path(override)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared"
-
-
-def _from_minimal(entry: tuple) -> dict[str, Any]:
-    guid, name, desc, actions, not_actions, data_actions = entry
-    return {
-        "name": guid,
-        "roleName": name,
-        "description": desc,
-        "assignableScopes": ["/"],
-        "permissions": [{"actions": actions, "notActions": not_actions, "dataActions": data_actions,
-                         "notDataActions": []}],
-        "roleType": "BuiltInRole",
-    }
-
-
-def load_role_definitions() -> dict[str, dict[str, Any]]:
-    """Built-in role definitions keyed by GUID: the minimal table, overlaid by the shared reference data if present."""
-    roles = {entry[0]: _from_minimal(entry) for entry in _BUILTIN_MINIMAL}
-    path = shared_dir() / "reference/arm-examples/Microsoft.Authorization/builtin-role-definitions.extracted.json"
-    if path.is_file():
-        for item in json.loads(path.read_text(encoding="utf-8")).get("value", []):
-            roles[item["name"]] = {k: item[k] for k in ("name", "roleName", "description", "assignableScopes",
-                                                        "permissions", "roleType") if k in item}
-    return roles
-
-
-ROLE_DEFINITIONS = load_role_definitions()
-
-
-def role_by_name(role_name: str) -> Optional[dict[str, Any]]:
-    """A built-in role by its display name (case-insensitive)."""
-    for role in ROLE_DEFINITIONS.values():
-        if role["roleName"].lower() == role_name.lower():
-            return role
-    return None
-
-
-def _role_guid(role_definition_id: str) -> str:
-    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-
-
-def role_definition_body(w: World, guid: str, scope: str) -> dict[str, Any]:
-    """The ARM body of a role definition as read at `scope` (subscription-scoped id at or below a subscription)."""
-    role = ROLE_DEFINITIONS[guid]
-    sub_scope = f"/subscriptions/{w.subscription_id}" if scope.lower().startswith("/subscriptions/") else ""
-    return {
-        "id": f"{sub_scope}/providers/{RD_TYPE}/{guid}",
-        "type": RD_TYPE,
-        "name": guid,
-        "properties": {
-            "roleName": role["roleName"],
-            "type": role.get("roleType", "BuiltInRole"),
-            "description": role.get("description", ""),
-            "assignableScopes": role.get("assignableScopes", ["/"]),
-            "permissions": role["permissions"],
-            "createdOn": "2015-02-02T21:55:09.8806423Z",
-            "updatedOn": "2024-01-01T00:00:00.0000000Z",
-            "createdBy": None,
-            "updatedBy": None,
-        },
-    }
 
 
 # --- scope helpers ---------------------------------------------------------------------------------------------------
@@ -196,27 +57,6 @@ def _scope_exists(w: World, scope: str) -> bool:
 # --- data-plane checks used by other providers -----------------------------------------------------------------------
 
 
-def _action_matches(patterns: Iterable[str], action: str) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
-
-
-def role_allows_data_action(role: dict, action: str) -> bool:
-    """True when a role definition's permissions include `action` as a data action (wildcards honoured)."""
-    for perm in role.get("permissions", []):
-        if _action_matches(perm.get("dataActions", []), action) and not _action_matches(
-                perm.get("notDataActions", []), action):
-            return True
-    return False
-
-
-def role_allows_action(role: dict, action: str) -> bool:
-    """True when a role definition's permissions include control-plane `action` (wildcards honoured)."""
-    for perm in role.get("permissions", []):
-        if _action_matches(perm.get("actions", []), action) and not _action_matches(perm.get("notActions", []), action):
-            return True
-    return False
-
-
 def assignments_for(w: World, principal_id: str) -> list[dict]:
     """Every role assignment of a principal."""
     pid = principal_id.lower()
@@ -238,7 +78,7 @@ def grants_data_action(w: World, principal_id: str, scope_id: str, action: str, 
             continue
         if now < float(ra.get("_created", 0.0)) + delay:
             continue
-        role = ROLE_DEFINITIONS.get(_role_guid(props["roleDefinitionId"]))
+        role = ROLE_DEFINITIONS.get(role_guid(props["roleDefinitionId"]))
         if role and role_allows_data_action(role, action):
             return True
     return False
@@ -261,7 +101,7 @@ def grants_action(w: World, principal_id: str, scope_id: str, action: str) -> bo
         props = ra["properties"]
         if not covers(props["scope"], scope_id):
             continue
-        role = ROLE_DEFINITIONS.get(_role_guid(props["roleDefinitionId"]))
+        role = ROLE_DEFINITIONS.get(role_guid(props["roleDefinitionId"]))
         if role and role_allows_action(role, action):
             return True
     return False
@@ -334,7 +174,7 @@ def _validate_new_assignment(w: World, scope: str, name: str, props: dict) -> tu
     if not rd_id or not principal_id:
         raise arm.ArmError(400, "InvalidRequestContent", "The request content was invalid: roleDefinitionId and "
                            "principalId are required.")
-    guid = _role_guid(rd_id)
+    guid = role_guid(rd_id)
     if guid not in ROLE_DEFINITIONS:
         raise arm.ArmError(400, "RoleDefinitionDoesNotExist",
                            f"The specified role definition with ID '{guid}' does not exist.")
@@ -358,7 +198,7 @@ def _duplicate_of(w: World, scope: str, name: str, guid: str, principal_id: str)
     for ra in w.list(RA_TYPE):
         props = ra["properties"]
         if (norm_scope(props["scope"]).lower() == norm_scope(scope).lower() and ra["name"].lower() != name.lower()
-                and _role_guid(props["roleDefinitionId"]) == guid and props["principalId"].lower() == principal_id.lower()):
+                and role_guid(props["roleDefinitionId"]) == guid and props["principalId"].lower() == principal_id.lower()):
             return ra
     return None
 
@@ -371,19 +211,25 @@ def _ra_id(scope: str, name: str) -> str:
     return f"{'' if scope == '/' else scope}/providers/{RA_TYPE}/{name}"
 
 
-@bp.put("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.put("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
+def _at_any_scope(path: str, *methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Route ``<scope>/providers/Microsoft.Authorization/<path>`` for any scope, the tenant root (scope "") included."""
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        bp.route(f"/<path:scope>/providers/Microsoft.Authorization/{path}", methods=list(methods))(view)
+        bp.route(f"/providers/Microsoft.Authorization/{path}", methods=list(methods), defaults={"scope": ""})(view)
+        return view
+    return register
+
+
+@_at_any_scope("roleAssignments/<name>", "PUT")
 def put_role_assignment(scope: str, name: str) -> Response:
     """RoleAssignments_Create: 201 on create, 200 when the identical assignment already exists under this name."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    props = arm.parse_json_body().get("properties") or {}
-    with w.lock:
+    props = arm.versioned_body(RA_TYPE).get("properties") or {}
+    with arm.locked() as w:
         existing = w.get(_ra_id(scope, name))
         guid, ptype = _validate_new_assignment(w, norm_scope(scope), name, props)
         if existing is not None:
             old = existing["properties"]
-            if _role_guid(old["roleDefinitionId"]) != guid or old["principalId"].lower() != props["principalId"].lower():
+            if role_guid(old["roleDefinitionId"]) != guid or old["principalId"].lower() != props["principalId"].lower():
                 raise arm.ArmError(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, "
                                    "and scope are not allowed to be updated.")
             return arm.json_response(arm.public(existing), 200)
@@ -399,30 +245,18 @@ def put_role_assignment(scope: str, name: str) -> Response:
         return arm.json_response(arm.public(body), 201)
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.get("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
-def get_role_assignment(scope: str, name: str) -> Response:
-    """RoleAssignments_Get."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    with w.lock:
-        body = w.get(_ra_id(scope, name))
-        if body is None:
-            raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+@_at_any_scope("roleAssignments/<name>", "GET", "DELETE")
+def role_assignment(scope: str, name: str) -> Response:
+    """RoleAssignments_Get (404 RoleAssignmentNotFound) and RoleAssignments_Delete (200 with the deleted assignment,
+    204 when there was none)."""
+    deleting = request.method == "DELETE"
+    with arm.locked(RA_TYPE) as w:
+        body = (w.delete if deleting else w.get)(_ra_id(scope, name))
+    if body is not None:
         return arm.json_response(arm.public(body))
-
-
-@bp.delete("/<path:scope>/providers/Microsoft.Authorization/roleAssignments/<name>")
-@bp.delete("/providers/Microsoft.Authorization/roleAssignments/<name>", defaults={"scope": ""})
-def delete_role_assignment(scope: str, name: str) -> Response:
-    """RoleAssignments_Delete: 200 with the deleted assignment, 204 when there was none."""
-    arm.require_api_version(RA_TYPE)
-    w = arm.world()
-    with w.lock:
-        body = w.delete(_ra_id(scope, name))
-    if body is None:
+    if deleting:
         return arm.empty_response(204)
-    return arm.json_response(arm.public(body))
+    raise arm.ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
 
 
 _FILTER_PRINCIPAL = re.compile(r"principalId\s+eq\s+'([^']+)'", re.I)
@@ -448,8 +282,7 @@ def filter_assignments(assignments: list[dict], scope: str, flt: str) -> list[di
     return out
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleAssignments")
-@bp.get("/providers/Microsoft.Authorization/roleAssignments", defaults={"scope": ""})
+@_at_any_scope("roleAssignments", "GET")
 def list_role_assignments(scope: str) -> Response:
     """RoleAssignments_ListForScope / ListForSubscription / ListForResourceGroup / ListForResource."""
     arm.require_api_version(RA_TYPE)
@@ -460,8 +293,7 @@ def list_role_assignments(scope: str) -> Response:
         return arm.json_response(arm.paged(found))
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>")
-@bp.get("/providers/Microsoft.Authorization/roleDefinitions/<guid>", defaults={"scope": ""})
+@_at_any_scope("roleDefinitions/<guid>", "GET")
 def get_role_definition(scope: str, guid: str) -> Response:
     """RoleDefinitions_Get (built-in roles only)."""
     arm.require_api_version(RD_TYPE)
@@ -476,8 +308,7 @@ _FILTER_ROLE_NAME = re.compile(r"roleName\s+eq\s+'([^']+)'", re.I)
 _FILTER_TYPE = re.compile(r"type\s+eq\s+'([^']+)'", re.I)
 
 
-@bp.get("/<path:scope>/providers/Microsoft.Authorization/roleDefinitions")
-@bp.get("/providers/Microsoft.Authorization/roleDefinitions", defaults={"scope": ""})
+@_at_any_scope("roleDefinitions", "GET")
 def list_role_definitions(scope: str) -> Response:
     """RoleDefinitions_List with `$filter=roleName eq '...'` or `type eq 'BuiltInRole'`."""
     arm.require_api_version(RD_TYPE)

@@ -59,11 +59,8 @@ def _render(body: dict[str, Any]) -> dict[str, Any]:
 @bp.put(f"{_BASE}/<name>")
 def put_identity(sub: str, rg: str, name: str) -> Response:
     """UserAssignedIdentities_CreateOrUpdate: 201 on create, 200 on update (ids never change)."""
-    arm.require_api_version(UAMI_TYPE)
-    w = arm.world()
-    body = arm.parse_json_body()
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    body = arm.versioned_body(UAMI_TYPE)
+    with resources.in_group(sub, rg) as w:
         if not body.get("location"):
             raise arm.ArmError(400, "LocationRequired", "The location property is required for this definition.")
         existed = w.get(identity_id(w, rg, name)) is not None
@@ -77,11 +74,8 @@ def put_identity(sub: str, rg: str, name: str) -> Response:
 @bp.patch(f"{_BASE}/<name>")
 def patch_identity(sub: str, rg: str, name: str) -> Response:
     """UserAssignedIdentities_Update (tags)."""
-    arm.require_api_version(UAMI_TYPE)
-    w = arm.world()
-    body = arm.parse_json_body()
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    body = arm.versioned_body(UAMI_TYPE)
+    with resources.in_group(sub, rg) as w:
         stored = _require(w, rg, name)
         if "tags" in body:
             stored["tags"] = body["tags"] or {}
@@ -99,9 +93,7 @@ def _require(w: World, rg: str, name: str) -> dict:
 def get_identity(sub: str, rg: str, name: str) -> Response:
     """UserAssignedIdentities_Get."""
     arm.require_api_version(UAMI_TYPE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    with resources.in_group(sub, rg) as w:
         return arm.json_response(_render(_require(w, rg, name)))
 
 
@@ -109,9 +101,7 @@ def get_identity(sub: str, rg: str, name: str) -> Response:
 def delete_identity(sub: str, rg: str, name: str) -> Response:
     """UserAssignedIdentities_Delete: 200, or 204 when it did not exist; its principal disappears."""
     arm.require_api_version(UAMI_TYPE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    with resources.in_group(sub, rg) as w:
         removed = w.delete(identity_id(w, rg, name))
         if removed is None:
             return arm.empty_response(204)
@@ -137,11 +127,8 @@ def create_federated_credential(w: World, identity: dict, name: str, issuer: str
 @bp.put(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
 def put_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
     """FederatedIdentityCredentials_CreateOrUpdate: 201 on create, 200 on update."""
-    arm.require_api_version(FIC_TYPE)
-    w = arm.world()
-    props = arm.parse_json_body().get("properties") or {}
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    props = arm.versioned_body(FIC_TYPE).get("properties") or {}
+    with resources.in_group(sub, rg) as w:
         identity = _require(w, rg, name)
         if not str(props.get("issuer", "")).startswith("https://") or not props.get("subject"):
             raise arm.ArmError(400, "BadRequest", "The federated identity credential needs an https issuer URL and "
@@ -156,15 +143,17 @@ def put_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response
         return arm.json_response(arm.public(body), 200 if existed else 201)
 
 
+def _fic_id(w: World, rg: str, name: str, fic: str) -> str:
+    """The id of a federated credential of an identity that exists (404 for the identity first)."""
+    return f"{_require(w, rg, name)['id']}/federatedIdentityCredentials/{fic}"
+
+
 @bp.get(f"{_BASE}/<name>/federatedIdentityCredentials/<fic>")
 def get_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
     """FederatedIdentityCredentials_Get."""
     arm.require_api_version(FIC_TYPE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        identity = _require(w, rg, name)
-        body = w.get(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+    with resources.in_group(sub, rg) as w:
+        body = w.get(_fic_id(w, rg, name, fic))
         if body is None:
             raise arm.not_found(FIC_TYPE, f"{name}/{fic}", rg)
         return arm.json_response(arm.public(body))
@@ -174,11 +163,8 @@ def get_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response
 def delete_federated_credential(sub: str, rg: str, name: str, fic: str) -> Response:
     """FederatedIdentityCredentials_Delete: 200, or 204 when absent."""
     arm.require_api_version(FIC_TYPE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
-        identity = _require(w, rg, name)
-        removed = w.delete(f"{identity['id']}/federatedIdentityCredentials/{fic}")
+    with resources.in_group(sub, rg) as w:
+        removed = w.delete(_fic_id(w, rg, name, fic))
         return arm.empty_response(200 if removed else 204)
 
 
@@ -186,9 +172,7 @@ def delete_federated_credential(sub: str, rg: str, name: str, fic: str) -> Respo
 def list_federated_credentials(sub: str, rg: str, name: str) -> Response:
     """FederatedIdentityCredentials_List."""
     arm.require_api_version(FIC_TYPE)
-    w = arm.world()
-    with w.lock:
-        resources.require_group(w, sub, rg)
+    with resources.in_group(sub, rg) as w:
         identity = _require(w, rg, name)
         return arm.json_response(arm.paged(w.children(identity["id"], FIC_TYPE)))
 
@@ -196,9 +180,7 @@ def list_federated_credentials(sub: str, rg: str, name: str) -> Response:
 @bp.get(_BASE)
 def list_by_group(sub: str, rg: str) -> Response:
     """UserAssignedIdentities_ListByResourceGroup."""
-    arm.require_api_version(UAMI_TYPE)
-    w = arm.world()
-    with w.lock:
+    with arm.locked(UAMI_TYPE) as w:
         group = resources.require_group(w, sub, rg)
         return arm.json_response({"value": [_render(b) for b in w.list(UAMI_TYPE, under=group["id"])]})
 

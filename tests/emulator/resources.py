@@ -6,7 +6,8 @@ request for a group that does not exist.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 from flask import Blueprint, Response, request
 
@@ -27,10 +28,45 @@ def require_subscription(w: World, sub: str) -> None:
 def require_group(w: World, sub: str, rg: str) -> dict:
     """The resource group body, or 404 ResourceGroupNotFound as ARM returns it."""
     require_subscription(w, sub)
+    return group_or_404(w, sub, rg)
+
+
+def group_or_404(w: World, sub: str, rg: str) -> dict:
+    """The resource group body, or 404 ResourceGroupNotFound (the subscription is not checked)."""
     body = w.get(f"/subscriptions/{sub}/resourceGroups/{rg}")
     if body is None:
         raise arm.ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
     return body
+
+
+def resource_or_404(w: World, sub: str, rg: str, rid: str, rtype: str, name: str) -> dict:
+    """A resource in a group: ResourceGroupNotFound first, then ARM's ResourceNotFound for ``rtype``/``name``."""
+    group_or_404(w, sub, rg)
+    body = w.get(rid)
+    if body is None:
+        raise arm.not_found(rtype, name, rg)
+    return body
+
+
+def name_availability(rtype: str, taken_message: str, available: dict[str, Any]) -> Response:
+    """CheckNameAvailability for a type whose names are global DNS names: taken when any resource of ``rtype`` in
+    any subscription has the name (``taken_message`` may say ``{name}``); ``available`` adds to a free name's answer."""
+    name = str(arm.versioned_body(rtype).get("name", ""))
+    with arm.locked() as w:
+        taken = any(r["name"].lower() == name.lower() for r in w.list(rtype))
+    if taken:
+        return arm.json_response({"nameAvailable": False, "reason": "AlreadyExists",
+                                  "message": taken_message.format(name=name)})
+    return arm.json_response({"nameAvailable": True, **available})
+
+
+@contextmanager
+def in_group(sub: str, rg: str) -> Iterator[World]:
+    """The world, under its lock, once the group is known to exist: how a provider's route starts."""
+    w = arm.world()
+    with w.lock:
+        require_group(w, sub, rg)
+        yield w
 
 
 def create_group(w: World, name: str, location: str, tags: Optional[dict] = None) -> dict:
@@ -97,10 +133,8 @@ def put_group(sub: str, rg: str) -> Response:
 @bp.patch("/subscriptions/<sub>/resourceGroups/<rg>")
 def patch_group(sub: str, rg: str) -> Response:
     """ResourceGroups_Update (tags)."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    body = arm.parse_json_body()
-    with w.lock:
+    body = arm.versioned_body("Microsoft.Resources")
+    with arm.locked() as w:
         stored = require_group(w, sub, rg)
         if "tags" in body:
             stored["tags"] = body["tags"] or {}
@@ -122,9 +156,7 @@ def get_group(sub: str, rg: str) -> Response:
 @bp.delete("/subscriptions/<sub>/resourceGroups/<rg>")
 def delete_group(sub: str, rg: str) -> Response:
     """ResourceGroups_Delete: 202 with a Location to poll; everything inside goes with the group."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    with w.lock:
+    with arm.locked("Microsoft.Resources") as w:
         group = require_group(w, sub, rg)
         gid = group["id"]
 
@@ -150,9 +182,7 @@ def list_groups(sub: str) -> Response:
 @bp.get("/subscriptions/<sub>/resourceGroups/<rg>/resources")
 def list_group_resources(sub: str, rg: str) -> Response:
     """Resources_ListByResourceGroup: tracked resources directly in the group (generic view)."""
-    arm.require_api_version("Microsoft.Resources")
-    w = arm.world()
-    with w.lock:
+    with arm.locked("Microsoft.Resources") as w:
         group = require_group(w, sub, rg)
         prefix = group["id"].lower() + "/providers/"
         out = []

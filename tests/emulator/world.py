@@ -1,5 +1,8 @@
 """The state of the local Azure: resources, Entra principals, long-running operations and a scaled clock.
 
+Operations are :class:`emulator.operation.Operation`; secret masking is :mod:`emulator.masking` (both names stay
+importable from here).
+
 Every request handler works on one `World` under `world.lock`. Resource bodies are stored exactly as ARM returns
 them; keys starting with `_` are private bookkeeping that `arm.public()` strips before anything leaves the server.
 """
@@ -11,8 +14,12 @@ from contextlib import contextmanager
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
+
+from emulator.masking import MASK, SECRET_KEYS, mask_secrets
+from emulator.operation import Operation
+
+__all__ = ["DEFAULT_CONFIG", "MASK", "SECRET_KEYS", "Operation", "World", "mask_secrets", "new_guid"]
 
 # Durations are in "Azure seconds": how long the real service takes. `time_scale` maps them to wall-clock seconds
 # (0.01 makes everything 100x faster), so tests can model a 10-minute RBAC propagation without waiting for it.
@@ -45,93 +52,10 @@ DEFAULT_CONFIG: dict[str, float] = {
     "throttle_deletes_refill_per_s": 10.0,
 }
 
-# Keys whose values are secrets wherever they appear in a request body, a log entry or a state snapshot.
-SECRET_KEYS = frozenset(
-    k.lower()
-    for k in (
-        "value",
-        "secret",
-        "password",
-        "client_secret",
-        "clientSecret",
-        "connectionString",
-        "certificatePassword",
-        "encodedCertificate",
-        "_value",
-        "access_token",
-        "client_assertion",
-        "identity_header",
-    )
-)
-MASK = "***"
-
-
-# Lists whose items carry a non-secret `value` (Key Vault / Storage firewall IP rules).
-_PLAIN_VALUE_LISTS = frozenset({"iprules"})
-
-
-def mask_secrets(data: Any, _plain_value: bool = False) -> Any:
-    """Return a deep copy of `data` with every secret-named key's value replaced by a mask.
-
-    A `value` key holding a list or dict (ARM's list envelope) is walked into, not masked; so are the `value`s of
-    firewall `ipRules`, which are addresses, not secrets.
-    """
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, val in data.items():
-            lowered = key.lower() if isinstance(key, str) else ""
-            secret = lowered in SECRET_KEYS and not (_plain_value and lowered == "value")
-            if secret and not isinstance(val, (dict, list)):
-                out[key] = MASK if val not in (None, "") else val
-            else:
-                out[key] = mask_secrets(val, lowered in _PLAIN_VALUE_LISTS)
-        return out
-    if isinstance(data, list):
-        return [mask_secrets(item, _plain_value) for item in data]
-    return data
-
 
 def new_guid() -> str:
     """A fresh lower-case GUID, as Azure generates for object ids, principal ids and operation ids."""
     return str(uuid.uuid4())
-
-
-@dataclass
-class Operation:
-    """A long-running operation: completes lazily when `World.tick()` sees its due time has passed."""
-
-    id: str
-    resource_id: str
-    started: float
-    due: float
-    on_done: Optional[Callable[["World"], Optional[dict]]] = None
-    error: Optional[dict] = None
-    status: str = "InProgress"
-    ended: Optional[float] = None
-    namespace: str = "Microsoft.Resources"
-    location: str = "westeurope"
-    # What the Location URL returns once done: (status, body) or None for "GET the resource" / 204.
-    result: Optional[Callable[["World"], tuple[int, Any]]] = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def done(self) -> bool:
-        """True once the operation reached a terminal status."""
-        return self.status in ("Succeeded", "Failed", "Canceled")
-
-    def to_status(self, world: "World") -> dict[str, Any]:
-        """The Azure-AsyncOperation status body ARM returns for this operation."""
-        body: dict[str, Any] = {
-            "id": self.id,
-            "name": self.id.rsplit("/", 1)[-1],
-            "status": self.status,
-            "startTime": world.iso(self.started),
-        }
-        if self.ended is not None:
-            body["endTime"] = world.iso(self.ended)
-        if self.status == "Failed" and self.error:
-            body["error"] = self.error
-        return body
 
 
 class World:

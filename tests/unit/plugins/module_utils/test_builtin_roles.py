@@ -1,6 +1,6 @@
 """Built-in role names resolve from a table (issue 17): no role-definition read per grant.
 
-The table must agree with the role definitions the local Azure serves (tests/emulator/authorization.py, built from the
+The table must agree with the role definitions the local Azure serves (tests/emulator/roles.py, built from the
 shared reference data), whose ids are Microsoft's published built-in role ids; unknown names still go to ARM.
 """
 from __future__ import annotations
