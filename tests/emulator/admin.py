@@ -468,13 +468,14 @@ def _concurrent_write(w: World, spec: dict) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     headers = {ACTOR_HEADER: CONCURRENT_WRITER, "Authorization": request.headers.get("Authorization", "")}
     query = {"api-version": spec["api_version"]} if spec.get("api_version") else {}
+    base_url = request.host_url  # same host as the caller's: the token's audience and the ids' base stay valid
     with w.lock:
         known = set(w.operations)
     answer: dict[str, Any] = {}
 
     def send() -> None:  # a thread of its own: its own request and application context
         response = app.test_client().open(spec["path"], method=spec["method"].upper(), json=spec.get("body"),
-                                          query_string=query, headers=headers)
+                                          query_string=query, headers=headers, base_url=base_url)
         answer["status"] = response.status_code
 
     thread = threading.Thread(target=send, name="concurrent-writer")

@@ -55,6 +55,10 @@ TITLES = {
     28: "Retry-After that is neither seconds nor a date",
     29: "operation-status URL answers 404",
     30: "principal rotation: disabling the system identity names its grants",
+    # issue 15: deadlines and concurrent writers (test_deadlines.py)
+    31: "slow / hanging token endpoint vs the task deadline",
+    32: "412: another writer between our read and our write",
+    33: "no task outlives its timeout by more than one poll interval",
 }
 
 
