@@ -110,6 +110,7 @@ def bound_attempt(context: Any, deadline: Deadline) -> None:
         if isinstance(current, (int, float)):
             context.options[option] = min(float(current), limit)
 
+
 RETRY_AFTER_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms", "Retry-After")
 
 

@@ -15,7 +15,6 @@ module process, interpreter start included, and is never tightened to what a fas
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Optional
 
