@@ -117,6 +117,11 @@ options:
       - Seconds the task may take in total, including waiting for Azure's long-running operations and retries.
       - When it runs out while Azure is still working, the task fails saying so; the operation continues in Azure
         and a re-run waits for it instead of writing again.
+      - The sign-in counts too. A token endpoint (Entra ID, the host's managed identity endpoint, the workload
+        identity exchange) that is slow or does not answer ends the task at its timeout with error code
+        C(SignInTimeout), and the request that needed the token is not sent.
+      - Whatever Azure does (slow operations, throttling, errors, answers that never come), a task ends at most one
+        poll interval (5 seconds) after its timeout, and its message names the timeout.
     type: int
     default: 600
 """

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ._errors import AzureApimError
+from ._retry import Deadline, attempt_limit
 
 AUTH_SOURCES = ("auto", "env", "credential_file", "cli", "msi", "workload_identity")
 
@@ -290,11 +291,18 @@ def _url(value: Optional[str], option: str) -> Optional[str]:
     return "{0}://{1}{2}".format(parts.scheme, parts.netloc, parts.path.rstrip("/") + "/")
 
 
-def build_credential(settings: AuthSettings, **transport_kwargs: Any) -> Any:
-    """Instantiate the azure-identity credential for ``settings`` (no network until a token is asked for)."""
+def build_credential(settings: AuthSettings, deadline: Optional[Deadline] = None, **transport_kwargs: Any) -> Any:
+    """Instantiate the azure-identity credential for ``settings`` (no network until a token is asked for).
+
+    With a ``deadline`` every token request (Entra ID token endpoint, managed identity endpoint, the workload
+    identity exchange, MSAL's metadata reads) goes through a :class:`DeadlineTransport`: each attempt connects and
+    reads for at most the time left plus a grace, retry pauses end at the deadline, and no attempt starts after it.
+    """
     common: Dict[str, Any] = dict(transport_kwargs)
     if settings.ca_bundle:
         common["connection_verify"] = settings.ca_bundle
+    if deadline is not None and deadline.timeout is not None and settings.kind != "cli":
+        common["transport"] = DeadlineTransport(common.get("transport") or _requests_transport(common), deadline)
     factory: Callable[[AuthSettings, Dict[str, Any]], Any] = _FACTORIES[settings.kind]
     return factory(settings, common)
 
@@ -378,22 +386,127 @@ class FirstAvailable:
             getattr(credential, "close", lambda: None)()
 
 
+def _requests_transport(common: Dict[str, Any]) -> Any:
+    """The transport azure-identity would build itself (requests), with the same CA bundle."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    verify = common.get("connection_verify")
+    return RequestsTransport(connection_verify=verify) if verify else RequestsTransport()
+
+
+class SignInDeadline(AzureApimError):
+    """The task's deadline passed while a token was being requested."""
+
+
+def sign_in_deadline(deadline: Deadline, endpoint: str, err: Optional[BaseException] = None) -> SignInDeadline:
+    """The deadline error of a sign-in: which endpoint was slow, that the request needing it was not sent."""
+    cause = " ({0})".format(type(err).__name__) if err is not None else ""
+    return SignInDeadline(
+        "Signing in did not finish within the task's timeout of {0:.0f} s: the token endpoint {1} did not answer "
+        "in time{2}; the Azure request that needed the token was not sent".format(
+            deadline.timeout or 0, endpoint or "of the identity", cause),
+        code="SignInTimeout",
+        hint="re-run the task; if the token endpoint stays slow, check the network path to it (proxy, firewall, "
+             "managed identity endpoint of the host) or raise 'timeout'",
+    )
+
+
+class DeadlineTransport:
+    """An azure-core transport for token requests that keeps the task deadline.
+
+    azure-identity's credentials take ``transport``; their own retry policy (and MSAL's calls through it) sleep with
+    ``transport.sleep`` and send with ``transport.send``, so bounding both here bounds every sign-in method: an
+    endpoint that accepts the connection and never answers, or answers 429/5xx with a long Retry-After, cannot hold
+    the task past its timeout by more than one attempt's grace.
+    """
+
+    def __init__(self, inner: Any, deadline: Deadline) -> None:
+        self.inner = inner
+        self.deadline = deadline
+
+    def __getattr__(self, name: str) -> Any:  # connection_config, session, ...: the wrapped transport's
+        return getattr(self.inner, name)
+
+    def __enter__(self) -> "DeadlineTransport":
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.inner.__exit__(*args)
+
+    def open(self) -> None:
+        """Open the wrapped transport."""
+        self.inner.open()
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
+
+    def sleep(self, duration: float) -> None:
+        """A retry pause, ended at the deadline."""
+        self.inner.sleep(self.deadline.cap(duration))
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        """Send one attempt with connect/read timeouts bounded by the time left; none starts past the deadline."""
+        endpoint = _endpoint(request)
+        if self.deadline.expired():
+            raise sign_in_deadline(self.deadline, endpoint)
+        limit = attempt_limit(self.deadline)
+        for option in ("connection_timeout", "read_timeout"):
+            current = kwargs.get(option)
+            kwargs[option] = min(float(current), limit) if isinstance(current, (int, float)) else limit
+        try:
+            return self.inner.send(request, **kwargs)
+        except Exception as err:  # only a failure at the deadline becomes the deadline error; others unchanged
+            if self.deadline.expired():
+                raise sign_in_deadline(self.deadline, endpoint, err) from err
+            raise
+
+
+def _endpoint(request: Any) -> str:
+    parts = urlsplit(str(getattr(request, "url", "") or ""))
+    return "{0}://{1}{2}".format(parts.scheme, parts.netloc, parts.path) if parts.netloc else ""
+
+
+def _deadline_error(err: BaseException) -> Optional[SignInDeadline]:
+    """The SignInDeadline behind ``err`` (azure-identity and MSAL wrap transport errors in their own)."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, SignInDeadline):
+            return err
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+        seen += 1
+    return None
+
+
 class RenewableCredential:
     """Wraps the credential of a run so its token cache can be dropped.
 
     ARM can reject a token as expired (401 ExpiredAuthenticationToken) that the client still trusts, when the
     clocks of the controller and Azure disagree; azure-identity would then hand out the same cached token again.
     ``renew()`` builds a fresh credential, so the next token is really new.
+
+    A sign-in that fails at the task deadline (see :class:`DeadlineTransport`) is raised as the deadline error,
+    whatever azure-identity wrapped it in ("managed identity unavailable", "authentication failed").
     """
 
-    def __init__(self, factory: Callable[[], Any]) -> None:
+    def __init__(self, factory: Callable[[], Any], deadline: Optional[Deadline] = None) -> None:
         self._factory = factory
         self.current = factory()
         self.renewals = 0
+        self.deadline = deadline
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         """azure-core TokenCredential protocol."""
-        return self.current.get_token(*scopes, **kwargs)
+        try:
+            return self.current.get_token(*scopes, **kwargs)
+        except SignInDeadline:
+            raise
+        except Exception as err:  # a wrapped deadline error is unwrapped; any other error is azure-identity's own
+            found = _deadline_error(err)
+            if found is not None:
+                raise found from err
+            raise
 
     def renew(self) -> None:
         """Forget every cached token: the next get_token() signs in again."""

@@ -119,7 +119,8 @@ class AzureApimModule:
     def credential(self) -> Any:
         """The azure-identity credential (lazy, one per run)."""
         if self._credential is None:
-            self._credential = RenewableCredential(lambda: build_credential(self.auth, **self._transport_kwargs()))
+            self._credential = RenewableCredential(
+                lambda: build_credential(self.auth, self.deadline, **self._transport_kwargs()), self.deadline)
         return self._credential
 
     def _transport_kwargs(self) -> Dict[str, Any]:
@@ -214,7 +215,10 @@ class AzureApimModule:
             raise
         except Exception as err:  # azure-core / azure-identity errors are translated, others re-raised
             if _is_azure_error(err):
-                raise translate(err, what, self._secrets()) from err
+                translated = translate(err, what, self._secrets())
+                if self.deadline.expired() and _gave_up_at_deadline(translated):
+                    raise past_deadline(what, self.deadline, translated) from err
+                raise translated from err
             raise
 
     def read(self, fn: Callable[..., Any], *args: Any, what: str = "the read", empty_ok: bool = False,
@@ -412,6 +416,26 @@ def status_lost(what: str, err: AzureApimError) -> AzureApimError:
         "have been applied".format(what),
         status=404, code="OperationStatusLost", request_id=err.request_id,
         hint="re-run the task: it reads the resource and reports or completes what is missing")
+
+
+# Answers azure-core's retry policy would have retried had time been left: when the deadline stopped the retries,
+# the deadline is the news (the last answer is shown after it).
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TRANSPORT_ERROR_CODES = frozenset({"ServiceRequestError", "ServiceResponseError"})
+
+
+def _gave_up_at_deadline(err: AzureApimError) -> bool:
+    return err.status in RETRIED_STATUSES or err.code in TRANSPORT_ERROR_CODES
+
+
+def past_deadline(what: str, deadline: Any, err: AzureApimError) -> AzureApimError:
+    """The task's timeout ended the retries of a request Azure kept failing (or never answered)."""
+    return AzureApimError(
+        "{0} did not succeed within the task's timeout of {1:.0f} s; the last answer was: {2}".format(
+            what[:1].upper() + what[1:], deadline.timeout or 0, err.msg),
+        status=err.status, code=err.code, request_id=err.request_id,
+        hint="re-run the task (it reads before it writes, so a write that did arrive is not repeated), or raise "
+             "'timeout' when Azure is this slow")
 
 
 def empty_answer(what: str, kind: str) -> AzureApimError:

@@ -69,27 +69,47 @@ def make_retry_policy(deadline: Optional[Deadline], cap: float = DEFAULT_RETRY_A
                 return False
             return super().is_retry(settings, response)
 
+        def is_exhausted(self, settings: Any) -> bool:
+            # A transport error (connection refused or reset, read timeout) is retried without is_retry(): past the
+            # deadline no further attempt starts, whatever retries are left.
+            if deadline is not None and deadline.expired():
+                return True
+            return super().is_exhausted(settings)
+
         def _configure_timeout(self, request: Any, absolute_timeout: float, is_response_error: bool) -> None:
             # Called before every attempt. A server that accepts the connection and never answers would otherwise
-            # hold the task for the transport's read timeout (300 s) past its deadline: no attempt may read for
-            # longer than the time left plus one grace period.
+            # hold the task for the transport's read timeout (300 s) past its deadline, and an address that never
+            # accepts for its connection timeout (300 s): no attempt may wait longer than the time left plus grace.
             super()._configure_timeout(request, absolute_timeout, is_response_error)
             if deadline is not None and deadline.timeout is not None:
-                limit = max(READ_TIMEOUT_FLOOR, deadline.remaining() + READ_TIMEOUT_GRACE)
-                config = getattr(request.context.transport, "connection_config", None)
-                current = (request.context.options.get("read_timeout") or getattr(config, "read_timeout", None)
-                           or DEFAULT_READ_TIMEOUT)
-                request.context.options["read_timeout"] = min(float(current), limit)
+                bound_attempt(request.context, deadline)
 
     return CappedRetryPolicy(**kwargs)
 
 
-# Bounds of one attempt's read timeout near the deadline: never below the floor (a slow but healthy answer still
-# arrives), never more than the grace past the deadline.
-READ_TIMEOUT_FLOOR = 5.0
-READ_TIMEOUT_GRACE = 5.0
-# azure-core's transports read for at most 300 s by default.
+# Bounds of one attempt's connect and read timeouts near the deadline: never below the floor (a slow but healthy
+# answer still arrives), never more than the grace past the deadline. Both stay below the default LRO polling
+# interval, so a task ends at most one poll interval after its timeout.
+READ_TIMEOUT_FLOOR = 2.0
+READ_TIMEOUT_GRACE = 2.0
+# azure-core's transports connect and read for at most 300 s each by default.
 DEFAULT_READ_TIMEOUT = 300.0
+
+
+def attempt_limit(deadline: Deadline) -> float:
+    """Longest one attempt may wait to connect, or for an answer, at this point of the task."""
+    return max(READ_TIMEOUT_FLOOR, deadline.remaining() + READ_TIMEOUT_GRACE)
+
+
+def bound_attempt(context: Any, deadline: Deadline) -> None:
+    """Shorten the connect and read timeouts of the next attempt (a pipeline context) to ``attempt_limit``."""
+    limit = attempt_limit(deadline)
+    config = getattr(context.transport, "connection_config", None)
+    for option, attribute in (("read_timeout", "read_timeout"), ("connection_timeout", "timeout")):
+        current = context.options.get(option) or getattr(config, attribute, None) or DEFAULT_READ_TIMEOUT
+        if isinstance(current, (int, float)):
+            context.options[option] = min(float(current), limit)
+
 
 RETRY_AFTER_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms", "Retry-After")
 
@@ -291,8 +311,10 @@ def retry_transient(
 
 def _gave_up(err: BaseException, kind: TransientKind, deadline: Deadline, what: str) -> AzureApimError:
     return AzureApimError(
-        "{0} still failed after {1:.0f} s because {2} ({3}): {4}".format(
-            what[:1].upper() + what[1:], deadline.elapsed(), kind.why, kind.name, getattr(err, "msg", None) or err
+        "{0} still failed after {1:.0f} s (the next retry would pass the task's timeout of {2:.0f} s) because {3} "
+        "({4}): {5}".format(
+            what[:1].upper() + what[1:], deadline.elapsed(), deadline.timeout or 0, kind.why, kind.name,
+            getattr(err, "msg", None) or err,
         ),
         status=status_of(err),
         code=code_of(err),

@@ -27,7 +27,9 @@ options:
   location:
     description:
       - Azure region of the identity, for example V(westeurope). Used on creation only; an identity cannot move.
-      - Defaults to the resource group's region.
+      - Defaults to the resource group's region, which is then read before the create. With O(location) set, an
+        apply reads only the identity before creating it; check mode still reads the resource group, so that it
+        predicts a create that would fail because the group does not exist.
     type: str
   tags:
     description:
@@ -236,7 +238,10 @@ def spec_for(module: AzureApimModule) -> ResourceSpec:
         return wanted.get("location") or location
 
     def create(wanted: Dict[str, Any]) -> Dict[str, Any]:
-        return service.create_or_update(group, name, location_for_create(wanted), wanted.get("tags"))
+        # With a location given, the PUT needs nothing from the group: a missing group is Azure's own 404
+        # ResourceGroupNotFound on the PUT, so the apply costs one read and one write.
+        location = wanted.get("location") or location_for_create(wanted)
+        return service.create_or_update(group, name, location, wanted.get("tags"))
 
     def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: list) -> Dict[str, Any]:
         if "location" in paths:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -123,21 +125,80 @@ _world_log("tokens", "issued_tokens")  # every access token issued since start (
 
 
 FAULT_KEYS = {"method", "path", "status", "headers", "body", "times", "probability", "drop_connection",
-              "apply_then_fail", "fail_operation"}
+              "apply_then_fail", "fail_operation", "delay_s", "concurrent_write"}
+# Keys of rules that act before the request is served (a slow answer, another writer getting in first); without a
+# `status` such a rule then lets the request be served as usual instead of answering for it.
+PASS_THROUGH_KEYS = frozenset({"delay_s", "concurrent_write"})
+# Header marking the request of the "other writer" a `concurrent_write` rule sends (logged with `actor`).
+ACTOR_HEADER = "X-Local-Azure-Actor"
+CONCURRENT_WRITER = "concurrent-writer"
 
 
 @bp.post("/faults")
 def add_fault() -> Response:
-    """Add a fault rule: method + path regex → status/headers/body, `times` or `probability`."""
+    """Add a fault rule: method + path regex → status/headers/body, `times` or `probability`; `delay_s` holds the
+    answer (a slow or hanging endpoint), `concurrent_write` lets another writer change the resource first."""
     rule = request.get_json(force=True, silent=True)
     if not isinstance(rule, dict) or set(rule) - FAULT_KEYS:
         return jsonify({"error": f"a fault rule is an object with keys among {sorted(FAULT_KEYS)}"}), 400
-    rule = {"method": "*", "path": ".*", "status": 500, **rule, "id": new_guid(), "hits": 0}
+    other = rule.get("concurrent_write")
+    if other is not None and not (isinstance(other, dict) and other.get("path") and other.get("method")):
+        return jsonify({"error": "concurrent_write is {method, path, [api_version], [body], [settle]}"}), 400
+    defaults = {"method": "*", "path": ".*"} if PASS_THROUGH_KEYS & set(rule) else {
+        "method": "*", "path": ".*", "status": 500}
+    rule = {**defaults, **rule, "id": new_guid(), "hits": 0}
     rule["method"] = rule["method"].upper()
     w = _world()
     with w.lock:
         w.faults.append(rule)
     return jsonify(rule), 201
+
+
+def before_serving(w: World, rule: dict) -> None:
+    """What a matched rule does before the request is served: another writer's request, then the hold."""
+    if rule.get("concurrent_write"):
+        _concurrent_write(w, rule["concurrent_write"])
+    if rule.get("delay_s"):
+        _hold(w, rule["id"], float(rule["delay_s"]))
+
+
+def _hold(w: World, rule_id: str, seconds: float) -> None:
+    """Keep the client waiting (wall clock) for `seconds`, or until the rule is cleared: a hanging endpoint that
+    a test can release, so the server thread never outlives the scenario."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with w.lock:
+            if not any(r["id"] == rule_id for r in w.faults):
+                return
+        time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+
+
+def _concurrent_write(w: World, spec: dict) -> None:
+    """Another writer sends `spec` (method, path, api_version, body) through the local Azure's own handlers, as the
+    caller of the matched request, after that caller's read and before its write is served; `settle` finishes the
+    long-running operation that write starts (the other writer's change is complete when ours arrives)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    headers = {ACTOR_HEADER: CONCURRENT_WRITER, "Authorization": request.headers.get("Authorization", "")}
+    query = {"api-version": spec["api_version"]} if spec.get("api_version") else {}
+    base_url = request.host_url  # same host as the caller's: the token's audience and the ids' base stay valid
+    with w.lock:
+        known = set(w.operations)
+    answer: dict[str, Any] = {}
+
+    def send() -> None:  # a thread of its own: its own request and application context
+        response = app.test_client().open(spec["path"], method=spec["method"].upper(), json=spec.get("body"),
+                                          query_string=query, headers=headers, base_url=base_url)
+        answer["status"] = response.status_code
+
+    thread = threading.Thread(target=send, name="concurrent-writer")
+    thread.start()
+    thread.join(timeout=60)
+    if spec.get("settle"):
+        with w.lock:
+            for op_id, op in w.operations.items():
+                if op_id not in known and not op.done:
+                    op.due = min(op.due, w.now())
+            w.tick()
 
 
 @bp.get("/faults")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from emulator import arm, authorization, entra, resources, throttle
+from emulator import admin, arm, authorization, entra, resources, throttle
 from emulator.world import World, mask_secrets
 
 # Provider modules, each exposing a Blueprint `bp`. Missing ones (not written yet) are skipped.
@@ -59,7 +59,6 @@ def create_app(world: Optional[World] = None) -> Flask:
     app.teardown_request(lambda _exc: app.config["WORLD"].serve_subscription_of(None))
     app.register_error_handler(arm.ArmError, lambda exc: exc.response())
     app.register_error_handler(HTTPException, _http_error)
-    from emulator import admin
 
     admin.bootstrap(app.config["WORLD"])
     return app
@@ -90,14 +89,18 @@ def _before_request() -> Optional[Response]:
     latency = float(w.config.get("latency_ms", 0) or 0)
     if latency > 0:
         time.sleep(latency / 1000.0)
-    fault = _match_fault(w)
+    actor = request.headers.get(admin.ACTOR_HEADER)
+    if actor:
+        g.log_entry["actor"] = actor  # another writer a fault rule sent: never itself faulted
+    fault = None if actor else _match_fault(w)
     if fault is not None:
         g.log_entry["fault"] = fault["id"]
+        admin.before_serving(w, fault)
         if fault.get("fail_operation"):
             _arm_failing_operation(w, fault)
         elif fault.get("apply_then_fail"):
             g.pending_fault = fault
-        else:
+        elif fault.get("status") is not None or fault.get("drop_connection"):
             return _fault_response(fault)
     if is_arm_path(request.path):
         g.caller = entra.authenticate_arm_request(w)

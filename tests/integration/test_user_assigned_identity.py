@@ -30,6 +30,12 @@ def test_create_quartet_then_tags_then_delete(world, playbook):
     assert result["identity"]["principal_id"] == stored["properties"]["principalId"]
     assert result["identity"]["client_id"] == stored["properties"]["clientId"]
     assert [e["method"] for e in apply.requests.writes()] == ["PUT"]
+    # The floor (issue 17), as azure.azcollection's: the create reads the identity and PUTs it; with a location
+    # given the resource group is not read. The third request is the info task's read.
+    assert [(e["method"], e["path"].rsplit("/", 2)[-2].lower()) for e in apply.requests.arm()] == [
+        ("GET", "userassignedidentities"), ("PUT", "userassignedidentities"), ("GET", "userassignedidentities")]
+    assert check.requests.matching("GET", "/resourcegroups/rg-apim-demo"), \
+        "check mode reads the group: it must predict a create into a missing group as failing"
     info = apply.task("Read it back with the info module")
     assert [i["client_id"] for i in info["identities"]] == [stored["properties"]["clientId"]]
 
@@ -67,3 +73,20 @@ def test_identities_list_quartet_in_one_module_run(world, playbook):
     assert gone.rc == 0, gone.explain()
     assert [e["method"] for e in gone.requests.writes()] == ["DELETE", "DELETE"]
     assert _identity(gone.state, "id-list-a") is None and _identity(gone.state, "id-apim-demo") is not None
+
+
+
+def test_create_into_a_missing_group_fails_in_check_mode_and_on_apply(world, playbook):
+    """Check mode reads the group to predict the failure; the apply learns it from Azure's 404 on the PUT."""
+    world("demo")
+    args = {"uai_name": "id-apim-nogroup", "uai_group": "rg-does-not-exist"}
+    check = playbook("uai_present", extra_vars=args, check=True)
+    apply = playbook("uai_present", extra_vars=args)
+    for run in (check, apply):
+        result = run.task("Ensure the user-assigned identity")
+        assert run.rc != 0, run.explain()
+        assert result.get("error_code") == "ResourceGroupNotFound", run.explain()
+        assert "resource group" in result["msg"].lower(), run.explain()
+    assert check.requests.writes() == [], "check mode must not write"
+    assert [e["method"] for e in apply.requests.writes()] == ["PUT"]
+    assert _identity(apply.state, "id-apim-nogroup") is None

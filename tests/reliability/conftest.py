@@ -57,6 +57,10 @@ TITLES = {
     29: "operation-status URL answers 404",
     30: "principal rotation: disabling the system identity names its grants",
     31: "principal rotation: orphans listed and removed, nothing else",
+    # issue 15: deadlines and concurrent writers (test_deadlines.py)
+    32: "slow / hanging token endpoint vs the task deadline",
+    33: "412: another writer between our read and our write",
+    34: "no task outlives its timeout by more than one poll interval",
 }
 
 

@@ -63,11 +63,22 @@ def test_pipeline_honours_capped_retry_after(make_module, transport, timeout, ex
 def test_pipeline_stops_retrying_at_the_deadline(make_module, transport):
     transport.queue("GET", IDENTITY, [(429, {"Retry-After": "1"}, {"error": {"code": "TooManyRequests", "message": "slow"}})])
     module = make_module({"timeout": 1})
-    module.deadline.timeout = 0  # already out of time
+    module.credential.get_token(module.auth.credential_scope)  # signed in while time was left
+    module.deadline.timeout = 0  # now out of time
     with pytest.raises(AzureApimError) as caught:
         module.read(module.client("msi").user_assigned_identities.get, "rg", "id")
     assert caught.value.status == 429
+    assert "task's timeout of 0 s" in caught.value.msg and "TooManyRequests" in caught.value.msg
     assert len(transport.arm_requests()) == 1
+
+
+def test_no_sign_in_starts_after_the_deadline(make_module, transport):
+    module = make_module({"timeout": 1})
+    module.deadline.timeout = 0  # out of time before the first token request
+    with pytest.raises(AzureApimError) as caught:
+        module.read(module.client("msi").user_assigned_identities.get, "rg", "id")
+    assert caught.value.code == "SignInTimeout" and "timeout of 0 s" in caught.value.msg
+    assert transport.arm_requests() == []
 
 
 def test_patch_429_without_retry_after_is_retried_by_our_layer(make_module, transport):
