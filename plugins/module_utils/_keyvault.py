@@ -150,7 +150,8 @@ class VaultService:
         """A vault by ARM id, by name (in ``resource_group``, else searched in the subscription), or by a secret URI.
 
         Vault names are globally unique, so a name (or the host of a secret URI) designates one vault; without a
-        resource group the subscription's vaults are listed to find it. None when no such vault is visible.
+        resource group it is looked up by name in the subscription (``_find_by_name``). None when no such vault is
+        visible.
         """
         ref = vault.strip()
         if ref.lower().startswith("https://"):

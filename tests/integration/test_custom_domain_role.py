@@ -42,6 +42,7 @@ def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, 
     lookups = [e for e in applied.requests.arm() if e["path"].lower().endswith("/resources")]
     assert len(lookups) == 1 and "name eq 'kv-dom'" in json.dumps(lookups[0]), lookups
     assert not [e for e in applied.requests.arm() if e["path"].lower().endswith("/vaults")]
+    assert len([e for e in applied.requests.arm() if e["path"].lower().endswith("/vaults/kv-dom")]) == 1
 
     # Exclusive with a shorter list: legacy goes, the built-in entry stays.
     exclusive = {"dom_hostnames": hostnames[:2], "dom_exclusive": True}
