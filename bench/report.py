@@ -201,3 +201,46 @@ def write(report: dict[str, Any], outdir: Path) -> dict[str, Path]:
     paths["json"].write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     paths["md"].write_text(markdown(report), encoding="utf-8")
     return paths
+
+
+# --- old vs new: two reports of the same scenarios (python -m bench.report OLD/report.json NEW/report.json) --------
+
+COMPARED = (("wall (median)", "wall_s", " s"), ("CPU (playbook, all processes)", "cpu_total_s", " s"),
+            ("module processes", "module_processes", ""), ("task runs", "task_runs", ""),
+            ("ARM requests", "arm", ""), ("ARM reads", "reads", ""), ("ARM writes", "writes", ""),
+            ("Entra ID requests", "auth", ""))
+
+
+def comparable(scenario: dict[str, Any]) -> dict[str, Optional[float]]:
+    """The figures of one scenario that two runs are compared on. Every module process that calls Azure signs in
+    with two Entra ID requests (OpenID configuration, token), so module processes = Entra ID requests / 2."""
+    req = scenario.get("requests") or {}
+    return {"wall_s": scenario.get("wall_s"), "cpu_total_s": (scenario.get("cpu") or {}).get("total_s"),
+            "module_processes": req["auth"] / 2 if req.get("auth") is not None else None,
+            "task_runs": scenario.get("task_runs"), "arm": req.get("arm"), "reads": req.get("reads"),
+            "writes": req.get("writes"), "auth": req.get("auth")}
+
+
+def comparison_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Markdown: for every scenario that ran in both reports, old, new and new/old per figure."""
+    before = {s["name"]: s for s in old.get("scenarios", []) if s.get("status") == "ran"}
+    rows = ["| scenario | figure | old ({0}) | new ({1}) | new/old |".format(
+        old.get("meta", {}).get("commit", "?"), new.get("meta", {}).get("commit", "?")), "|---|---|---|---|---|"]
+    for scenario in new.get("scenarios", []):
+        if scenario.get("status") != "ran" or scenario["name"] not in before:
+            continue
+        was, now = comparable(before[scenario["name"]]), comparable(scenario)
+        for label, key, unit in COMPARED:
+            ratio = now[key] / was[key] if was[key] and now[key] is not None else None
+            rows.append("| `{0}` | {1} | {2} | {3} | {4} |".format(
+                scenario["name"], label, _fmt(was[key], unit, 2 if unit else 0), _fmt(now[key], unit, 2 if unit else 0),
+                _fmt(ratio)))
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m bench.report OLD/report.json NEW/report.json")
+    print("\n".join(comparison_rows(*(json.loads(Path(p).read_text(encoding="utf-8")) for p in sys.argv[1:]))))

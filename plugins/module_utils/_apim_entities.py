@@ -424,14 +424,16 @@ def _not_readable(name: str, current: Dict[str, Any], refreshes: int, deadline: 
 
 
 def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interval: float,
-                    sleep: Callable[[float], None] = time.sleep) -> Tuple[Dict[str, Any], int]:
+                    sleep: Callable[[float], None] = time.sleep,
+                    current: Optional[Dict[str, Any]] = None) -> Tuple[Dict[str, Any], int]:
     """Refresh the secret until APIM reads it (lastStatus Success) or the deadline passes.
 
     Returns (named value, number of refreshSecret calls). The status read first may be hours old, so a failing
     one is refreshed at once; later attempts wait ``interval`` seconds for access changes to propagate. The
-    waiting is _kv_propagation.until_accepted's, as for every Key Vault reference APIM reads.
+    waiting is _kv_propagation.until_accepted's, as for every Key Vault reference APIM reads. ``current``: the named
+    value as this run has just read it (then it is not read again).
     """
-    state = {"current": named_values.get(name), "refreshes": 0}
+    state = {"current": current if current is not None else named_values.get(name), "refreshes": 0}
 
     def attempt() -> Tuple[bool, Optional[Dict[str, Any]]]:
         if state["current"] is None or secret_readable(state["current"]):

@@ -478,6 +478,17 @@ def _restorable(dropped: Sequence[Entry], what: str) -> Delta:
 # refusals before any write (Key Vault source)
 # ----------------------------------------------------------------------------------------------------------------
 
+def _vault_once(module: Any, vaults: Any, ref: str) -> Optional[Dict[str, Any]]:
+    """The vault a hostname or certificate names (name or resource id), read once per module run: these modules
+    never change a vault, so every entry of one vault shares one lookup and one read."""
+    memo = getattr(module, "memo", None)
+    memo = memo if isinstance(memo, dict) else {}
+    key = ("vault_of_secret", ref.strip().lower())
+    if key not in memo:
+        memo[key] = vaults.find(ref)
+    return copy.deepcopy(memo[key])
+
+
 def keyvault_secret_uri(module: Any, secret_id: Optional[str], vault_ref: Optional[str], secret_name: Optional[str],
                         secret_version: Optional[str]) -> Tuple[SecretUri, Dict[str, Any]]:
     """The secret URI (a ``/certificates/`` URL is refused with the ``/secrets/`` form) and the vault it lives in."""
@@ -486,12 +497,14 @@ def keyvault_secret_uri(module: Any, secret_id: Optional[str], vault_ref: Option
     vaults = VaultService(module)
     if secret_id:
         secret = parse_secret_uri(secret_id)
-        vault = vaults.require(vault_ref) if vault_ref else vaults.find(secret.vault_url)
+        vault = _vault_once(module, vaults, vault_ref or secret.vault_name)
+        if vault is None and vault_ref:
+            vaults.require(vault_ref)  # the VaultNotFound error naming where it was looked for
         if vault is not None and (vault.get("name") or "").lower() != secret.vault_name.lower():
             raise AzureApimError("key_vault {0!r} is not the vault of {1!r}".format(vault_ref, secret_id),
                                  code="VaultMismatch", hint="drop key_vault or fix the secret id")
     else:
-        vault = vaults.require(str(vault_ref))
+        vault = _vault_once(module, vaults, str(vault_ref)) or vaults.require(str(vault_ref))
         base = str(vault.get("vault_uri") or "").rstrip("/")
         secret = parse_secret_uri("{0}/secrets/{1}{2}".format(base, secret_name,
                                                               "/" + secret_version if secret_version else ""))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from ._arm import API_VERSIONS
 from ._authz import SECRET_READ_ACTION, AuthorizationService
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
@@ -22,6 +23,7 @@ from ._plan import is_unknown
 
 API_VERSION = "2023-07-01"
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
+RESOURCES_API_VERSION = API_VERSIONS["Microsoft.Resources"]
 MAX_ACCESS_POLICIES = 1024
 PERMISSION_KINDS = ("keys", "secrets", "certificates", "storage")
 TRUSTED_SERVICES = "azureservices"
@@ -148,7 +150,8 @@ class VaultService:
         """A vault by ARM id, by name (in ``resource_group``, else searched in the subscription), or by a secret URI.
 
         Vault names are globally unique, so a name (or the host of a secret URI) designates one vault; without a
-        resource group the subscription's vaults are listed to find it. None when no such vault is visible.
+        resource group it is looked up by name in the subscription (``_find_by_name``). None when no such vault is
+        visible.
         """
         ref = vault.strip()
         if ref.lower().startswith("https://"):
@@ -161,10 +164,23 @@ class VaultService:
             return self.get(rid.resource_group, rid.name)
         if resource_group:
             return self.get(resource_group, ref)
-        for item in self.list():
-            if (item["name"] or "").lower() == ref.lower():
-                return item
-        return None
+        return self._find_by_name(ref)
+
+    def _find_by_name(self, name: str) -> Optional[Dict[str, Any]]:
+        """A vault by name alone: Resources_List filtered on the vault type and the name (one short answer, whatever
+        the number of vaults in the subscription), then the vault itself. Where the name lives is remembered for
+        the rest of the module run (several hostnames or entries of one vault look it up once); the vault is read
+        each time, so a read after a write sees the write."""
+        memo = getattr(self.module, "memo", None)
+        memo = memo if isinstance(memo, dict) else {}
+        key = ("key_vault_group", name.lower())
+        if key not in memo:
+            flt = "resourceType eq '{0}' and name eq '{1}'".format(VAULT_TYPE, name.replace("'", "''"))
+            hits = self.module.read(self._arm().list, "/subscriptions/{0}/resources?$filter={1}".format(
+                self.module.subscription_id, flt), RESOURCES_API_VERSION, what="looking up key vault " + name) or []
+            match = next((h for h in hits if (h.get("name") or "").lower() == name.lower()), None)
+            memo[key] = parse_resource_id(match["id"], VAULT_TYPE).resource_group if match else None
+        return self.get(memo[key], name) if memo[key] else None
 
     def _get_by_id(self, vault_id: str) -> Optional[Dict[str, Any]]:
         body = self.module.read(self._arm().get, vault_id, API_VERSION, what="reading key vault " + vault_id)

@@ -514,7 +514,9 @@ def handle_secret_status(module: AzureApimModule, named_values: NamedValues, res
         named_values.refresh(name)
         refreshes += 1
     if params["wait_for_secret"]:
-        current, more = wait_for_secret(named_values, name, module.deadline, params["wait_interval"])
+        # Unchanged and not refreshed: the named value the task has just read holds API Management's last read.
+        fresh = current if not result["changed"] and not refreshes else None
+        current, more = wait_for_secret(named_values, name, module.deadline, params["wait_interval"], current=fresh)
         refreshes += more
     elif refreshes:
         current = named_values.get(name)

@@ -6,6 +6,7 @@ request for a group that does not exist.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
@@ -190,6 +191,44 @@ def list_group_resources(sub: str, rg: str) -> Response:
             if key.startswith(prefix) and key[len(prefix):].count("/") == 2:
                 out.append({k: body.get(k) for k in ("id", "name", "type", "location", "tags") if k in body})
         return arm.json_response({"value": out})
+
+
+# Resources_List's $filter: `eq` clauses on resourceType and name joined by `and` (the ones the collection sends;
+# ARM also accepts location, resourceGroup, tags and substringof, which nothing here uses).
+_FILTER_CLAUSE = re.compile(r"^\s*(resourceType|name)\s+eq\s+'((?:[^']|'')*)'\s*$", re.I)
+
+
+def _resource_filter(text: str) -> dict[str, str]:
+    """{'resourcetype': ..., 'name': ...} from a $filter, or 400 InvalidFilterInQueryString like ARM."""
+    out: dict[str, str] = {}
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.I) if text.strip() else []:
+        match = _FILTER_CLAUSE.match(clause)
+        if not match:
+            raise arm.ArmError(400, "InvalidFilterInQueryString", f"Invalid $filter '{text}' specified in the query string.")
+        out[match.group(1).lower()] = match.group(2).replace("''", "'")
+    return out
+
+
+@bp.get("/subscriptions/<sub>/resources")
+def list_resources(sub: str) -> Response:
+    """Resources_List: the subscription's tracked resources (generic view), filtered on type and name."""
+    arm.require_api_version("Microsoft.Resources")
+    wanted = _resource_filter(request.args.get("$filter", ""))
+    w = arm.world()
+    require_subscription(w, sub)
+    prefix = f"/subscriptions/{sub}/resourcegroups/".lower()
+    out = []
+    with w.lock:
+        for key, body in list(w.resources.items()):
+            rest = key[len(prefix):].split("/") if key.startswith(prefix) else []
+            if len(rest) != 5 or rest[1] != "providers":  # <rg>/providers/<namespace>/<type>/<name>
+                continue
+            if "resourcetype" in wanted and str(body.get("type", "")).lower() != wanted["resourcetype"].lower():
+                continue
+            if "name" in wanted and str(body.get("name", "")).lower() != wanted["name"].lower():
+                continue
+            out.append({k: body.get(k) for k in ("id", "name", "type", "location", "tags") if k in body})
+    return arm.json_response({"value": out})
 
 
 def location_of(w: World, sub: str, rg: str, requested: Optional[str]) -> str:

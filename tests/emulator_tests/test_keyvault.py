@@ -208,3 +208,18 @@ def test_unknown_vault_and_resource_group_answer_like_arm(demo):
     assert arm.get(vault_path(demo, "kv-x", rg="rg-nope"), API).json()["error"]["code"] == "ResourceGroupNotFound"
     bad = arm.get(vault_path(demo, "kv-contoso-demo"), "2099-01-01")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "NoRegisteredProviderFound"
+
+
+def test_resources_list_filters_on_type_and_name(demo):
+    """Resources_List with `resourceType eq ... and name eq ...` (how the collection finds a vault by name alone)."""
+    path = f"/subscriptions/{demo.subscription_id}/resources"
+
+    def listed(flt: str) -> Any:
+        return demo.arm().get(path, "2022-09-01", params={"$filter": flt})
+
+    found = listed("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'KV-CONTOSO-DEMO'").json()["value"]
+    assert [v["id"].lower() for v in found] == [vault_path(demo, "kv-contoso-demo").lower()]
+    assert set(found[0]) <= {"id", "name", "type", "location", "tags"}
+    assert listed("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'kv-gone'").json()["value"] == []
+    bad = listed("substringof('kv', name)")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidFilterInQueryString"

@@ -30,8 +30,19 @@ def test_role_binds_the_list_and_exclusive_removes_the_rest(world, local_azure, 
     assert [h["host_name"] for h in applied.task(BIND)["hostnames"]] == [h["host_name"] for h in hostnames]
     shown = applied.stdout + applied.stderr + json.dumps(applied.result)
     assert password not in shown and blob[:64] not in shown
-    after = applied.task("azure_apim.identity.apim_custom_domains : Read the hostnames after the change")["hostname_configurations"]
-    assert {h["host_name"] for h in after} == set(held)
+    # The role reads nothing back: the bind task's result is the fact (issue 17), and its one module run is the
+    # whole role's cost (2 sign-in requests).
+    facts = applied.task("azure_apim.identity.apim_custom_domains : Keep the hostnames before and after the change")[
+        "ansible_facts"]
+    assert {h["host_name"] for h in facts["apim_custom_domains_after"]["hostname_configurations"]} == set(held)
+    assert BUILTIN in {h["host_name"] for h in facts["apim_custom_domains_before"]["hostname_configurations"]}
+    assert len(applied.requests) - len(applied.requests.arm()) == 2, "one module process signs in once"
+    # Both Key Vault hostnames name kv-dom without its resource group: one lookup by name filter for the run
+    # (issue 17), never a list of the subscription's vaults.
+    lookups = [e for e in applied.requests.arm() if e["path"].lower().endswith("/resources")]
+    assert len(lookups) == 1 and "name eq 'kv-dom'" in json.dumps(lookups[0]), lookups
+    assert not [e for e in applied.requests.arm() if e["path"].lower().endswith("/vaults")]
+    assert len([e for e in applied.requests.arm() if e["path"].lower().endswith("/vaults/kv-dom")]) == 1
 
     # Exclusive with a shorter list: legacy goes, the built-in entry stays.
     exclusive = {"dom_hostnames": hostnames[:2], "dom_exclusive": True}

@@ -15,6 +15,13 @@ ROLE = "azure_apim.identity.apim_keyvault_access : "
 GRANT = ROLE + "Grant or revoke the identity's secret access"
 VERIFY = ROLE + "Verify that the identity can now read the vault"
 PREFLIGHT = ROLE + "Check access, firewall, tenant and network before granting"
+
+
+def _module_runs(run: Any) -> int:
+    """Module processes that called Azure: each signs in with one token request."""
+    return len([e for e in run.requests if "/oauth2/" in e["path"] and e["path"].rstrip("/").endswith("/token")])
+
+
 COMMON = {"apim_keyvault_access_service_name": "apim-kv", "apim_keyvault_access_service_resource_group": "rg-kv",
           "apim_keyvault_access_vault_resource_group": "rg-kv"}
 
@@ -37,6 +44,9 @@ def test_access_policy_playbook_with_network_remediation(local_azure: Any, seede
     before = {f["code"] for f in q.apply.task(PREFLIGHT)["findings"]}
     assert before == {"NoSecretAccess", "NoKeyVaultServiceEndpoint"}
     assert q.recheck.changed_tasks() == [] and q.reapply.changed_tasks() == []
+    # A no-op re-run with a secret to verify: preflight, the two network modules, the grant and the verification.
+    assert q.reapply.task(VERIFY)["findings"] == []
+    assert _module_runs(q.reapply) == 5
     principal = seeded["principals"]["apim-kv"]["object_id"]
     policies = q.reapply.state["resources"][kv_worlds.vault_id(local_azure, "kv-ap").lower()]["properties"][
         "accessPolicies"]
@@ -58,10 +68,21 @@ def test_rbac_playbook(local_azure: Any, seeded: dict, playbook: Any) -> None:
     assert q.apply.task(GRANT)["role_assignment"]["role_name"] == "Key Vault Secrets User"
     assert q.apply.task(VERIFY)["ok"] is True
     assert not q.apply.requests.matching(path_contains="accessPolicies")
+    # A secret to verify is checked on every run (the preflight before the grant does not read it).
+    assert q.reapply.task(VERIFY)["ok"] is True
+    assert _module_runs(q.reapply) == 3
 
 
-def test_missing_vault_stops_at_detect(local_azure: Any, seeded: dict, playbook: Any) -> None:
+def test_missing_vault_stops_at_the_preflight(local_azure: Any, seeded: dict, playbook: Any) -> None:
     result = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars={**COMMON, "apim_keyvault_access_vault": "kv-gone"})
+    assert result.rc != 0
+    assert "'kv-gone' was not found" in result.task(PREFLIGHT)["msg"], result.task(PREFLIGHT)
+    assert result.requests.writes() == []
+
+
+def test_missing_vault_on_removal_stops_at_detect(local_azure: Any, seeded: dict, playbook: Any) -> None:
+    extra = {**COMMON, "apim_keyvault_access_vault": "kv-gone", "apim_keyvault_access_state": "absent"}
+    result = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars=extra)
     assert result.rc != 0
     assert "kv-gone was not found" in result.task(ROLE + "Stop when the vault does not exist")["msg"]
     assert result.requests.writes() == []
@@ -78,6 +99,10 @@ def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
     fixes = [f["fix"] for f in blocked.task(PREFLIGHT)["findings"] if f["code"] == "FirewallBlocks"]
     assert fixes and "apim_keyvault_access_allow_trusted_services: true" in fixes[0], fixes
     assert not blocked.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
+    # The re-run changes nothing, and still fails: the preflight found what the verification fails on.
+    again = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars=extra)
+    assert again.rc != 0 and again.task(GRANT)["changed"] is False, again.explain()
+    assert "FirewallBlocks" in str(again.task(VERIFY)), again.task(VERIFY)
     q = run_quartet(playbook, PLAYBOOKS / "keyvault_rbac.yml", TRUSTED,
                     {**extra, "apim_keyvault_access_allow_trusted_services": True,
                      "apim_keyvault_access_remediate_network": True})
@@ -86,3 +111,8 @@ def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
     assert q.apply.task(VERIFY)["ok"] is True
     patches = q.apply.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
     assert len(patches) == 1 and list(patches[0]["body"]["properties"]) == ["networkAcls"]
+    # The no-op re-run: the preflight already saw what the verification would see (issue 17). Preflight, the two
+    # network modules, trusted services and the grant; no verification.
+    with pytest.raises(KeyError):
+        q.reapply.task(VERIFY)
+    assert _module_runs(q.reapply) == 5

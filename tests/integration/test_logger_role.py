@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from integration.harness import REPO_ROOT
+from integration.reads_support import reads
 from integration.nv_support import EVENTHUB_NS, FAST, RG, SERVICE, UAMI, assert_quartet, resource, service_id, world_spec
 
 pytestmark = pytest.mark.integration
@@ -31,3 +32,10 @@ def test_role_quartet_from_the_example_vars(world, playbook, local_azure):
     assert logger["properties"]["description"] == extra["apim_eventhub_logger_description"]
     fact = apply.task(FACT_TASK)["ansible_facts"]["apim_eventhub_logger_result"]
     assert fact["credentials"]["endpoint_address"] == f"{EVENTHUB_NS}.servicebus.windows.net"
+    assert fact == apply.task(TASK)["logger"]
+    # No read-back (issue 17): the no-op re-run is one module run that reads the logger, and the service for the
+    # user-assigned identity's client id.
+    tokens = [e for e in runs.apply2.requests if "/oauth2/" in e["path"] and e["path"].rstrip("/").endswith("/token")]
+    assert len(tokens) == 1
+    name = extra["apim_eventhub_logger_name"].lower()
+    assert reads(runs.apply2) == [f"GET service/{SERVICE}/loggers/{name}", f"GET service/{SERVICE}"], reads(runs.apply2)

@@ -93,3 +93,16 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path):
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     assert report.update_readme(_report(), plain) is False and plain.read_text() == "no markers\n"
+
+
+def test_comparison_rows_give_new_over_old_for_scenarios_in_both_reports():
+    old, new = _report(), _report()
+    new["meta"]["commit"] = "def"
+    new["scenarios"][0] = dict(new["scenarios"][0], wall_s=1.5, requests=dict(new["scenarios"][0]["requests"], auth=1),
+                               cpu={"total_s": 2.0})
+    rows = report.comparison_rows(old, new)
+    assert rows[0] == "| scenario | figure | old (abc) | new (def) | new/old |"
+    assert "| `scale.1.converge` | wall (median) | 3.00 s | 1.50 s | 0.50 |" in rows
+    assert "| `scale.1.converge` | module processes | 1 | 0 | 0.50 |" in rows
+    assert "| `scale.1.converge` | CPU (playbook, all processes) | – | 2.00 s | – |" in rows
+    assert not [r for r in rows if "site.noop" in r]  # did not run in either
