@@ -75,7 +75,6 @@ def test_identities_list_quartet_in_one_module_run(world, playbook):
     assert _identity(gone.state, "id-list-a") is None and _identity(gone.state, "id-apim-demo") is not None
 
 
-
 def test_create_into_a_missing_group_fails_in_check_mode_and_on_apply(world, playbook):
     """Check mode reads the group to predict the failure; the apply learns it from Azure's 404 on the PUT."""
     world("demo")

@@ -153,7 +153,7 @@ def _concurrent(rel, method: str, path: str, api_version: str, body: dict) -> di
 
 
 def _refused_then_applied(run, method: str, path_part: str) -> None:
-    ours = [e for e in _ours(run.requests.matching(method, path_part))]
+    ours = _ours(run.requests.matching(method, path_part))
     assert [e["status"] for e in ours][:1] == [412], "our first write must meet the other writer's change\n" \
         + run.explain()
     assert len(ours) == 2 and ours[1]["status"] < 300, run.explain()
