@@ -25,7 +25,8 @@ from ._apim_hostnames import (
 from ._errors import AzureApimError
 from ._ids import parse_secret_uri
 from ._kv_propagation import until_accepted
-from ._plan import UNKNOWN, resolve_planned
+from ._access import resolve_planned
+from ._plan import UNKNOWN
 from ._retry import THROTTLED
 from ._state import Outcome, ResourceSpec, ensure
 

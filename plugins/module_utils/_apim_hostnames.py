@@ -18,9 +18,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from ._apim import service_to_dict
 from ._errors import AzureApimError, code_of, status_of
 from ._ids import SecretUri, parse_secret_uri
+from ._keyvault import VaultService, secret_metadata
 from ._kv_propagation import young_rbac_grants
 from ._lro import is_transitional, provisioning_state, wait_until_settled
+from ._plan import UNKNOWN, Assumptions, identity_key, service_key
 from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind
+from ._secret_access import secret_access
 
 HOSTNAME_TYPES = ("Proxy", "Portal", "Management", "Scm", "DeveloperPortal", "ConfigurationApi")
 SOURCE_BUILTIN = "BuiltIn"
@@ -251,8 +254,6 @@ def _single_default(entries: List[Entry], default_key: Tuple[str, str]) -> None:
 
 def predicted_entries(entries: List[Entry]) -> List[Entry]:
     """Check mode: a Key Vault entry whose certificate APIM fetches on the write shows it as UNKNOWN."""
-    from ._plan import UNKNOWN
-
     return [dict(e, certificate=UNKNOWN, certificate_status=UNKNOWN)
             if e.get("key_vault_id") and e.get("certificate") is None else e for e in entries]
 
@@ -481,8 +482,6 @@ def _restorable(dropped: Sequence[Entry], what: str) -> Delta:
 def keyvault_secret_uri(module: Any, secret_id: Optional[str], vault_ref: Optional[str], secret_name: Optional[str],
                         secret_version: Optional[str]) -> Tuple[SecretUri, Dict[str, Any]]:
     """The secret URI (a ``/certificates/`` URL is refused with the ``/secrets/`` form) and the vault it lives in."""
-    from ._keyvault import VaultService
-
     vaults = VaultService(module)
     if secret_id:
         secret = parse_secret_uri(secret_id)
@@ -533,8 +532,6 @@ def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dic
 
     Returns the RBAC grants younger than Azure's propagation window (see _kv_propagation): the write must then be
     retried until the service accepts the reference."""
-    from ._keyvault import secret_access, secret_metadata
-
     meta = secret_metadata(module, vault, secret.name)
     if not meta.get("exists"):
         raise AzureApimError(
@@ -563,8 +560,6 @@ def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dic
 
 def _access_assumed(module: Any, service: Dict[str, Any], identity: Dict[str, Any], vault: Dict[str, Any]) -> bool:
     """Check mode only: an earlier task of the run plans the grant this certificate needs (see _plan.py)."""
-    from ._plan import Assumptions, identity_key, service_key
-
     assumptions = Assumptions(module)
     if not assumptions.secret_access(vault["name"], service_key(service["resource_group"], service["name"]),
                                      identity_key(identity.get("kind"), identity.get("resource_id"))):

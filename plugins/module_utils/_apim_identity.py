@@ -15,7 +15,7 @@ from ._authz import AuthorizationService
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
-from ._plan import UNKNOWN, Assumptions
+from ._plan import UNKNOWN, Assumptions, service_key
 from ._state import Outcome, ResourceSpec
 
 # api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
@@ -208,3 +208,17 @@ def warn_left_grants(module: Any, current: Optional[Dict[str, Any]], planned: Di
                         "apim_teardown role (apim_teardown_remove_orphaned_grants)".format(
                             identity["principal_id"], len(left),
                             ", ".join("{0} at {1}".format(a.get("name"), a.get("scope")) for a in left[:10])))
+
+
+def identities_planned(resource_group: str, name: str, before: Optional[Dict[str, Any]],
+                       after: Optional[Dict[str, Any]]) -> List[Dict[str, str]]:
+    """The identities a check run enables or attaches on a service (``before``/``after``: identity dicts)."""
+    before, after = before or {}, after or {}
+    service = service_key(resource_group, name)
+    entries = []
+    if split_identity_type(after.get("type"))[0] and not split_identity_type(before.get("type"))[0]:
+        entries.append({"service": service, "identity": "system"})
+    had = {normalize_resource_id(k) for k in before.get("user_assigned_identities") or {}}
+    entries.extend({"service": service, "identity": normalize_resource_id(k)}
+                   for k in after.get("user_assigned_identities") or {} if normalize_resource_id(k) not in had)
+    return entries

@@ -373,7 +373,7 @@ import base64
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
-from ansible_collections.azure_apim.identity.plugins.module_utils._plan import resolve_planned
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import resolve_planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import until_accepted

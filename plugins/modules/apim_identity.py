@@ -222,7 +222,8 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._apim import U
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import IdentityRequest, identity_spec, identity_result
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identities_planned, planned
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import identities_planned
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(

@@ -329,7 +329,7 @@ auth:
 import re
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     SYSTEM_ASSIGNED, NamedValues, describe_status, last_status, retry_on_etag_mismatch, secret_readable,
     wait_for_secret,

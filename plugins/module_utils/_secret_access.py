@@ -1,0 +1,218 @@
+# Private to the azure_apim.identity collection: no compatibility promise outside it.
+"""Shared capability: can API Management read this Key Vault secret?
+
+The grants (access policy or Azure RBAC), the vault's firewall, the network path from the service's subnet and the
+secret itself, reported as findings (``apim_keyvault_preflight``) or as an access report (``secret_access``) that
+the custom-domain and certificate capabilities check before they write.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ._access import resolve_planned
+from ._apim import ApimServices
+from ._authz import SECRET_READ_ACTION, AuthorizationService
+from ._errors import AzureApimError
+from ._ids import parse_secret_uri
+from ._keyvault import TRUSTED_SERVICES_FIX, VaultService, firewall_fit, secret_metadata
+from ._network import NetworkService, blocking_rule, has_endpoint
+from ._plan import is_unknown
+
+
+def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict[str, Any]]:
+    grants = []
+    for policy in vault.get("access_policies") or []:
+        if str(policy.get("object_id") or "").lower() != principal_id.lower():
+            continue
+        secrets = [p.lower() for p in policy["permissions"].get("secrets") or []]
+        if "get" in secrets or "all" in secrets:
+            grants.append({"kind": "access_policy", "object_id": policy["object_id"],
+                           "application_id": policy.get("application_id"),
+                           "secret_permissions": policy["permissions"].get("secrets")})
+    return grants
+
+
+def _rbac_grants(module: Any, vault: Dict[str, Any], principal_id: str, secret: Optional[str]) -> List[Dict[str, Any]]:
+    scope = vault["id"] + ("/secrets/" + secret if secret else "")
+    found = AuthorizationService(module).grants(principal_id, scope, SECRET_READ_ACTION)
+    return [{"kind": "role_assignment", "name": a["name"], "scope": a["scope"], "role_name": a.get("role_name"),
+             "role_definition_id": a["role_definition_id"], "created_on": a.get("created_on")} for a in found]
+
+
+def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:
+    """Can ``identity`` read secrets of ``vault`` now, and would API Management get through the vault's firewall?
+
+    Arguments:
+      ``vault``: a vault dict from VaultService, an ARM id, a vault name (searched in the subscription), or a secret
+      URI (its host names the vault; the secret name then also scopes the RBAC check unless ``secret`` is given).
+      ``identity``: a dict from ``_apim.resolve_identity`` (``kind`` system|user, ``principal_id``, ``tenant_id``)
+      or any ``{"principal_id", "tenant_id"}`` (``kind`` None = not an APIM identity).
+      ``secret``: optional secret name; role assignments scoped to that one secret then count too.
+
+    Returns a plain dict:
+      ``vault``: ``{id, name, resource_group, tenant_id, vault_uri}``;
+      ``permission_model``: ``access_policy`` or ``rbac`` (the model Key Vault enforces; the other kind of grant is
+      ignored by the vault and not counted);
+      ``principal_id``, ``identity_kind``;
+      ``can_read_secrets``: True when an access policy with secret ``get`` (access-policy vaults), or a role
+      assignment whose role's dataActions include ``secrets/getSecret/action`` at the vault, secret or a parent
+      scope (RBAC vaults), exists now. RBAC grants take minutes to reach the data plane after creation;
+      ``grants``: the entries or assignments that give that access;
+      ``firewall``: ``{enabled, default_action, bypass, public_network_access, trusted_services_bypass, passes,
+      reason}``: with the firewall on, API Management passes only with bypass AzureServices and its system identity;
+      ``tenant_match``: the identity's tenant equals the vault's tenant (None when the identity's tenant is unknown);
+      ``ok``: can read, firewall passes and tenant matches; ``problems``: ``[{code, message, hint}]`` for each failure.
+    Raises AzureApimError (VaultNotFound) when the vault does not exist; never writes.
+    """
+    service = VaultService(module)
+    if isinstance(vault, str) and vault.lower().startswith("https://") and "/secrets/" in vault.lower() and not secret:
+        secret = parse_secret_uri(vault).name
+    vault_dict = vault if isinstance(vault, dict) else service.require(vault)
+    principal = str(identity.get("principal_id") or "")
+    if is_unknown(principal):
+        grants: List[Dict[str, Any]] = []  # an identity a check run plans to create has no grant yet
+    elif vault_dict["permission_model"] == "rbac":
+        grants = _rbac_grants(module, vault_dict, principal, secret)
+    else:
+        grants = _access_policy_grants(vault_dict, principal)
+    firewall = firewall_fit(vault_dict, identity.get("kind"))
+    tenant = identity.get("tenant_id")
+    tenant_match = None if not tenant else str(tenant).lower() == str(vault_dict.get("tenant_id") or "").lower()
+    report = {
+        "vault": {k: vault_dict.get(k) for k in ("id", "name", "resource_group", "tenant_id", "vault_uri")},
+        "permission_model": vault_dict["permission_model"],
+        "principal_id": principal,
+        "identity_kind": identity.get("kind"),
+        "can_read_secrets": bool(grants),
+        "grants": grants,
+        "firewall": firewall,
+        "tenant_match": tenant_match,
+    }
+    report["problems"] = _problems(report, vault_dict)
+    report["ok"] = not report["problems"]
+    return report
+
+
+def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, str]]:
+    problems = []
+    if report["tenant_match"] is False:
+        problems.append({"code": "TenantMismatch", "message": "the identity belongs to another tenant than vault "
+                         "{0!r} ({1})".format(vault["name"], vault.get("tenant_id")),
+                         "hint": "use a vault in the identity's tenant; identities do not follow a moved subscription"})
+    if not report["can_read_secrets"]:
+        how = ("an access policy with secret permission 'get'" if report["permission_model"] == "access_policy"
+               else "a role assignment such as 'Key Vault Secrets User' at the vault or secret scope")
+        problems.append({"code": "NoSecretAccess", "message": "principal {0} cannot read secrets of vault {1!r}: it "
+                         "has no {2}".format(report["principal_id"], vault["name"], how),
+                         "hint": "grant it with azure_apim.identity.keyvault_access"})
+    if not report["firewall"]["passes"]:
+        problems.append({"code": "FirewallBlocks", "message": report["firewall"]["reason"],
+                         "hint": "use the system-assigned identity; " + TRUSTED_SERVICES_FIX})
+    return problems
+
+
+SEVERITIES = ("info", "warning", "error")
+
+
+def finding(code: str, severity: str, message: str, fix: str) -> Dict[str, str]:
+    """One preflight finding: what is wrong and how to fix it."""
+    return {"code": code, "severity": severity, "message": message, "fix": fix}
+
+
+def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[Dict[str, str]]:
+    found = []
+    for problem in report["problems"]:
+        if problem["code"] == "FirewallBlocks":
+            fix = ("switch to identity: system" if identity.get("kind") == "user" and
+                   report["firewall"]["trusted_services_bypass"] else
+                   TRUSTED_SERVICES_FIX + " and use the system-assigned identity")
+            found.append(finding("FirewallBlocks", "error", problem["message"], fix))
+        elif problem["code"] == "NoSecretAccess":
+            found.append(finding("NoSecretAccess", "error", problem["message"],
+                                 "azure_apim.identity.keyvault_access (or the apim_keyvault_access role)"))
+        else:
+            found.append(finding(problem["code"], "error", problem["message"], problem["hint"]))
+    return found
+
+
+def _secret_findings(module: Any, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
+    name, version = secret_ref, None
+    if secret_ref.lower().startswith("https://"):
+        uri = parse_secret_uri(secret_ref)
+        name, version = uri.name, uri.version
+    meta = secret_metadata(module, vault, name)
+    found = []
+    if not meta["exists"]:
+        found.append(finding("SecretNotFound", "error", "secret {0!r} does not exist in vault {1!r}".format(
+            name, vault["name"]), "create the secret (or import the certificate) in the vault, or fix the name"))
+        return found, meta
+    if meta["enabled"] is False:
+        found.append(finding("SecretDisabled", "error", "secret {0!r} is disabled".format(name),
+                             "enable the secret (or its current version) in Key Vault"))
+    if version:
+        found.append(finding("VersionedSecretUri", "warning", "the secret URI names version {0}; API Management "
+                             "will not pick up rotated versions".format(version),
+                             "use the versionless URI {0}".format(meta["secret_uri"])))
+    if certificate and not meta["is_pkcs12"]:
+        found.append(finding("NotPkcs12", "error", "secret {0!r} has content type {1!r}; API Management needs "
+                             "application/x-pkcs12 for a certificate".format(name, meta["content_type"]),
+                             "import the certificate into Key Vault as a certificate (PFX), not as a plain secret"))
+    return found, meta
+
+
+def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> tuple:
+    mode = str(service.get("virtual_network_type") or "None")
+    summary: Dict[str, Any] = {"mode": mode, "subnet_id": service.get("subnet_id"), "service_endpoint": None,
+                               "blocking_rules": {}}
+    if mode.lower() == "none" or not service.get("subnet_id"):
+        return [], summary
+    network = NetworkService(module)
+    subnet = network.get_subnet(service["subnet_id"])
+    found = []
+    if subnet is None:
+        found.append(finding("SubnetNotFound", "error", "the service's subnet {0} does not exist".format(
+            service["subnet_id"]), "check the service's virtual network configuration"))
+        return found, summary
+    summary["service_endpoint"] = has_endpoint(subnet, "Microsoft.KeyVault")
+    if not summary["service_endpoint"]:
+        found.append(finding("NoKeyVaultServiceEndpoint", "error" if firewall_on else "warning",
+                             "subnet {0!r} has no Microsoft.KeyVault service endpoint".format(subnet["name"]),
+                             "azure_apim.identity.apim_subnet_service_endpoint"))
+    nsg = network.get_nsg(subnet["network_security_group_id"]) if subnet.get("network_security_group_id") else None
+    for tag in ("AzureKeyVault", "AzureActiveDirectory"):
+        rule = blocking_rule(nsg["rules"], tag) if nsg else None
+        summary["blocking_rules"][tag] = rule["name"] if rule else None
+        if rule:
+            found.append(finding("NsgBlocks" + tag, "error", "outbound rule {0!r} (priority {1}) of NSG {2!r} "
+                                 "blocks TCP 443 to {3}".format(rule["name"], rule["priority"], nsg["name"], tag),
+                                 "azure_apim.identity.apim_nsg_outbound_rules with a priority below {0}".format(
+                                     rule["priority"])))
+    return found, summary
+
+
+def preflight(module: Any, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
+              vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
+    """Everything that decides whether API Management can read from the vault, as findings; never writes."""
+    service = ApimServices(module).require(service_group, service_name)
+    vault = VaultService(module).require(vault_ref, vault_group)
+    findings: List[Dict[str, str]] = []
+    try:
+        identity = resolve_planned(module, service, identity_ref)
+    except AzureApimError as err:
+        findings.append(finding("IdentityNotEnabled", "error", err.msg, err.hint or ""))
+        identity = None
+    secret_name = None
+    if secret_ref:
+        secret_name = parse_secret_uri(secret_ref).name if secret_ref.lower().startswith("https://") else secret_ref
+    access = secret_access(module, vault, identity, secret_name) if identity else None
+    if access:
+        findings += _access_findings(access, identity)
+    vnet_found, vnet = _vnet_findings(module, service, firewall_fit(vault, None)["enabled"])
+    findings += vnet_found
+    secret = None
+    if secret_ref:
+        secret_found, secret = _secret_findings(module, vault, secret_ref, certificate)
+        findings += secret_found
+    return {"findings": findings, "permission_model": vault["permission_model"],
+            "vault": {k: vault.get(k) for k in ("id", "name", "tenant_id")}, "identity": identity,
+            "access": access, "network": vnet, "secret": secret}
