@@ -8,7 +8,7 @@ and ``keyvault_network`` modules; the custom-domain, certificate, named-value, l
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._apim import USER_ASSIGNED_TYPE, ApimServices, is_system_reference, resolve_identity
 from ._authz import (
@@ -24,8 +24,11 @@ from ._plan import UNKNOWN, Assumptions, identity_key, is_unknown, service_key
 from ._retry import KEYVAULT_CONFLICT, THROTTLED
 from ._state import ResourceSpec, ensure
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
-def resolve_planned(module: Any, service: Dict[str, Any], reference: Optional[str]) -> Dict[str, Any]:
+
+def resolve_planned(module: AzureApimModule, service: Dict[str, Any], reference: Optional[str]) -> Dict[str, Any]:
     """``_apim.resolve_identity``, or in check mode the identity an earlier task plans to enable (``assume``).
 
     A planned identity has ``principal_id`` (and for a user-assigned one ``client_id`` unless it already exists)
@@ -59,7 +62,7 @@ class ServiceIdentity:
     ``resolve()`` reads the service (once) to check the identity is enabled before anything is written.
     """
 
-    def __init__(self, module: Any, resource_group: str, service_name: str, reference: Optional[str]) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service_name: str, reference: Optional[str]) -> None:
         self.module, self.group, self.name, self.reference = module, resource_group, service_name, reference
         self._service: Optional[Dict[str, Any]] = None
         self._resolved: Optional[Dict[str, Any]] = None
@@ -87,7 +90,7 @@ class ServiceIdentity:
         return None if self.is_system else self.resolve()["client_id"]
 
 
-def principal_from_params(module: Any) -> Dict[str, Any]:
+def principal_from_params(module: AzureApimModule) -> Dict[str, Any]:
     """The principal the options name: ``principal_id`` as given, or an API Management identity resolved.
 
     Returns ``{"kind": "system"|"user"|None, "principal_id", "tenant_id", "client_id", "resource_id"}``.
@@ -241,7 +244,7 @@ def _check_tenant(vault: Dict[str, Any], principal: Dict[str, Any]) -> str:
     return str(tenant)
 
 
-def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any], allow_user: bool) -> Dict[str, Any]:
+def _check_firewall(module: AzureApimModule, vault: Dict[str, Any], principal: Dict[str, Any], allow_user: bool) -> Dict[str, Any]:
     fit = firewall_fit(vault, principal.get("kind"))
     if fit["passes"]:
         return fit
@@ -256,7 +259,7 @@ def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any
     return fit
 
 
-def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
+def grant(module: AzureApimModule, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
           permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
           secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
     """Grant (``state=present``) or revoke one principal's secret access on a vault; the keyvault_access result."""

@@ -12,11 +12,14 @@ import copy
 import datetime
 import json
 from importlib import metadata
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._lro import wait_poller
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 SERVICE_TYPE = "Microsoft.ApiManagement/service"
 USER_ASSIGNED_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -181,7 +184,7 @@ def _datetime(value: Any) -> Any:
 class ApimServices:
     """Reads API Management services through an AzureApimModule (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     @property
@@ -585,3 +588,12 @@ def _final_service(model: Any) -> Optional[Dict[str, Any]]:
 def is_system_reference(reference: Optional[str]) -> bool:
     """True when an ``identity`` option names the system-assigned identity (the default)."""
     return (reference or "system").strip().lower() in SYSTEM_REFERENCES
+
+
+def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
+    """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
+    def norm(value: Optional[str]) -> str:
+        text = str(value or "").strip().lower()
+        return "" if text in ("", "systemassigned") else text
+
+    return norm(wanted) == norm(current)

@@ -4,7 +4,7 @@ identities still in use, predict (check mode) and apply. Shared by apim_identity
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ._apim import (
     USER_ASSIGNED_TYPE, ApimServices, dependents_error, dependents_of, identity_patch, identity_to_dict,
@@ -17,6 +17,9 @@ from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 from ._plan import UNKNOWN, Assumptions, service_key
 from ._state import Outcome, ResourceSpec
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 # api-version for reading user-assigned identities by id (any subscription); a stable version of the MSI API.
 MSI_API_VERSION = "2023-01-31"
@@ -41,7 +44,7 @@ class IdentityRequest:
 class IdentityPlanner:
     """Turns an IdentityRequest into the identity a service should have, checking everything before any write."""
 
-    def __init__(self, module: Any, resource_group: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str) -> None:
         self.module = module
         self.resource_group = resource_group
         self.known: Dict[str, Dict[str, Any]] = {}  # normalised id -> {id, principal_id, client_id}
@@ -133,7 +136,7 @@ def _identity_view(service: Dict[str, Any]) -> Dict[str, Any]:
     return {key: service.get(key) for key in ("id", "name", "resource_group", "provisioning_state", "identity")}
 
 
-def identity_spec(module: Any, resource_group: str, name: str,
+def identity_spec(module: AzureApimModule, resource_group: str, name: str,
                   request: IdentityRequest) -> Tuple[ResourceSpec, Callable[[Dict[str, Any]], Dict[str, Any]]]:
     """ResourceSpec + desired-state function for the identities of an existing service (apim_identity)."""
     services = ApimServices(module)
@@ -190,7 +193,7 @@ def current_identities(identity: Optional[Dict[str, Any]]) -> List[Dict[str, Any
     return removed_identities(identity, {"type": "None", "user_assigned_identities": {}})
 
 
-def warn_left_grants(module: Any, current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> None:
+def warn_left_grants(module: AzureApimModule, current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> None:
     """Disabling the system-assigned identity deletes its principal; the role assignments made for it stay behind
     in Azure as assignments of an unknown principal. Name them so they can be removed (role_assignment
     state=absent, or the apim_teardown role). Detached user-assigned identities keep their principal and grants."""

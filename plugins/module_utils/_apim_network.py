@@ -3,7 +3,7 @@
 one subnet's service endpoints and one NSG rule (see _state.ensure)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._apim import ApimServices
 from ._errors import AzureApimError
@@ -14,8 +14,11 @@ from ._network import (
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 from ._state import ResourceSpec
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
-def apim_subnet_id(module: Any, resource_group: str, service_name: str) -> str:
+
+def apim_subnet_id(module: AzureApimModule, resource_group: str, service_name: str) -> str:
     """The subnet an API Management service is deployed in; a clear error when it is not in a virtual network."""
     service = ApimServices(module).require(resource_group, service_name)
     if not service.get("subnet_id") or str(service.get("virtual_network_type") or "None").lower() == "none":
@@ -79,7 +82,7 @@ def nsg_rule_spec(service: NetworkService, nsg_id: str, tag: str, port: int, pla
     )
 
 
-def subnet_id_from_params(module: Any) -> str:
+def subnet_id_from_params(module: AzureApimModule) -> str:
     """The subnet the options name: ``subnet_id``, ``virtual_network`` + ``subnet``, or the service's subnet."""
     params = module.params
     if params.get("subnet_id"):

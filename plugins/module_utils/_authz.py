@@ -10,12 +10,15 @@ import difflib
 import fnmatch
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id
 from ._plan import is_unknown
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = "2022-04-01"
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
@@ -177,7 +180,7 @@ def _existing_name(err: Any) -> Optional[str]:
 class AuthorizationService:
     """Reads and writes role definitions and assignments through an AzureApimModule (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         self._definitions: Dict[str, Dict[str, Any]] = {}
 

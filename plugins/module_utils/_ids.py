@@ -213,3 +213,21 @@ def same_secret_uri(a: Optional[str], b: Optional[str]) -> bool:
         return a == b
     # Key Vault object names and versions are case-insensitive.
     return parse_secret_uri(a).uri.lower() == parse_secret_uri(b).uri.lower()
+
+
+def same_secret_id(wanted: Optional[str], current: Optional[str]) -> bool:
+    """Secret ids equal after normalisation: host and name case, trailing slash, default port.
+
+    The version takes part as given: a pinned version differs from the versionless id that follows rotation.
+    """
+    if not wanted or not current:
+        return not wanted and not current
+    return _secret_key(wanted) == _secret_key(current)
+
+
+def _secret_key(value: str) -> str:
+    try:
+        uri = parse_secret_uri(value).uri.lower()
+    except AzureApimError:  # a foreign, unparsable value: compare it as text
+        return value.strip().rstrip("/").lower()
+    return uri.replace(":443/", "/", 1)  # the default HTTPS port names the same vault

@@ -1,22 +1,26 @@
 # Private to the azure_apim.identity collection: no compatibility promise outside it.
-"""Key Vault (management plane) as plain dicts, and "can this APIM identity read secrets from this vault?".
+"""Key Vault (management plane) as plain dicts (adapter: see docs/dev/architecture.md).
 
 Vaults are read and access policies written through the generic ARM client with a pinned api-version, so an
 access-policy entry is kept exactly as Key Vault stores it (permission spelling, applicationId, unknown fields):
 removal must send back the stored entry, and the SDK's enum handling would rewrite it.
 
-Public contract used by other capabilities (custom domains, named values):
+Public contract used by the capabilities (``_access``, ``_secret_access``, custom domains, named values):
 
 - :class:`VaultService` ``(module)``: ``get``, ``find``, ``require``, ``secret``, ``update_access_policy``.
-- :func:`secret_access` ``(module, vault, identity, secret=None)``: the access report (see its docstring).
 - :func:`secret_metadata` ``(module, vault, secret_name)``: a secret's management-plane metadata.
+
+"Can this APIM identity read secrets from this vault?" is answered in ``_secret_access``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = "2023-07-01"
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
@@ -121,7 +125,7 @@ def firewall_fit(vault: Dict[str, Any], identity_kind: Optional[str]) -> Dict[st
 class VaultService:
     """Key Vault management-plane reads and access-policy operations through an AzureApimModule."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     def _arm(self) -> Any:
@@ -229,7 +233,7 @@ def _secret_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def secret_metadata(module: Any, vault: Any, secret_name: str) -> Dict[str, Any]:
+def secret_metadata(module: AzureApimModule, vault: Any, secret_name: str) -> Dict[str, Any]:
     """Management-plane metadata of one secret (the value is never read).
 
     ``vault``: a vault dict from VaultService, an ARM id, a name, or a secret URI. Returns ``{"exists": False,

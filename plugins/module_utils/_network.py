@@ -9,11 +9,14 @@ properties as read, with only the endpoint list changed. NSG rules are written o
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._arm import API_VERSIONS
 from ._errors import AzureApimError
 from ._lro import wait_poller
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = API_VERSIONS["Microsoft.Network"]
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
@@ -140,7 +143,7 @@ def free_priorities(rules: List[Dict[str, Any]], count: int, start: int = MIN_PR
 class NetworkService:
     """Subnets and NSG rules through the generic ARM client (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     def _arm(self) -> Any:

@@ -18,7 +18,10 @@ Entry shapes (every string compared case-insensitively):
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 
 # What Terraform-style plans show for a value Azure assigns when it creates the object.
@@ -52,7 +55,7 @@ def is_unknown(value: Any) -> bool:
 class Assumptions:
     """The ``assume`` option of a module, consulted only in check mode."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         raw = (module.params.get("assume") or {}) if module.check_mode else {}
         self.entries: Dict[str, List[Dict[str, str]]] = {

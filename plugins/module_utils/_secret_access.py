@@ -7,16 +7,20 @@ the custom-domain and certificate capabilities check before they write.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ._access import resolve_planned
 from ._apim import ApimServices
 from ._authz import SECRET_READ_ACTION, AuthorizationService
 from ._errors import AzureApimError
-from ._ids import parse_secret_uri
-from ._keyvault import TRUSTED_SERVICES_FIX, VaultService, firewall_fit, secret_metadata
+from ._ids import SecretUri, parse_secret_uri
+from ._keyvault import PKCS12, TRUSTED_SERVICES_FIX, VaultService, firewall_fit, secret_metadata
+from ._kv_propagation import young_rbac_grants
 from ._network import NetworkService, blocking_rule, has_endpoint
-from ._plan import is_unknown
+from ._plan import Assumptions, identity_key, is_unknown, service_key
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 
 def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict[str, Any]]:
@@ -32,14 +36,14 @@ def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict
     return grants
 
 
-def _rbac_grants(module: Any, vault: Dict[str, Any], principal_id: str, secret: Optional[str]) -> List[Dict[str, Any]]:
+def _rbac_grants(module: AzureApimModule, vault: Dict[str, Any], principal_id: str, secret: Optional[str]) -> List[Dict[str, Any]]:
     scope = vault["id"] + ("/secrets/" + secret if secret else "")
     found = AuthorizationService(module).grants(principal_id, scope, SECRET_READ_ACTION)
     return [{"kind": "role_assignment", "name": a["name"], "scope": a["scope"], "role_name": a.get("role_name"),
              "role_definition_id": a["role_definition_id"], "created_on": a.get("created_on")} for a in found]
 
 
-def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:
+def secret_access(module: AzureApimModule, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:
     """Can ``identity`` read secrets of ``vault`` now, and would API Management get through the vault's firewall?
 
     Arguments:
@@ -135,7 +139,7 @@ def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[D
     return found
 
 
-def _secret_findings(module: Any, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
+def _secret_findings(module: AzureApimModule, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
     name, version = secret_ref, None
     if secret_ref.lower().startswith("https://"):
         uri = parse_secret_uri(secret_ref)
@@ -160,7 +164,7 @@ def _secret_findings(module: Any, vault: Dict[str, Any], secret_ref: str, certif
     return found, meta
 
 
-def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> tuple:
+def _vnet_findings(module: AzureApimModule, service: Dict[str, Any], firewall_on: bool) -> tuple:
     mode = str(service.get("virtual_network_type") or "None")
     summary: Dict[str, Any] = {"mode": mode, "subnet_id": service.get("subnet_id"), "service_endpoint": None,
                                "blocking_rules": {}}
@@ -190,7 +194,7 @@ def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> t
     return found, summary
 
 
-def preflight(module: Any, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
+def preflight(module: AzureApimModule, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
               vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
     """Everything that decides whether API Management can read from the vault, as findings; never writes."""
     service = ApimServices(module).require(service_group, service_name)
@@ -216,3 +220,80 @@ def preflight(module: Any, service_group: str, service_name: str, identity_ref: 
     return {"findings": findings, "permission_model": vault["permission_model"],
             "vault": {k: vault.get(k) for k in ("id", "name", "tenant_id")}, "identity": identity,
             "access": access, "network": vnet, "secret": secret}
+
+
+def keyvault_secret_uri(module: AzureApimModule, secret_id: Optional[str], vault_ref: Optional[str], secret_name: Optional[str],
+                        secret_version: Optional[str]) -> Tuple[SecretUri, Dict[str, Any]]:
+    """The secret URI (a ``/certificates/`` URL is refused with the ``/secrets/`` form) and the vault it lives in."""
+    vaults = VaultService(module)
+    if secret_id:
+        secret = parse_secret_uri(secret_id)
+        vault = vaults.require(vault_ref) if vault_ref else vaults.find(secret.vault_url)
+        if vault is not None and (vault.get("name") or "").lower() != secret.vault_name.lower():
+            raise AzureApimError("key_vault {0!r} is not the vault of {1!r}".format(vault_ref, secret_id),
+                                 code="VaultMismatch", hint="drop key_vault or fix the secret id")
+    else:
+        vault = vaults.require(str(vault_ref))
+        base = str(vault.get("vault_uri") or "").rstrip("/")
+        secret = parse_secret_uri("{0}/secrets/{1}{2}".format(base, secret_name,
+                                                              "/" + secret_version if secret_version else ""))
+    if vault is None:
+        raise AzureApimError(
+            "Key vault {0!r} of {1} was not found in subscription {2}".format(secret.vault_name, secret.uri,
+                                                                              module.subscription_id),
+            status=404, code="VaultNotFound",
+            hint="pass key_vault with the vault's resource id when it lives in another subscription, and check the "
+                 "automation identity may read it")
+    return secret, vault
+
+
+def refuse_keyvault_problems(module: AzureApimModule, service: Dict[str, Any], identity: Dict[str, Any], secret: SecretUri,
+                             vault: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Raise, naming the fix, when APIM could not fetch this certificate: secret missing, disabled or not a PFX;
+    identity without access under the vault's permission model; firewall; tenant.
+
+    Returns the RBAC grants younger than Azure's propagation window (see _kv_propagation): the write must then be
+    retried until the service accepts the reference."""
+    meta = secret_metadata(module, vault, secret.name)
+    if not meta.get("exists"):
+        raise AzureApimError(
+            "Secret {0!r} does not exist in key vault {1!r}".format(secret.name, vault["name"]), status=404,
+            code="SecretNotFound", hint="import the certificate into the vault first, or fix the secret name")
+    if meta.get("enabled") is False:
+        raise AzureApimError("Secret {0!r} of key vault {1!r} is disabled".format(secret.name, vault["name"]),
+                             code="SecretDisabled", hint="enable the certificate in Key Vault")
+    if str(meta.get("content_type") or "").lower() != PKCS12:
+        raise AzureApimError(
+            "Secret {0!r} of key vault {1!r} has content type {2!r}; API Management needs a certificate secret of "
+            "content type {3!r}".format(secret.name, vault["name"], meta.get("content_type"), PKCS12),
+            code="NotACertificate",
+            hint="import the certificate as a Key Vault certificate (its secret then has content type {0}), or "
+                 "upload a PFX as a secret with that content type".format(PKCS12))
+    report = secret_access(module, vault, identity, secret=secret.name)
+    for problem in report.get("problems") or []:
+        if problem["code"] == "NoSecretAccess" and _access_assumed(module, service, identity, vault):
+            continue
+        raise AzureApimError(
+            "API Management service {0!r} could not fetch {1}: {2}".format(
+                service["name"], secret.uri, problem["message"]),
+            code=problem["code"], hint=_access_hint(problem, identity))
+    return young_rbac_grants(report.get("grants") or [])
+
+
+def _access_assumed(module: AzureApimModule, service: Dict[str, Any], identity: Dict[str, Any], vault: Dict[str, Any]) -> bool:
+    """Check mode only: an earlier task of the run plans the grant this certificate needs (see _plan.py)."""
+    assumptions = Assumptions(module)
+    if not assumptions.secret_access(vault["name"], service_key(service["resource_group"], service["name"]),
+                                     identity_key(identity.get("kind"), identity.get("resource_id"))):
+        return False
+    assumptions.warn("read access of the {0} identity to the secrets of key vault {1!r}".format(
+        "system-assigned" if identity.get("kind") == "system" else "user-assigned", vault["name"]))
+    return True
+
+
+def _access_hint(problem: Dict[str, Any], identity: Dict[str, Any]) -> str:
+    if problem["code"] == "NoSecretAccess":
+        return ("run azure_apim.identity.keyvault_access first for the {0} identity (secret get/list, or the "
+                "Key Vault Secrets User role on an RBAC vault)".format(
+                    "system-assigned" if identity.get("kind") == "system" else "user-assigned"))
+    return str(problem.get("hint") or "")
