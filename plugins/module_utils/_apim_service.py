@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._apim import ApimServices, identity_patch, split_identity_type
+from ._apim import ApimServices, split_identity_type
+from ._apim_identity import identity_patch
 from ._apim_identity import IDENTITY_COMPARATORS, IdentityPlanner, IdentityRequest, service_view
 from ._compare import ci_equal, deep_merge, exact, merge_tags
 from ._errors import AzureApimError

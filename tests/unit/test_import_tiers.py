@@ -28,7 +28,6 @@ FAMILIES = {"_apim_service", "_apim_hostnames", "_apim_certificates", "_apim_net
 KNOWN_DEBT: Dict[Tuple[str, str], str] = {
     ("modules/apim_backend_auth", "_apim_policy"): "its capability does not re-export this yet",
     ("modules/apim_backend_auth", "_apim_entities"): "its capability does not re-export this yet",
-    ("modules/apim_identity", "_apim"): "its capability does not re-export this yet",
     ("modules/apim_identity_info", "_apim"): "its capability does not re-export this yet",
     ("modules/apim_identity_info", "_apim_identity"): "two capability files",
     ("modules/apim_identity_info", "_orphans"): "two capability files",
@@ -37,7 +36,8 @@ KNOWN_DEBT: Dict[Tuple[str, str], str] = {
     ("modules/apim_named_value", "_apim_entities"): "its capability does not re-export this yet",
     ("modules/apim_named_value_info", "_apim_entities"): "its capability does not re-export this yet",
     ("modules/apim_nsg_outbound_rules", "_network"): "its capability does not re-export this yet",
-    ("modules/apim_service", "_apim"): "its capability does not re-export this yet",
+    ("modules/apim_service", "_apim_identity"): "the identity options of a new service (modes, count check)",
+    ("modules/apim_service", "_apim_service"): "the identity options of a new service (modes, count check)",
     ("modules/apim_service_info", "_apim"): "its capability does not re-export this yet",
     ("modules/apim_subnet_service_endpoint", "_network"): "its capability does not re-export this yet",
     ("modules/keyvault_access", "_authz"): "its capability does not re-export this yet",
