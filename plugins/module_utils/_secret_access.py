@@ -23,6 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
 
 
+# One vocabulary for a secret API Management cannot use (preflight findings and refusals before a write).
+SECRET_NOT_FOUND = "SecretNotFound"
+SECRET_DISABLED = "SecretDisabled"
+NOT_A_CERTIFICATE = "NotACertificate"
+
+
 def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict[str, Any]]:
     grants = []
     for policy in vault.get("access_policies") or []:
@@ -139,28 +145,39 @@ def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[D
     return found
 
 
+def secret_problems(meta: Dict[str, Any], name: str, vault_name: str, certificate: bool = True) -> List[Dict[str, str]]:
+    """What stops API Management from using a secret (``meta`` from ``secret_metadata``), in one vocabulary for the
+    preflight findings and the refusals before a custom-domain or certificate write: ``{code, message, fix}``."""
+    if not meta.get("exists"):
+        return [{"code": SECRET_NOT_FOUND, "message": "Secret {0!r} does not exist in key vault {1!r}".format(
+            name, vault_name), "fix": "import the certificate into the vault first, or fix the secret name"}]
+    found = []
+    if meta.get("enabled") is False:
+        found.append({"code": SECRET_DISABLED, "message": "Secret {0!r} of key vault {1!r} is disabled".format(
+            name, vault_name), "fix": "enable the secret (or its current version) in Key Vault"})
+    if certificate and str(meta.get("content_type") or "").lower() != PKCS12:
+        found.append({"code": NOT_A_CERTIFICATE, "message": "Secret {0!r} of key vault {1!r} has content type {2!r}; "
+                      "API Management needs a certificate secret of content type {3!r}".format(
+                          name, vault_name, meta.get("content_type"), PKCS12),
+                      "fix": "import the certificate as a Key Vault certificate (its secret then has content type "
+                             "{0}), or upload a PFX as a secret with that content type".format(PKCS12)})
+    return found
+
+
 def _secret_findings(module: AzureApimModule, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
     name, version = secret_ref, None
     if secret_ref.lower().startswith("https://"):
         uri = parse_secret_uri(secret_ref)
         name, version = uri.name, uri.version
     meta = secret_metadata(module, vault, name)
-    found = []
-    if not meta["exists"]:
-        found.append(finding("SecretNotFound", "error", "secret {0!r} does not exist in vault {1!r}".format(
-            name, vault["name"]), "create the secret (or import the certificate) in the vault, or fix the name"))
-        return found, meta
-    if meta["enabled"] is False:
-        found.append(finding("SecretDisabled", "error", "secret {0!r} is disabled".format(name),
-                             "enable the secret (or its current version) in Key Vault"))
-    if version:
-        found.append(finding("VersionedSecretUri", "warning", "the secret URI names version {0}; API Management "
-                             "will not pick up rotated versions".format(version),
-                             "use the versionless URI {0}".format(meta["secret_uri"])))
-    if certificate and not meta["is_pkcs12"]:
-        found.append(finding("NotPkcs12", "error", "secret {0!r} has content type {1!r}; API Management needs "
-                             "application/x-pkcs12 for a certificate".format(name, meta["content_type"]),
-                             "import the certificate into Key Vault as a certificate (PFX), not as a plain secret"))
+    found = [finding(p["code"], "error", p["message"], p["fix"])
+             for p in secret_problems(meta, name, vault["name"], certificate)]
+    if meta["exists"] and version:
+        warning = finding("VersionedSecretUri", "warning", "the secret URI names version {0}; API Management "
+                          "will not pick up rotated versions".format(version),
+                          "use the versionless URI {0}".format(meta["secret_uri"]))
+        at = len(found) - 1 if found and found[-1]["code"] == NOT_A_CERTIFICATE else len(found)
+        found.insert(at, warning)  # listed before the content-type finding, as ever
     return found, meta
 
 
@@ -255,20 +272,9 @@ def refuse_keyvault_problems(module: AzureApimModule, service: Dict[str, Any], i
     Returns the RBAC grants younger than Azure's propagation window (see _kv_propagation): the write must then be
     retried until the service accepts the reference."""
     meta = secret_metadata(module, vault, secret.name)
-    if not meta.get("exists"):
-        raise AzureApimError(
-            "Secret {0!r} does not exist in key vault {1!r}".format(secret.name, vault["name"]), status=404,
-            code="SecretNotFound", hint="import the certificate into the vault first, or fix the secret name")
-    if meta.get("enabled") is False:
-        raise AzureApimError("Secret {0!r} of key vault {1!r} is disabled".format(secret.name, vault["name"]),
-                             code="SecretDisabled", hint="enable the certificate in Key Vault")
-    if str(meta.get("content_type") or "").lower() != PKCS12:
-        raise AzureApimError(
-            "Secret {0!r} of key vault {1!r} has content type {2!r}; API Management needs a certificate secret of "
-            "content type {3!r}".format(secret.name, vault["name"], meta.get("content_type"), PKCS12),
-            code="NotACertificate",
-            hint="import the certificate as a Key Vault certificate (its secret then has content type {0}), or "
-                 "upload a PFX as a secret with that content type".format(PKCS12))
+    for problem in secret_problems(meta, secret.name, vault["name"]):
+        raise AzureApimError(problem["message"], status=404 if problem["code"] == SECRET_NOT_FOUND else None,
+                             code=problem["code"], hint=problem["fix"])
     report = secret_access(module, vault, identity, secret=secret.name)
     for problem in report.get("problems") or []:
         if problem["code"] == "NoSecretAccess" and _access_assumed(module, service, identity, vault):
