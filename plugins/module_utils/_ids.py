@@ -198,6 +198,14 @@ def parse_secret_uri(value: str) -> SecretUri:
     return SecretUri(host.split(".")[0], vault_url, path[1], path[2] if len(path) == 3 else None)
 
 
+def split_secret_ref(ref: str) -> Tuple[str, Optional[str]]:
+    """``(name, version)`` of a secret given as a secret URI (parsed by ``parse_secret_uri``) or as a bare name."""
+    if str(ref).strip().lower().startswith("https://"):
+        uri = parse_secret_uri(ref)
+        return uri.name, uri.version
+    return ref, None
+
+
 def vault_dns_suffix(vault_url: str) -> Optional[str]:
     """The public/sovereign Key Vault DNS suffix of a vault URL, or None for any other host (local Azure)."""
     host = (urlsplit(vault_url).hostname or "").lower()

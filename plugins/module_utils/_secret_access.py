@@ -13,7 +13,7 @@ from ._access import resolve_planned
 from ._apim import ApimServices
 from ._authz import SECRET_READ_ACTION, AuthorizationService
 from ._errors import AzureApimError
-from ._ids import SecretUri, parse_secret_uri
+from ._ids import SecretUri, parse_secret_uri, split_secret_ref
 from ._keyvault import PKCS12, TRUSTED_SERVICES_FIX, VaultService, firewall_fit, secret_metadata
 from ._kv_propagation import young_rbac_grants
 from ._network import NetworkService, blocking_rule, has_endpoint
@@ -165,10 +165,7 @@ def secret_problems(meta: Dict[str, Any], name: str, vault_name: str, certificat
 
 
 def _secret_findings(module: AzureApimModule, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
-    name, version = secret_ref, None
-    if secret_ref.lower().startswith("https://"):
-        uri = parse_secret_uri(secret_ref)
-        name, version = uri.name, uri.version
+    name, version = split_secret_ref(secret_ref)
     meta = secret_metadata(module, vault, name)
     found = [finding(p["code"], "error", p["message"], p["fix"])
              for p in secret_problems(meta, name, vault["name"], certificate)]
@@ -224,7 +221,7 @@ def preflight(module: AzureApimModule, service_group: str, service_name: str, id
         identity = None
     secret_name = None
     if secret_ref:
-        secret_name = parse_secret_uri(secret_ref).name if secret_ref.lower().startswith("https://") else secret_ref
+        secret_name = split_secret_ref(secret_ref)[0]
     access = secret_access(module, vault, identity, secret_name) if identity else None
     if access:
         findings += _access_findings(access, identity)
