@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from ._compare import ci_set_equal
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
 
@@ -257,7 +258,7 @@ def _perm_set(values: Optional[List[str]]) -> set:
 def permissions_equal(wanted: Any, current: Any) -> bool:
     """Permissions compare per kind, as case-insensitive sets, only for the kinds in ``wanted``."""
     current = current or {}
-    return all(_perm_set(values) == _perm_set(current.get(kind)) for kind, values in (wanted or {}).items())
+    return all(ci_set_equal(values, current.get(kind)) for kind, values in (wanted or {}).items())
 
 
 def merged_permissions(current: Optional[Dict[str, Any]], wanted: Dict[str, List[str]], mode: str) -> Dict[str, List[str]]:
