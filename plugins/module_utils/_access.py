@@ -90,6 +90,21 @@ class ServiceIdentity:
         return None if self.is_system else self.resolve()["client_id"]
 
 
+# -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
+
+PRINCIPAL_OPTIONS: Dict[str, Any] = dict(
+    principal_id=dict(type="str"),
+    service_name=dict(type="str"),
+    service_resource_group=dict(type="str"),
+    identity=dict(type="str", default="system"),
+)
+PRINCIPAL_KWARGS: Dict[str, Any] = dict(
+    mutually_exclusive=[("principal_id", "service_name")],
+    required_one_of=[("principal_id", "service_name")],
+    required_by={"service_name": "service_resource_group"},
+)
+
+
 def principal_from_params(module: AzureApimModule) -> Dict[str, Any]:
     """The principal the options name: ``principal_id`` as given, or an API Management identity resolved.
 

@@ -309,21 +309,3 @@ class AuthorizationService:
             if role is not None and allows_data_action(role, action):
                 found.append(dict(assignment, role_name=role.get("role_name")))
         return found
-
-
-# -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
-
-PRINCIPAL_OPTIONS: Dict[str, Any] = dict(
-    principal_id=dict(type="str"),
-    service_name=dict(type="str"),
-    service_resource_group=dict(type="str"),
-    identity=dict(type="str", default="system"),
-)
-PRINCIPAL_KWARGS: Dict[str, Any] = dict(
-    mutually_exclusive=[("principal_id", "service_name")],
-    required_one_of=[("principal_id", "service_name")],
-    required_by={"service_name": "service_resource_group"},
-)
-
-
-# -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------
