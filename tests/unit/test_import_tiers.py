@@ -116,8 +116,8 @@ def _module_utils_violations(root: pathlib.Path, tier_of: Dict[str, str]) -> Ite
             elif imported not in tier_of:
                 yield importer, imported, "imports a file without a tier"
             elif not _allowed(tier_of[importer], importer, imported, tier_of):
-                yield importer, imported, "{0} imports {1} (line {2})".format(
-                    tier_of[importer], tier_of[imported], line)
+                yield importer, imported, "{0} imports {1} {2} (line {3})".format(
+                    tier_of[importer], tier_of[imported], imported, line)
 
 
 def _plugin_violations(root: pathlib.Path, tier_of: Dict[str, str]) -> Iterator[Tuple[str, str, str]]:
