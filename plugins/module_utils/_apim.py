@@ -12,11 +12,14 @@ import copy
 import datetime
 import json
 from importlib import metadata
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id, parse_resource_id, resolve_resource_id
 from ._lro import wait_poller
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 SERVICE_TYPE = "Microsoft.ApiManagement/service"
 USER_ASSIGNED_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -181,7 +184,7 @@ def _datetime(value: Any) -> Any:
 class ApimServices:
     """Reads API Management services through an AzureApimModule (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     @property
@@ -391,178 +394,8 @@ def identity_by_client_id(service: Dict[str, Any], client_id: Optional[str]) -> 
 
 
 # ======================================================================================================================
-# Identity planning (pure functions on plain dicts)
-# ======================================================================================================================
-
-# API Management accepts at most 10 user-assigned identities per service.
-MAX_USER_ASSIGNED = 10
-# add: listed identities are attached, others stay; exact: exactly the listed ones; remove: listed ones are detached.
-USER_ASSIGNED_MODES = ("add", "exact", "remove")
-
-
-def same_identity_type(a: Any, b: Any) -> bool:
-    """Identity types equal whatever the spelling ("SystemAssigned,UserAssigned" vs "SystemAssigned, UserAssigned")."""
-    return split_identity_type(a) == split_identity_type(b)
-
-
-def same_identity_keys(a: Any, b: Any) -> bool:
-    """Two user-assigned maps name the same identities (ids compared case-insensitively)."""
-    return {normalize_resource_id(k) for k in (a or {})} == {normalize_resource_id(k) for k in (b or {})}
-
-
-def check_user_assigned_count(references: Optional[List[str]]) -> None:
-    """Refuse a list that can never fit, before any call to Azure."""
-    unique = {(r or "").strip().lower() for r in references or []}
-    if len(unique) > MAX_USER_ASSIGNED:
-        raise too_many_user_assigned(len(unique))
-
-
-def too_many_user_assigned(count: int) -> AzureApimError:
-    """The error for a request that would leave more than 10 user-assigned identities on the service."""
-    return AzureApimError(
-        "An API Management service can have at most {0} user-assigned identities; this request would leave "
-        "{1}".format(MAX_USER_ASSIGNED, count),
-        code="TooManyUserAssignedIdentities",
-        hint="detach identities the service no longer needs (user_assigned_mode: remove or exact), "
-             "or share one identity between several uses")
-
-
-def plan_identity(current: Optional[Dict[str, Any]], system: Optional[bool], users: Optional[List[str]],
-                  mode: str = "add") -> Dict[str, Any]:
-    """The identity the service should end with: ``{"type", "user_assigned_identities": {id: {}}}``.
-
-    ``current`` is an identity dict (see identity_to_dict); ``system`` None leaves the system-assigned identity as
-    it is; ``users`` are resolved ARM ids (None leaves the user-assigned ones alone); ``mode`` is one of
-    USER_ASSIGNED_MODES. Ids already attached keep the spelling Azure returns.
-    """
-    current = current or identity_to_dict(None)
-    has_system = split_identity_type(current.get("type"))[0]
-    attached = {normalize_resource_id(k): k for k in current.get("user_assigned_identities") or {}}
-    wanted = dict(attached)
-    if users is not None:
-        listed = {normalize_resource_id(u): u for u in users}
-        if mode == "exact":
-            wanted = {k: attached.get(k, v) for k, v in listed.items()}
-        elif mode == "remove":
-            wanted = {k: v for k, v in attached.items() if k not in listed}
-        else:
-            wanted.update({k: v for k, v in listed.items() if k not in attached})
-    if len(wanted) > MAX_USER_ASSIGNED:
-        raise too_many_user_assigned(len(wanted))
-    keep_system = has_system if system is None else bool(system)
-    return {"type": identity_type(keep_system, bool(wanted)),
-            "user_assigned_identities": {v: {} for v in wanted.values()}}
-
-
-def identity_patch(current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> Dict[str, Any]:
-    """The ``identity`` body of a PATCH: ``{}`` for every kept or added user-assigned id, ``null`` for removed ones.
-
-    When the new type has no user-assigned part the map is left out: ARM drops the user-assigned identities with
-    the type and rejects a map that does not match it.
-    """
-    body: Dict[str, Any] = {"type": planned["type"]}
-    wants_user = split_identity_type(planned["type"])[1]
-    if not wants_user:
-        return body
-    keep = {normalize_resource_id(k) for k in planned["user_assigned_identities"]}
-    users: Dict[str, Any] = {k: {} for k in planned["user_assigned_identities"]}
-    for key in (current or {}).get("user_assigned_identities") or {}:
-        if normalize_resource_id(key) not in keep:
-            users[key] = None
-    body["userAssignedIdentities"] = users
-    return body
-
-
-def removed_identities(current: Optional[Dict[str, Any]], planned: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Identities the plan takes away: ``{"kind": "system"|"user", "resource_id", "client_id", "principal_id"}``."""
-    current = current or identity_to_dict(None)
-    removed: List[Dict[str, Any]] = []
-    had_system = split_identity_type(current.get("type"))[0]
-    keeps_system = split_identity_type(planned.get("type"))[0]
-    if had_system and not keeps_system:
-        removed.append({"kind": "system", "resource_id": None, "client_id": None,
-                        "principal_id": current.get("principal_id")})
-    keep = {normalize_resource_id(k) for k in planned.get("user_assigned_identities") or {}}
-    for key, value in (current.get("user_assigned_identities") or {}).items():
-        if normalize_resource_id(key) not in keep:
-            removed.append({"kind": "user", "resource_id": key, "client_id": (value or {}).get("client_id"),
-                            "principal_id": (value or {}).get("principal_id")})
-    return removed
-
-
-def with_user_assigned_list(identity: Dict[str, Any]) -> Dict[str, Any]:
-    """The identity dict plus ``user_assigned``: a list of {id, name, principal_id, client_id} (easy to loop over)."""
-    out = dict(identity)
-    out["user_assigned"] = [
-        {"id": key, "name": key.rstrip("/").rsplit("/", 1)[-1], "principal_id": value.get("principal_id"),
-         "client_id": value.get("client_id")}
-        for key, value in sorted((identity.get("user_assigned_identities") or {}).items(), key=lambda kv: kv[0].lower())
-    ]
-    return out
-
-
-# ======================================================================================================================
 # Dependents: what uses an identity of the service to reach Key Vault or another Azure service
 # ======================================================================================================================
-
-def _uses(client_id: Optional[str], identity: Dict[str, Any]) -> bool:
-    """Does an ``identityClientId`` (None / "SystemAssigned" = the system identity) designate ``identity``?"""
-    is_system = not client_id or str(client_id).lower() == "systemassigned"
-    if identity["kind"] == "system":
-        return is_system
-    return not is_system and (identity.get("client_id") or "").lower() == str(client_id).lower()
-
-
-def identity_label(identity: Dict[str, Any]) -> str:
-    """How messages name an identity."""
-    if identity["kind"] == "system":
-        return "the system-assigned identity"
-    return "user-assigned identity {0!r}".format(str(identity["resource_id"]).rstrip("/").rsplit("/", 1)[-1])
-
-
-# How to unblock each kind of dependent (the article: switch the hostname to an inline certificate first).
-UNBLOCK = {
-    "hostname": "switch the hostname to an inline certificate (or to another identity) first, "
-                "with azure_apim.identity.apim_custom_domain",
-    "named_value": "point the named value at another identity or make it a plain value, or delete it",
-    "logger": "point the logger at another identity or a connection string, or delete it",
-    "certificate": "point the certificate at another identity or upload it inline, or delete it",
-}
-
-
-def dependents_of(identities: List[Dict[str, Any]], hostnames: List[Dict[str, Any]],
-                  entities: Dict[str, List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
-    """Every hostname / named value / logger / certificate that uses one of ``identities``.
-
-    ``entities`` maps "named_value", "logger", "certificate" to dicts with ``name`` and ``identity_client_id``
-    (only those that use an identity: Key Vault references, managed-identity loggers).
-    """
-    found: List[Dict[str, Any]] = []
-    sources = [("hostname", h.get("host_name"), h.get("identity_client_id"))
-               for h in hostnames or [] if h.get("key_vault_id")]
-    for kind in ("named_value", "logger", "certificate"):
-        sources += [(kind, e.get("name"), e.get("identity_client_id")) for e in entities.get(kind) or []]
-    for identity in identities:
-        for kind, name, client_id in sources:
-            if _uses(client_id, identity):
-                found.append({"kind": kind, "name": name, "identity": identity_label(identity),
-                              "identity_client_id": client_id, "unblock": UNBLOCK[kind]})
-    return found
-
-
-def dependents_error(service_name: str, dependents: List[Dict[str, Any]]) -> AzureApimError:
-    """The refusal to remove identities that are still in use, naming each dependent and how to unblock it."""
-    lines = ["{0} {1!r} uses {2}".format(d["kind"].replace("_", " "), d["name"], d["identity"]) for d in dependents]
-    kinds = []
-    for d in dependents:
-        if d["kind"] not in kinds:
-            kinds.append(d["kind"])
-    return AzureApimError(
-        "Refusing to remove identities of API Management service {0!r} that are still in use; nothing was "
-        "changed: {1}".format(service_name, "; ".join(lines)),
-        code="IdentityInUse",
-        hint="; ".join("{0}: {1}".format(k.replace("_", " "), UNBLOCK[k]) for k in kinds) + "; then re-run",
-        dependents=dependents)
 
 
 # ======================================================================================================================
@@ -587,39 +420,10 @@ def is_system_reference(reference: Optional[str]) -> bool:
     return (reference or "system").strip().lower() in SYSTEM_REFERENCES
 
 
-class ServiceIdentity:
-    """The service identity an ``identity`` option names, resolved only when a task really needs it.
+def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
+    """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
+    def norm(value: Optional[str]) -> str:
+        text = str(value or "").strip().lower()
+        return "" if text in ("", "systemassigned") else text
 
-    For the system-assigned identity the ``identityClientId`` a setting carries is known without reading the
-    service (none / "SystemAssigned"), so an unchanged named value, logger or policy needs no service read;
-    ``resolve()`` reads the service (once) to check the identity is enabled before anything is written.
-    """
-
-    def __init__(self, module: Any, resource_group: str, service_name: str, reference: Optional[str]) -> None:
-        self.module, self.group, self.name, self.reference = module, resource_group, service_name, reference
-        self._service: Optional[Dict[str, Any]] = None
-        self._resolved: Optional[Dict[str, Any]] = None
-
-    @property
-    def is_system(self) -> bool:
-        """True for the system-assigned identity."""
-        return is_system_reference(self.reference)
-
-    def service(self) -> Dict[str, Any]:
-        """The service (read once), or the clear ServiceNotFound error."""
-        if self._service is None:
-            # memo: the items of a list task (named_values) share one read of the service
-            self._service = ApimServices(self.module).require(self.group, self.name, memo=True)
-        return self._service
-
-    def resolve(self) -> Dict[str, Any]:
-        """The identity (see resolve_identity); fails when it is not enabled on the service."""
-        if self._resolved is None:
-            from ._plan import resolve_planned
-
-            self._resolved = resolve_planned(self.module, self.service(), self.reference)
-        return self._resolved
-
-    def client_id(self) -> Optional[str]:
-        """The identity's client id, None for the system-assigned one (known without any read)."""
-        return None if self.is_system else self.resolve()["client_id"]
+    return norm(wanted) == norm(current)

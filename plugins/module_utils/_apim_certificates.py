@@ -15,19 +15,22 @@ Azure behaviour this relies on:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ._apim import ApimServices
+from ._access import resolve_planned
+from ._apim import ApimServices, same_identity_client
 from ._apim_entities import SYSTEM_ASSIGNED, Certificates
-from ._apim_hostnames import (
-    keyvault_secret_uri, read_pfx_info, refuse_keyvault_problems, same_identity_client, same_secret_id,
-)
 from ._errors import AzureApimError
-from ._ids import parse_secret_uri
+from ._ids import parse_secret_uri, same_secret_id
 from ._kv_propagation import until_accepted
-from ._plan import UNKNOWN, resolve_planned
+from ._pfx import read_pfx_info
+from ._plan import UNKNOWN
+from ._secret_access import keyvault_secret_uri, refuse_keyvault_problems
 from ._retry import THROTTLED
 from ._state import Outcome, ResourceSpec, ensure
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 SECRET_KEYS = ("data", "password")
 
@@ -51,7 +54,7 @@ def inline_desired(pfx: str, password: Optional[str]) -> Dict[str, Any]:
     return {"thumbprint": info["thumbprint"], "key_vault": None, "_send": {"data": pfx, "password": password}}
 
 
-def keyvault_desired(module: Any, service: Dict[str, Any], secret_id: str, identity_ref: Optional[str]
+def keyvault_desired(module: AzureApimModule, service: Dict[str, Any], secret_id: str, identity_ref: Optional[str]
                      ) -> Dict[str, Any]:
     """A Key Vault certificate: the secret identifier as given and the client id of the identity (by name, id or
     client id); warns about a versioned identifier."""
@@ -66,7 +69,7 @@ def keyvault_desired(module: Any, service: Dict[str, Any], secret_id: str, ident
             "_identity": identity, "_secret": secret}
 
 
-def refuse_before_write(module: Any, service: Dict[str, Any], wanted: Dict[str, Any]) -> List[Dict[str, Any]]:
+def refuse_before_write(module: AzureApimModule, service: Dict[str, Any], wanted: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Secret missing, disabled or not PKCS#12; identity without access; firewall: the custom domains' refusals.
     Returns the RBAC grants younger than Azure's propagation window (the write then waits for them)."""
     secret = wanted["_secret"]
@@ -90,7 +93,7 @@ def _body(wanted: Dict[str, Any]) -> Dict[str, Any]:
     return dict(wanted["_send"])
 
 
-def certificate_spec(module: Any, certs: Certificates, service: Dict[str, Any], name: str,
+def certificate_spec(module: AzureApimModule, certs: Certificates, service: Dict[str, Any], name: str,
                      extra: Dict[str, Any]) -> ResourceSpec:
     """The ResourceSpec of one certificate; ``extra`` is the desired state's unsent part (refusal inputs)."""
 
@@ -138,7 +141,7 @@ def refuse_removal_in_use(certs: Certificates, name: str, current: Optional[Dict
             hint="remove it from those backends' credentials (certificateIds) first, or keep it")
 
 
-def run(module: Any, params: Dict[str, Any]) -> Dict[str, Any]:
+def run(module: AzureApimModule, params: Dict[str, Any]) -> Dict[str, Any]:
     """apim_certificate: ensure the certificate, refuse what cannot work, refresh on request."""
     certs = Certificates(module, params["resource_group"], params["service_name"])
     name = params["name"]
@@ -157,7 +160,7 @@ def run(module: Any, params: Dict[str, Any]) -> Dict[str, Any]:
     return dict(_result(outcome), secret_refreshed=refreshed)
 
 
-def _checked(module: Any, service: Dict[str, Any], sent: Dict[str, Any],
+def _checked(module: AzureApimModule, service: Dict[str, Any], sent: Dict[str, Any],
              extra: Dict[str, Any]) -> Callable[[Optional[Dict[str, Any]]], Dict[str, Any]]:
     """The desired state, refusing first what APIM could not fetch. Only a change is checked against Key Vault
     (an unchanged certificate reads nothing there), in check mode too, so the check predicts the apply's refusal."""
@@ -170,7 +173,7 @@ def _checked(module: Any, service: Dict[str, Any], sent: Dict[str, Any],
     return desired
 
 
-def _refresh(module: Any, certs: Certificates, name: str, outcome: Outcome, asked: bool) -> bool:
+def _refresh(module: AzureApimModule, certs: Certificates, name: str, outcome: Outcome, asked: bool) -> bool:
     """refreshSecret on request (a write: reported as a change; in check mode only predicted)."""
     if not asked or (outcome.changed and outcome.before is None):
         return False  # a new certificate has just been fetched
@@ -180,7 +183,7 @@ def _refresh(module: Any, certs: Certificates, name: str, outcome: Outcome, aske
     return True
 
 
-def _absent(module: Any, certs: Certificates, name: str) -> Dict[str, Any]:
+def _absent(module: AzureApimModule, certs: Certificates, name: str) -> Dict[str, Any]:
     current = certs.get(name)
     refuse_removal_in_use(certs, name, current)
     first = [current]  # the read just made answers the engine's first read; the one after the delete is fresh
@@ -195,7 +198,7 @@ def _result(outcome: Outcome) -> Dict[str, Any]:
     return outcome.result("certificate", SECRET_KEYS)
 
 
-def info(module: Any, resource_group: str, service_name: str, name: Optional[str]) -> List[Dict[str, Any]]:
+def info(module: AzureApimModule, resource_group: str, service_name: str, name: Optional[str]) -> List[Dict[str, Any]]:
     """apim_certificate_info: one certificate or all of them, each with the backends that use it."""
     certs = Certificates(module, resource_group, service_name)
     if name:

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import AzureApimError, status_of
 from ._kv_propagation import until_accepted
 from ._lro import OperationStillRunning
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 SYSTEM_ASSIGNED = "SystemAssigned"
 # 412 Precondition Failed: the entity changed between our read and our write (ETag mismatch). The whole
@@ -103,7 +106,7 @@ def _key_vault_model(models: Any, key_vault: Dict[str, Any]) -> Any:
 class NamedValues:
     """Named values of one service."""
 
-    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
         self.module, self.group, self.service = module, resource_group, service
 
     @property
@@ -196,7 +199,7 @@ def logger_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
 class Loggers:
     """Loggers of one service."""
 
-    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
         self.module, self.group, self.service = module, resource_group, service
 
     @property
@@ -269,7 +272,7 @@ def backend_certificate_refs(model: Any) -> Dict[str, Any]:
 class Certificates:
     """Certificates of one service. Writes are synchronous; reads carry the ETag that guards updates."""
 
-    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
         self.module, self.group, self.service = module, resource_group, service
 
     @property
@@ -327,7 +330,7 @@ class Certificates:
 class Policies:
     """The policy document of the service, an API or an operation (plain XML text + ETag)."""
 
-    def __init__(self, module: Any, resource_group: str, service: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
         self.module, self.group, self.service = module, resource_group, service
 
     @property

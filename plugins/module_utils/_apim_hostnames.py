@@ -10,17 +10,21 @@ concurrent writer dropped something.
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
-import datetime as dt
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ._apim import service_to_dict
+from ._access import resolve_planned
+from ._apim import same_identity_client, service_to_dict
 from ._errors import AzureApimError, code_of, status_of
-from ._ids import SecretUri, parse_secret_uri
-from ._kv_propagation import young_rbac_grants
+from ._ids import SecretUri, parse_secret_uri, same_secret_id
 from ._lro import is_transitional, provisioning_state, wait_until_settled
+from ._pfx import days_until, parse_iso_time, read_pfx_info
+from ._plan import UNKNOWN
 from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind
+from ._secret_access import keyvault_secret_uri, refuse_keyvault_problems
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 HOSTNAME_TYPES = ("Proxy", "Portal", "Management", "Scm", "DeveloperPortal", "ConfigurationApi")
 SOURCE_BUILTIN = "BuiltIn"
@@ -28,7 +32,6 @@ SOURCE_KEYVAULT = "KeyVault"
 SOURCE_CUSTOM = "Custom"
 # The default domains APIM assigns (public, China and US Government clouds); they cannot carry custom certificates.
 BUILTIN_SUFFIXES = (".azure-api.net", ".azure-api.cn", ".azure-api.us")
-PKCS12 = "application/x-pkcs12"
 EXPIRY_WARNING_DAYS = 30
 SECRET_KEYS = ("encoded_certificate", "certificate_password")
 # Settings of an entry the module compares; None in the desired entry means "leave as it is".
@@ -90,33 +93,6 @@ def is_builtin(entry: Entry) -> bool:
     if str(entry.get("certificate_source") or "") == SOURCE_BUILTIN:
         return True
     return str(entry.get("host_name") or "").lower().endswith(BUILTIN_SUFFIXES)
-
-
-def same_secret_id(wanted: Optional[str], current: Optional[str]) -> bool:
-    """Secret ids equal after normalisation: host and name case, trailing slash, default port.
-
-    The version takes part as given: a pinned version differs from the versionless id that follows rotation.
-    """
-    if not wanted or not current:
-        return not wanted and not current
-    return _secret_key(wanted) == _secret_key(current)
-
-
-def _secret_key(value: str) -> str:
-    try:
-        uri = parse_secret_uri(value).uri.lower()
-    except AzureApimError:  # a foreign, unparsable value: compare it as text
-        return value.strip().rstrip("/").lower()
-    return uri.replace(":443/", "/", 1)  # the default HTTPS port names the same vault
-
-
-def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
-    """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
-    def norm(value: Optional[str]) -> str:
-        text = str(value or "").strip().lower()
-        return "" if text in ("", "systemassigned") else text
-
-    return norm(wanted) == norm(current)
 
 
 def entry_satisfied(wanted: Entry, current: Optional[Entry]) -> bool:
@@ -251,8 +227,6 @@ def _single_default(entries: List[Entry], default_key: Tuple[str, str]) -> None:
 
 def predicted_entries(entries: List[Entry]) -> List[Entry]:
     """Check mode: a Key Vault entry whose certificate APIM fetches on the write shows it as UNKNOWN."""
-    from ._plan import UNKNOWN
-
     return [dict(e, certificate=UNKNOWN, certificate_status=UNKNOWN)
             if e.get("key_vault_id") and e.get("certificate") is None else e for e in entries]
 
@@ -277,59 +251,6 @@ def _secret_version(value: Optional[str]) -> Optional[str]:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# certificates
-# ----------------------------------------------------------------------------------------------------------------
-
-def days_until(expiry: Any, now: Optional[dt.datetime] = None) -> Optional[int]:
-    """Whole days from now until a certificate's expiry (negative when expired); None when unknown."""
-    if not expiry:
-        return None
-    moment = expiry if isinstance(expiry, dt.datetime) else _parse_time(str(expiry))
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    delta = moment - (now or dt.datetime.now(dt.timezone.utc))
-    return int(delta.total_seconds() // 86400)
-
-
-def _parse_time(text: str) -> Optional[dt.datetime]:
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def read_pfx_info(pfx_b64: str, password: Optional[str]) -> Dict[str, Any]:
-    """Subject, SHA-1 thumbprint (as APIM shows it) and expiry of an inline PFX; clear errors, secrets never shown."""
-    try:
-        blob = base64.b64decode("".join(str(pfx_b64).split()), validate=True)
-    except (binascii.Error, ValueError) as err:
-        raise AzureApimError("The inline certificate is not base64-encoded PFX data", code="InvalidCertificate",
-                             hint="pass the PFX file with certificate_path, or its base64 encoding in certificate") \
-            from err
-    try:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.serialization import pkcs12
-    except ImportError as err:  # pragma: no cover - cryptography comes with azure-identity
-        raise AzureApimError("The Python package cryptography is needed to read inline certificates",
-                             code="MissingDependency", hint="install the collection's requirements.txt") from err
-    try:
-        _key, cert, _chain = pkcs12.load_key_and_certificates(blob, password.encode() if password else None)
-    except (ValueError, TypeError) as err:
-        raise AzureApimError("The inline certificate cannot be opened: it is not a PKCS#12 (PFX) file or the "
-                             "password is wrong", code="InvalidCertificate",
-                             hint="check certificate / certificate_path and certificate_password") from err
-    if cert is None or _key is None:
-        raise AzureApimError("The inline PFX holds no certificate with its private key", code="InvalidCertificate",
-                             hint="export the certificate together with its private key")
-    expiry = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=dt.timezone.utc)
-    subject = ", ".join(attr.rfc4514_string() for rdn in reversed(cert.subject.rdns) for attr in rdn)
-    return {"subject": subject, "thumbprint": cert.fingerprint(hashes.SHA1()).hex().upper(),  # nosec - APIM's id
-            "expiry": expiry.replace(microsecond=0).isoformat()}
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # Azure: read, PATCH, verify
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -340,7 +261,7 @@ def _to_model(entry: Entry, models: Any) -> Any:
     if cert and cert.get("expiry") and cert.get("thumbprint") and cert.get("subject") and \
             entry.get("certificate_source") != SOURCE_KEYVAULT and not entry.get("encoded_certificate"):
         # Custom (uploaded) certificates are identified by what GET returned; APIM keeps the stored blob.
-        cert_model = models.CertificateInformation(expiry=_parse_time(str(cert["expiry"])) or cert["expiry"],
+        cert_model = models.CertificateInformation(expiry=parse_iso_time(str(cert["expiry"])) or cert["expiry"],
                                                    thumbprint=cert["thumbprint"], subject=cert["subject"])
     return models.HostnameConfiguration(
         type=entry["type"], host_name=entry["host_name"], key_vault_id=entry.get("key_vault_id"),
@@ -361,7 +282,7 @@ def _quoted(etag: Optional[str]) -> Optional[str]:
 class HostnameService:
     """Reads a service's hostname list and writes it back through an AzureApimModule."""
 
-    def __init__(self, module: Any, resource_group: str, service_name: str) -> None:
+    def __init__(self, module: AzureApimModule, resource_group: str, service_name: str) -> None:
         self.module = module
         self.resource_group = resource_group
         self.service_name = service_name
@@ -475,47 +396,8 @@ def _restorable(dropped: Sequence[Entry], what: str) -> Delta:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# refusals before any write (Key Vault source)
+# the entry a task asks for (Key Vault checks in _secret_access)
 # ----------------------------------------------------------------------------------------------------------------
-
-def _vault_once(module: Any, vaults: Any, ref: str) -> Optional[Dict[str, Any]]:
-    """The vault a hostname or certificate names (name or resource id), read once per module run: these modules
-    never change a vault, so every entry of one vault shares one lookup and one read."""
-    memo = getattr(module, "memo", None)
-    memo = memo if isinstance(memo, dict) else {}
-    key = ("vault_of_secret", ref.strip().lower())
-    if key not in memo:
-        memo[key] = vaults.find(ref)
-    return copy.deepcopy(memo[key])
-
-
-def keyvault_secret_uri(module: Any, secret_id: Optional[str], vault_ref: Optional[str], secret_name: Optional[str],
-                        secret_version: Optional[str]) -> Tuple[SecretUri, Dict[str, Any]]:
-    """The secret URI (a ``/certificates/`` URL is refused with the ``/secrets/`` form) and the vault it lives in."""
-    from ._keyvault import VaultService
-
-    vaults = VaultService(module)
-    if secret_id:
-        secret = parse_secret_uri(secret_id)
-        vault = _vault_once(module, vaults, vault_ref or secret.vault_name)
-        if vault is None and vault_ref:
-            vaults.require(vault_ref)  # the VaultNotFound error naming where it was looked for
-        if vault is not None and (vault.get("name") or "").lower() != secret.vault_name.lower():
-            raise AzureApimError("key_vault {0!r} is not the vault of {1!r}".format(vault_ref, secret_id),
-                                 code="VaultMismatch", hint="drop key_vault or fix the secret id")
-    else:
-        vault = _vault_once(module, vaults, str(vault_ref)) or vaults.require(str(vault_ref))
-        base = str(vault.get("vault_uri") or "").rstrip("/")
-        secret = parse_secret_uri("{0}/secrets/{1}{2}".format(base, secret_name,
-                                                              "/" + secret_version if secret_version else ""))
-    if vault is None:
-        raise AzureApimError(
-            "Key vault {0!r} of {1} was not found in subscription {2}".format(secret.vault_name, secret.uri,
-                                                                              module.subscription_id),
-            status=404, code="VaultNotFound",
-            hint="pass key_vault with the vault's resource id when it lives in another subscription, and check the "
-                 "automation identity may read it")
-    return secret, vault
 
 
 def secret_named_by_current(current: Optional[Entry], vault_ref: Optional[str], secret_name: Optional[str],
@@ -539,57 +421,54 @@ def secret_named_by_current(current: Optional[Entry], vault_ref: Optional[str], 
     return secret
 
 
-def refuse_keyvault_problems(module: Any, service: Dict[str, Any], identity: Dict[str, Any], secret: SecretUri,
-                             vault: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Raise, naming the fix, when APIM could not fetch this certificate: secret missing, disabled or not a PFX;
-    identity without access under the vault's permission model; firewall; tenant.
-
-    Returns the RBAC grants younger than Azure's propagation window (see _kv_propagation): the write must then be
-    retried until the service accepts the reference."""
-    from ._keyvault import secret_access, secret_metadata
-
-    meta = secret_metadata(module, vault, secret.name)
-    if not meta.get("exists"):
-        raise AzureApimError(
-            "Secret {0!r} does not exist in key vault {1!r}".format(secret.name, vault["name"]), status=404,
-            code="SecretNotFound", hint="import the certificate into the vault first, or fix the secret name")
-    if meta.get("enabled") is False:
-        raise AzureApimError("Secret {0!r} of key vault {1!r} is disabled".format(secret.name, vault["name"]),
-                             code="SecretDisabled", hint="enable the certificate in Key Vault")
-    if str(meta.get("content_type") or "").lower() != PKCS12:
-        raise AzureApimError(
-            "Secret {0!r} of key vault {1!r} has content type {2!r}; API Management needs a certificate secret of "
-            "content type {3!r}".format(secret.name, vault["name"], meta.get("content_type"), PKCS12),
-            code="NotACertificate",
-            hint="import the certificate as a Key Vault certificate (its secret then has content type {0}), or "
-                 "upload a PFX as a secret with that content type".format(PKCS12))
-    report = secret_access(module, vault, identity, secret=secret.name)
-    for problem in report.get("problems") or []:
-        if problem["code"] == "NoSecretAccess" and _access_assumed(module, service, identity, vault):
-            continue
-        raise AzureApimError(
-            "API Management service {0!r} could not fetch {1}: {2}".format(
-                service["name"], secret.uri, problem["message"]),
-            code=problem["code"], hint=_access_hint(problem, identity))
-    return young_rbac_grants(report.get("grants") or [])
+def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
+    if params["certificate"]:
+        return params["certificate"]
+    if not params["certificate_path"]:
+        return None
+    try:
+        with open(params["certificate_path"], "rb") as handle:
+            return base64.b64encode(handle.read()).decode("ascii")
+    except OSError as err:
+        message = "Cannot read certificate_path {0!r}: {1}".format(params["certificate_path"], err.strerror)
+        raise AzureApimError(message, code="CertificateFileUnreadable",
+                             hint="check the path on the host running the task")
 
 
-def _access_assumed(module: Any, service: Dict[str, Any], identity: Dict[str, Any], vault: Dict[str, Any]) -> bool:
-    """Check mode only: an earlier task of the run plans the grant this certificate needs (see _plan.py)."""
-    from ._plan import Assumptions, identity_key, service_key
-
-    assumptions = Assumptions(module)
-    if not assumptions.secret_access(vault["name"], service_key(service["resource_group"], service["name"]),
-                                     identity_key(identity.get("kind"), identity.get("resource_id"))):
-        return False
-    assumptions.warn("read access of the {0} identity to the secrets of key vault {1!r}".format(
-        "system-assigned" if identity.get("kind") == "system" else "user-assigned", vault["name"]))
-    return True
-
-
-def _access_hint(problem: Dict[str, Any], identity: Dict[str, Any]) -> str:
-    if problem["code"] == "NoSecretAccess":
-        return ("run azure_apim.identity.keyvault_access first for the {0} identity (secret get/list, or the "
-                "Key Vault Secrets User role on an RBAC vault)".format(
-                    "system-assigned" if identity.get("kind") == "system" else "user-assigned"))
-    return str(problem.get("hint") or "")
+def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any],
+              young: Optional[List[Dict[str, Any]]] = None) -> Entry:
+    """One requested hostname (options ``p``), validated against Azure (refusals are raised here, before any
+    write). RBAC grants it relies on that may not have propagated yet are appended to ``young``."""
+    if is_builtin({"host_name": p["host_name"]}):
+        raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
+            p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
+    if p["state"] == "absent":
+        return absent_entry(p["type"], p["host_name"])
+    pfx = _inline_pfx(p)
+    if pfx is not None:
+        info = read_pfx_info(pfx, p["certificate_password"])
+        return inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
+                            p["default_ssl_binding"], p["negotiate_client_certificate"])
+    identity = resolve_planned(module, service, p["identity"] or "system")
+    current = find_entry(service["hostname_configurations"],
+                         entry_key({"type": canonical_type(p["type"]), "host_name": p["host_name"]}))
+    vault = None
+    if p["key_vault_secret_id"]:
+        secret = parse_secret_uri(p["key_vault_secret_id"])  # refuses a /certificates/ URL with the /secrets/ form
+    else:
+        secret = secret_named_by_current(current, p["key_vault"], p["secret_name"], p["secret_version"])
+        if secret is None:
+            secret, vault = keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
+    entry = keyvault_entry(p["type"], p["host_name"], secret, identity, p["default_ssl_binding"],
+                           p["negotiate_client_certificate"])
+    if not entry_satisfied(entry, current):
+        # Only a change is checked against Key Vault: an idempotent run reads nothing there.
+        if vault is None:
+            secret, vault = keyvault_secret_uri(module, secret.uri, p["key_vault"], None, None)
+        pending = refuse_keyvault_problems(module, service, identity, secret, vault)
+        if young is not None:
+            young.extend(pending)
+    if secret.version:
+        module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
+                    "renewals within 4 hours only for a versionless secret id)".format(p["host_name"], secret.version))
+    return entry

@@ -2,15 +2,19 @@
 """API Management services: create (with their identity in the same request), update, delete, as plain dicts."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._apim import ApimServices, identity_patch, split_identity_type
+from ._apim import ApimServices, split_identity_type
+from ._apim_identity import identity_patch
 from ._apim_identity import IDENTITY_COMPARATORS, IdentityPlanner, IdentityRequest, service_view
 from ._compare import ci_equal, deep_merge, exact, merge_tags
 from ._errors import AzureApimError
 from ._lro import OperationStillRunning, still_running
 from ._msi import IdentityService, same_location
 from ._state import Outcome, ResourceSpec
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 # Tiers API Management offers; the v2 tiers are provisioned in minutes, the classic ones in 30-45 minutes.
 SKUS = ("Consumption", "Developer", "Basic", "Standard", "Premium", "Isolated", "BasicV2", "StandardV2", "PremiumV2")
@@ -77,7 +81,7 @@ def update_body(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str
 class ServiceManager:
     """Builds the ResourceSpec and desired state of apim_service from its parameters."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         self.params = module.params
         self.group, self.name = self.params["resource_group"], self.params["name"]

@@ -10,12 +10,15 @@ import difflib
 import fnmatch
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id
-from ._plan import UNKNOWN, is_unknown
+from ._plan import is_unknown
 from ._retry import PRINCIPAL_NOT_FOUND, THROTTLED
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = "2022-04-01"
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
@@ -177,7 +180,7 @@ def _existing_name(err: Any) -> Optional[str]:
 class AuthorizationService:
     """Reads and writes role definitions and assignments through an AzureApimModule (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         self._definitions: Dict[str, Dict[str, Any]] = {}
 
@@ -306,89 +309,3 @@ class AuthorizationService:
             if role is not None and allows_data_action(role, action):
                 found.append(dict(assignment, role_name=role.get("role_name")))
         return found
-
-
-# -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
-
-PRINCIPAL_OPTIONS: Dict[str, Any] = dict(
-    principal_id=dict(type="str"),
-    service_name=dict(type="str"),
-    service_resource_group=dict(type="str"),
-    identity=dict(type="str", default="system"),
-)
-PRINCIPAL_KWARGS: Dict[str, Any] = dict(
-    mutually_exclusive=[("principal_id", "service_name")],
-    required_one_of=[("principal_id", "service_name")],
-    required_by={"service_name": "service_resource_group"},
-)
-
-
-def principal_from_params(module: Any) -> Dict[str, Any]:
-    """The principal the options name: ``principal_id`` as given, or an API Management identity resolved.
-
-    Returns ``{"kind": "system"|"user"|None, "principal_id", "tenant_id", "client_id", "resource_id"}``.
-    """
-    params = module.params
-    if params.get("principal_id"):
-        principal = params["principal_id"].strip()
-        if not is_guid(principal):
-            raise AzureApimError("principal_id {0!r} is not an object id (a GUID)".format(principal),
-                                 code="InvalidPrincipalId",
-                                 hint="give the principal's object id, or service_name + identity for an APIM identity")
-        return {"kind": None, "principal_id": principal, "tenant_id": params.get("principal_tenant_id"),
-                "client_id": None, "resource_id": None}
-    from ._apim import ApimServices
-    from ._plan import resolve_planned
-
-    service = ApimServices(module).require(params["service_resource_group"], params["service_name"], memo=True)
-    # service_id: the assignments made for this principal are marked with it (marked_description)
-    return dict(resolve_planned(module, service, params.get("identity")), service_id=service.get("id"))
-
-
-# -- the role assignment engine (one triple, deterministic name, adopt, remove only matches) ---------------------
-
-def assignment_spec(authz: AuthorizationService, scope: str, principal_id: str, role: Dict[str, Any],
-                    principal_type: str = "ServicePrincipal", description: Optional[str] = None) -> Any:
-    """A ResourceSpec for "this role for this principal at this scope" (see _state.ensure)."""
-    from ._state import ResourceSpec
-
-    role_id = role["id"]
-    name = assignment_name(scope, principal_id, role_id)
-
-    def read() -> Optional[Dict[str, Any]]:
-        found = authz.matching(scope, principal_id, role_id)
-        found.sort(key=lambda a: (a["name"] or "").lower() != name)  # ours first, then adopted ones
-        return dict(found[0], role_name=role.get("role_name"), adopted=found[0]["name"].lower() != name) \
-            if found else None
-
-    def delete(current: Dict[str, Any]) -> None:
-        for item in authz.matching(scope, principal_id, role_id):
-            authz.delete(item["id"])
-
-    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        # the name (and id) derive from the principal id: unknown while the identity is only planned
-        known = not is_unknown(principal_id)
-        return current or {"id": "{0}/providers/{1}/{2}".format(scope.rstrip("/"), ASSIGNMENT_TYPE, name)
-                           if known else UNKNOWN, "name": name if known else UNKNOWN, "scope": scope, "role_definition_id": role_id,
-                           "role_name": role.get("role_name"), "principal_id": principal_id,
-                           "principal_type": principal_type, "description": description, "condition": None,
-                           "created_on": UNKNOWN, "adopted": False}
-
-    def create(wanted: Dict[str, Any]) -> Dict[str, Any]:
-        made = authz.create(scope, name, role_id, principal_id, principal_type, description)
-        return dict(made, role_name=role.get("role_name"), adopted=bool(made.get("adopted")))
-
-    return ResourceSpec(
-        what="role assignment of {0!r} to {1} at {2}".format(role.get("role_name") or role_id, principal_id, scope),
-        read=read, create=create, delete=delete, predict=predict, settle=False,
-        # The PUT answers with the assignment as stored (an adopted one comes from a fresh list): no re-read.
-        verify_with_response=True,
-        comparators={"scope": lambda a, b: normalize_scope(a or "") == normalize_scope(b or ""),
-                     "role_definition_id": lambda a, b: role_guid(a) == role_guid(b),
-                     "principal_id": lambda a, b: str(a).lower() == str(b or "").lower()},
-    )
-
-
-def assignment_desired(scope: str, principal_id: str, role: Dict[str, Any]) -> Dict[str, Any]:
-    """What the engine compares: the triple."""
-    return {"scope": scope, "principal_id": principal_id, "role_definition_id": role["id"]}

@@ -44,6 +44,16 @@ def set_equal(a: Any, b: Any) -> bool:
     return sorted(key(i) for i in a) == sorted(key(i) for i in b)
 
 
+def same_items(a: Any, b: Any) -> bool:
+    """Lists compared ignoring order only (case and repeats count), e.g. the tags of a named value."""
+    return sorted(a or []) == sorted(b or [])
+
+
+def ci_set_equal(a: Any, b: Any) -> bool:
+    """Lists of names compared as sets, case-insensitively (duplicates and order ignored), e.g. permissions."""
+    return {str(v).lower() for v in a or []} == {str(v).lower() for v in b or []}
+
+
 def id_equal(a: Any, b: Any) -> bool:
     """ARM id equality (case, trailing slashes ignored)."""
     if isinstance(a, str) and isinstance(b, str):

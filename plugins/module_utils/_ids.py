@@ -198,6 +198,14 @@ def parse_secret_uri(value: str) -> SecretUri:
     return SecretUri(host.split(".")[0], vault_url, path[1], path[2] if len(path) == 3 else None)
 
 
+def split_secret_ref(ref: str) -> Tuple[str, Optional[str]]:
+    """``(name, version)`` of a secret given as a secret URI (parsed by ``parse_secret_uri``) or as a bare name."""
+    if str(ref).strip().lower().startswith("https://"):
+        uri = parse_secret_uri(ref)
+        return uri.name, uri.version
+    return ref, None
+
+
 def vault_dns_suffix(vault_url: str) -> Optional[str]:
     """The public/sovereign Key Vault DNS suffix of a vault URL, or None for any other host (local Azure)."""
     host = (urlsplit(vault_url).hostname or "").lower()
@@ -213,3 +221,21 @@ def same_secret_uri(a: Optional[str], b: Optional[str]) -> bool:
         return a == b
     # Key Vault object names and versions are case-insensitive.
     return parse_secret_uri(a).uri.lower() == parse_secret_uri(b).uri.lower()
+
+
+def same_secret_id(wanted: Optional[str], current: Optional[str]) -> bool:
+    """Secret ids equal after normalisation: host and name case, trailing slash, default port.
+
+    The version takes part as given: a pinned version differs from the versionless id that follows rotation.
+    """
+    if not wanted or not current:
+        return not wanted and not current
+    return _secret_key(wanted) == _secret_key(current)
+
+
+def _secret_key(value: str) -> str:
+    try:
+        uri = parse_secret_uri(value).uri.lower()
+    except AzureApimError:  # a foreign, unparsable value: compare it as text
+        return value.strip().rstrip("/").lower()
+    return uri.replace(":443/", "/", 1)  # the default HTTPS port names the same vault

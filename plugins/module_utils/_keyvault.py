@@ -1,25 +1,28 @@
 # Private to the azure_apim.identity collection: no compatibility promise outside it.
-"""Key Vault (management plane) as plain dicts, and "can this APIM identity read secrets from this vault?".
+"""Key Vault (management plane) as plain dicts (adapter: see docs/dev/architecture.md).
 
 Vaults are read and access policies written through the generic ARM client with a pinned api-version, so an
 access-policy entry is kept exactly as Key Vault stores it (permission spelling, applicationId, unknown fields):
 removal must send back the stored entry, and the SDK's enum handling would rewrite it.
 
-Public contract used by other capabilities (custom domains, named values):
+Public contract used by the capabilities (``_access``, ``_secret_access``, custom domains, named values):
 
 - :class:`VaultService` ``(module)``: ``get``, ``find``, ``require``, ``secret``, ``update_access_policy``.
-- :func:`secret_access` ``(module, vault, identity, secret=None)``: the access report (see its docstring).
 - :func:`secret_metadata` ``(module, vault, secret_name)``: a secret's management-plane metadata.
+
+"Can this APIM identity read secrets from this vault?" is answered in ``_secret_access``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._arm import API_VERSIONS
-from ._authz import SECRET_READ_ACTION, AuthorizationService
+from ._compare import ci_set_equal
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
-from ._plan import is_unknown
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = "2023-07-01"
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
@@ -125,7 +128,7 @@ def firewall_fit(vault: Dict[str, Any], identity_kind: Optional[str]) -> Dict[st
 class VaultService:
     """Key Vault management-plane reads and access-policy operations through an AzureApimModule."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     def _arm(self) -> Any:
@@ -247,7 +250,7 @@ def _secret_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def secret_metadata(module: Any, vault: Any, secret_name: str) -> Dict[str, Any]:
+def secret_metadata(module: AzureApimModule, vault: Any, secret_name: str) -> Dict[str, Any]:
     """Management-plane metadata of one secret (the value is never read).
 
     ``vault``: a vault dict from VaultService, an ARM id, a name, or a secret URI. Returns ``{"exists": False,
@@ -262,98 +265,6 @@ def secret_metadata(module: Any, vault: Any, secret_name: str) -> Dict[str, Any]
     return found if found is not None else {"exists": False, "name": secret_name}
 
 
-def _access_policy_grants(vault: Dict[str, Any], principal_id: str) -> List[Dict[str, Any]]:
-    grants = []
-    for policy in vault.get("access_policies") or []:
-        if str(policy.get("object_id") or "").lower() != principal_id.lower():
-            continue
-        secrets = [p.lower() for p in policy["permissions"].get("secrets") or []]
-        if "get" in secrets or "all" in secrets:
-            grants.append({"kind": "access_policy", "object_id": policy["object_id"],
-                           "application_id": policy.get("application_id"),
-                           "secret_permissions": policy["permissions"].get("secrets")})
-    return grants
-
-
-def _rbac_grants(module: Any, vault: Dict[str, Any], principal_id: str, secret: Optional[str]) -> List[Dict[str, Any]]:
-    scope = vault["id"] + ("/secrets/" + secret if secret else "")
-    found = AuthorizationService(module).grants(principal_id, scope, SECRET_READ_ACTION)
-    return [{"kind": "role_assignment", "name": a["name"], "scope": a["scope"], "role_name": a.get("role_name"),
-             "role_definition_id": a["role_definition_id"], "created_on": a.get("created_on")} for a in found]
-
-
-def secret_access(module: Any, vault: Any, identity: Dict[str, Any], secret: Optional[str] = None) -> Dict[str, Any]:
-    """Can ``identity`` read secrets of ``vault`` now, and would API Management get through the vault's firewall?
-
-    Arguments:
-      ``vault``: a vault dict from VaultService, an ARM id, a vault name (searched in the subscription), or a secret
-      URI (its host names the vault; the secret name then also scopes the RBAC check unless ``secret`` is given).
-      ``identity``: a dict from ``_apim.resolve_identity`` (``kind`` system|user, ``principal_id``, ``tenant_id``)
-      or any ``{"principal_id", "tenant_id"}`` (``kind`` None = not an APIM identity).
-      ``secret``: optional secret name; role assignments scoped to that one secret then count too.
-
-    Returns a plain dict:
-      ``vault``: ``{id, name, resource_group, tenant_id, vault_uri}``;
-      ``permission_model``: ``access_policy`` or ``rbac`` (the model Key Vault enforces; the other kind of grant is
-      ignored by the vault and not counted);
-      ``principal_id``, ``identity_kind``;
-      ``can_read_secrets``: True when an access policy with secret ``get`` (access-policy vaults), or a role
-      assignment whose role's dataActions include ``secrets/getSecret/action`` at the vault, secret or a parent
-      scope (RBAC vaults), exists now. RBAC grants take minutes to reach the data plane after creation;
-      ``grants``: the entries or assignments that give that access;
-      ``firewall``: ``{enabled, default_action, bypass, public_network_access, trusted_services_bypass, passes,
-      reason}``: with the firewall on, API Management passes only with bypass AzureServices and its system identity;
-      ``tenant_match``: the identity's tenant equals the vault's tenant (None when the identity's tenant is unknown);
-      ``ok``: can read, firewall passes and tenant matches; ``problems``: ``[{code, message, hint}]`` for each failure.
-    Raises AzureApimError (VaultNotFound) when the vault does not exist; never writes.
-    """
-    service = VaultService(module)
-    if isinstance(vault, str) and vault.lower().startswith("https://") and "/secrets/" in vault.lower() and not secret:
-        secret = parse_secret_uri(vault).name
-    vault_dict = vault if isinstance(vault, dict) else service.require(vault)
-    principal = str(identity.get("principal_id") or "")
-    if is_unknown(principal):
-        grants: List[Dict[str, Any]] = []  # an identity a check run plans to create has no grant yet
-    elif vault_dict["permission_model"] == "rbac":
-        grants = _rbac_grants(module, vault_dict, principal, secret)
-    else:
-        grants = _access_policy_grants(vault_dict, principal)
-    firewall = firewall_fit(vault_dict, identity.get("kind"))
-    tenant = identity.get("tenant_id")
-    tenant_match = None if not tenant else str(tenant).lower() == str(vault_dict.get("tenant_id") or "").lower()
-    report = {
-        "vault": {k: vault_dict.get(k) for k in ("id", "name", "resource_group", "tenant_id", "vault_uri")},
-        "permission_model": vault_dict["permission_model"],
-        "principal_id": principal,
-        "identity_kind": identity.get("kind"),
-        "can_read_secrets": bool(grants),
-        "grants": grants,
-        "firewall": firewall,
-        "tenant_match": tenant_match,
-    }
-    report["problems"] = _problems(report, vault_dict)
-    report["ok"] = not report["problems"]
-    return report
-
-
-def _problems(report: Dict[str, Any], vault: Dict[str, Any]) -> List[Dict[str, str]]:
-    problems = []
-    if report["tenant_match"] is False:
-        problems.append({"code": "TenantMismatch", "message": "the identity belongs to another tenant than vault "
-                         "{0!r} ({1})".format(vault["name"], vault.get("tenant_id")),
-                         "hint": "use a vault in the identity's tenant; identities do not follow a moved subscription"})
-    if not report["can_read_secrets"]:
-        how = ("an access policy with secret permission 'get'" if report["permission_model"] == "access_policy"
-               else "a role assignment such as 'Key Vault Secrets User' at the vault or secret scope")
-        problems.append({"code": "NoSecretAccess", "message": "principal {0} cannot read secrets of vault {1!r}: it "
-                         "has no {2}".format(report["principal_id"], vault["name"], how),
-                         "hint": "grant it with azure_apim.identity.keyvault_access"})
-    if not report["firewall"]["passes"]:
-        problems.append({"code": "FirewallBlocks", "message": report["firewall"]["reason"],
-                         "hint": "use the system-assigned identity; " + TRUSTED_SERVICES_FIX})
-    return problems
-
-
 # -- one principal's access-policy entry (keyvault_access) ---------------------------------------------------------
 
 def _perm_set(values: Optional[List[str]]) -> set:
@@ -363,7 +274,7 @@ def _perm_set(values: Optional[List[str]]) -> set:
 def permissions_equal(wanted: Any, current: Any) -> bool:
     """Permissions compare per kind, as case-insensitive sets, only for the kinds in ``wanted``."""
     current = current or {}
-    return all(_perm_set(values) == _perm_set(current.get(kind)) for kind, values in (wanted or {}).items())
+    return all(ci_set_equal(values, current.get(kind)) for kind, values in (wanted or {}).items())
 
 
 def merged_permissions(current: Optional[Dict[str, Any]], wanted: Dict[str, List[str]], mode: str) -> Dict[str, List[str]]:
@@ -396,57 +307,6 @@ def public_policy(policy: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return None if policy is None else {k: v for k, v in policy.items() if k != "raw"}
 
 
-def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Optional[str], object_id: str,
-                       tenant_id: str, mode: str, vault: Optional[Dict[str, Any]] = None) -> Any:
-    """A ResourceSpec for one principal's access-policy entry on a vault (see _state.ensure).
-
-    Only ``accessPolicies/{add|replace|remove}`` with this one entry is sent; each cycle re-reads the vault, so a
-    policy another writer added meanwhile is never lost, and Key Vault's 409 ConflictError re-runs the cycle.
-    ``vault``, when given, is the vault the caller has just read: the first cycle uses it instead of reading it
-    again; re-runs and the read after a write always read afresh.
-    """
-    from ._retry import KEYVAULT_CONFLICT, THROTTLED
-    from ._state import ResourceSpec
-
-    holder: Dict[str, Any] = {}
-    fresh = [vault] if vault is not None else []
-
-    def read() -> Optional[Dict[str, Any]]:
-        holder["vault"] = fresh.pop() if fresh else service.require(vault_ref, resource_group)
-        return find_policy(holder["vault"], object_id)
-
-    def create(wanted: Dict[str, Any]) -> None:
-        vault = holder["vault"]
-        if len(vault["access_policies"]) >= MAX_ACCESS_POLICIES:
-            raise AzureApimError("Key vault {0!r} already holds {1} access policies, Key Vault's maximum".format(
-                vault["name"], len(vault["access_policies"])), code="AccessPolicyLimitExceeded",
-                hint="remove unused access policies, or move the vault to the Azure RBAC permission model")
-        service.update_access_policy(vault, "add", policy_entry(tenant_id, object_id, wanted["permissions"]))
-
-    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> None:
-        if mode == "exact":
-            entry = policy_entry(tenant_id, object_id, wanted["permissions"], base=current["raw"])
-            service.update_access_policy(holder["vault"], "replace", entry)
-        else:
-            service.update_access_policy(holder["vault"], "add",
-                                         policy_entry(current["raw"].get("tenantId") or tenant_id, object_id,
-                                                      wanted["permissions"]))
-
-    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        base = public_policy(current) or {"tenant_id": tenant_id, "object_id": object_id, "application_id": None,
-                                          "permissions": {kind: [] for kind in PERMISSION_KINDS}}
-        return dict(base, permissions=dict(base["permissions"], **wanted["permissions"]))
-
-    return ResourceSpec(
-        what="access policy of {0} on key vault {1}".format(object_id, vault_ref),
-        read=read, create=create, update=update, predict=predict,
-        # Removal sends the entry back exactly as Key Vault stored it, so every permission in it goes.
-        delete=lambda current: service.update_access_policy(holder["vault"], "remove", current["raw"]),
-        comparators={"permissions": permissions_equal, "object_id": lambda a, b: str(a).lower() == str(b).lower()},
-        settle=False, rerun_on=(KEYVAULT_CONFLICT, THROTTLED),
-    ), holder  # holder["vault"]: the vault as last read
-
-
 # -- keyvault_network: the trusted-services switch (networkAcls.bypass only) --------------------------------------
 
 BYPASS_ON, BYPASS_OFF = "AzureServices", "None"
@@ -465,66 +325,7 @@ def bypass_equal(wanted: Any, current: Any) -> bool:
     return str(wanted or "").strip().lower() == str(current or "").strip().lower()
 
 
-def trusted_services_spec(service: VaultService, vault_ref: str, resource_group: Optional[str]) -> Any:
-    """A ResourceSpec over one vault's ``networkAcls.bypass`` (see _state.ensure); every other rule stays as read.
-
-    Each cycle re-reads the vault right before the PATCH (vaults have no ETag to condition the write on), and
-    Key Vault's 409 ConflictError re-runs the cycle from a fresh read.
-    """
-    from ._retry import KEYVAULT_CONFLICT, THROTTLED
-    from ._state import ResourceSpec
-
-    holder: Dict[str, Any] = {}
-
-    def read() -> Optional[Dict[str, Any]]:
-        holder["vault"] = service.require(vault_ref, resource_group)
-        return network_view(holder["vault"])
-
-    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> Dict[str, Any]:
-        return network_view(service.set_bypass(holder["vault"], wanted["bypass"]))
-
-    return ResourceSpec(what="the firewall of key vault {0}".format(vault_ref), read=read, update=update,
-                        comparators={"bypass": bypass_equal}, settle=False, verify_with_response=True,
-                        rerun_on=(KEYVAULT_CONFLICT, THROTTLED)), holder
-
-
 # -- keyvault_access: checks before any write, then the access-policy or RBAC engine -------------------------------
-
-def _check_model(vault: Dict[str, Any], asked: str) -> str:
-    model = vault["permission_model"]
-    if asked not in ("auto", model):
-        raise AzureApimError(
-            "Key vault {0!r} uses the {1} permission model, not {2}; a grant of the other kind would be ignored by "
-            "the vault".format(vault["name"], model, asked), code="PermissionModelMismatch",
-            hint="use permission_model: auto, or change the vault's model yourself (this module never does)")
-    return model
-
-
-def _check_tenant(vault: Dict[str, Any], principal: Dict[str, Any]) -> str:
-    tenant = principal.get("tenant_id") or vault.get("tenant_id")
-    if str(tenant).lower() != str(vault.get("tenant_id") or "").lower():
-        raise AzureApimError(
-            "The principal {0} belongs to tenant {1} but key vault {2!r} to tenant {3}; Key Vault only accepts "
-            "principals of its own tenant".format(
-                principal["principal_id"], tenant, vault["name"], vault.get("tenant_id")),
-            code="TenantMismatch", hint="use a vault in the identity's tenant (identities do not follow a "
-                                        "subscription moved to another directory; recreate them)")
-    return str(tenant)
-
-
-def _check_firewall(module: Any, vault: Dict[str, Any], principal: Dict[str, Any], allow_user: bool) -> Dict[str, Any]:
-    fit = firewall_fit(vault, principal.get("kind"))
-    if fit["passes"]:
-        return fit
-    if fit["enabled"] and principal.get("kind") == "user" and not allow_user:
-        raise AzureApimError(
-            "Refusing to grant user-assigned identity {0} on key vault {1!r}: {2}".format(
-                principal.get("resource_id") or principal["principal_id"], vault["name"], FIREWALL_USER_ASSIGNED_REASON),
-            code="FirewallBlocksUserAssigned",
-            hint="use identity: system, or set allow_user_assigned_behind_firewall: true to grant anyway")
-    module.warn("API Management will not reach key vault {0!r} through its firewall: {1}".format(
-        vault["name"], fit["reason"]))
-    return fit
 
 
 SECRETS_USER = ("key vault secrets user", "4633458b-17de-408a-b874-0445c86b69e6")
@@ -557,155 +358,4 @@ def rbac_role(role: str, certificate_permissions: Optional[List[str]], vault_nam
     return CERTIFICATE_USER
 
 
-def grant(module: Any, principal: Dict[str, Any], vault_ref: str, resource_group: Optional[str], *,
-          permission_model: str, permissions: Dict[str, List[str]], mode: str, role: str,
-          secret_name: Optional[str], allow_user: bool, state: str) -> Dict[str, Any]:
-    """Grant (``state=present``) or revoke one principal's secret access on a vault; the keyvault_access result."""
-    from ._authz import AuthorizationService, assignment_desired, assignment_spec, marked_description
-    from ._state import ensure
-
-    service = VaultService(module)
-    vault = service.require(vault_ref, resource_group)
-    model = _check_model(vault, permission_model)
-    tenant = _check_tenant(vault, principal)
-    fit = _check_firewall(module, vault, principal, allow_user) if state == "present" else firewall_fit(
-        vault, principal.get("kind"))
-    result: Dict[str, Any] = {"permission_model": model, "vault": {"id": vault["id"], "name": vault["name"]},
-                              "principal": {k: principal.get(k) for k in ("kind", "principal_id", "tenant_id")},
-                              "firewall": fit, "access_policy": {}, "role_assignment": {}}
-    if model == "rbac":
-        authz = AuthorizationService(module)
-        scope = vault["id"] + ("/secrets/" + secret_name if secret_name else "")
-        chosen = rbac_role(role, permissions.get("certificates"), vault["name"])
-        if chosen != role:
-            module.warn("Key vault {0!r} uses Azure RBAC: certificate_permissions {1} are granted as the role {2!r} "
-                        "(it also reads secrets, as API Management does for certificates)".format(
-                            vault["name"], permissions["certificates"], chosen))
-        role_def = authz.resolve_role(chosen, scope)
-        spec = assignment_spec(authz, scope, principal["principal_id"], role_def,
-                               description=marked_description(principal))
-        outcome = ensure(spec, state, assignment_desired(scope, principal["principal_id"], role_def),
-                         check_mode=module.check_mode, deadline=module.deadline)
-        result.update(outcome.result("role_assignment"))
-        return result
-    spec = access_policy_spec(service, vault["id"], None, principal["principal_id"], tenant, mode, vault=vault)[0]
-    outcome = ensure(spec, state, lambda current: {"object_id": principal["principal_id"],
-                                                   "permissions": merged_permissions(current, permissions, mode)},
-                     check_mode=module.check_mode, deadline=module.deadline)
-    outcome.before, outcome.after = public_policy(outcome.before), public_policy(outcome.after)
-    result.update(outcome.result("access_policy"))
-    return result
-
-
 # -- apim_keyvault_preflight: read-only diagnosis ------------------------------------------------------------------
-
-SEVERITIES = ("info", "warning", "error")
-
-
-def finding(code: str, severity: str, message: str, fix: str) -> Dict[str, str]:
-    """One preflight finding: what is wrong and how to fix it."""
-    return {"code": code, "severity": severity, "message": message, "fix": fix}
-
-
-def _access_findings(report: Dict[str, Any], identity: Dict[str, Any]) -> List[Dict[str, str]]:
-    found = []
-    for problem in report["problems"]:
-        if problem["code"] == "FirewallBlocks":
-            fix = ("switch to identity: system" if identity.get("kind") == "user" and
-                   report["firewall"]["trusted_services_bypass"] else
-                   TRUSTED_SERVICES_FIX + " and use the system-assigned identity")
-            found.append(finding("FirewallBlocks", "error", problem["message"], fix))
-        elif problem["code"] == "NoSecretAccess":
-            found.append(finding("NoSecretAccess", "error", problem["message"],
-                                 "azure_apim.identity.keyvault_access (or the apim_keyvault_access role)"))
-        else:
-            found.append(finding(problem["code"], "error", problem["message"], problem["hint"]))
-    return found
-
-
-def _secret_findings(module: Any, vault: Dict[str, Any], secret_ref: str, certificate: bool) -> tuple:
-    name, version = secret_ref, None
-    if secret_ref.lower().startswith("https://"):
-        uri = parse_secret_uri(secret_ref)
-        name, version = uri.name, uri.version
-    meta = secret_metadata(module, vault, name)
-    found = []
-    if not meta["exists"]:
-        found.append(finding("SecretNotFound", "error", "secret {0!r} does not exist in vault {1!r}".format(
-            name, vault["name"]), "create the secret (or import the certificate) in the vault, or fix the name"))
-        return found, meta
-    if meta["enabled"] is False:
-        found.append(finding("SecretDisabled", "error", "secret {0!r} is disabled".format(name),
-                             "enable the secret (or its current version) in Key Vault"))
-    if version:
-        found.append(finding("VersionedSecretUri", "warning", "the secret URI names version {0}; API Management "
-                             "will not pick up rotated versions".format(version),
-                             "use the versionless URI {0}".format(meta["secret_uri"])))
-    if certificate and not meta["is_pkcs12"]:
-        found.append(finding("NotPkcs12", "error", "secret {0!r} has content type {1!r}; API Management needs "
-                             "application/x-pkcs12 for a certificate".format(name, meta["content_type"]),
-                             "import the certificate into Key Vault as a certificate (PFX), not as a plain secret"))
-    return found, meta
-
-
-def _vnet_findings(module: Any, service: Dict[str, Any], firewall_on: bool) -> tuple:
-    from ._network import NetworkService, blocking_rule, has_endpoint
-
-    mode = str(service.get("virtual_network_type") or "None")
-    summary: Dict[str, Any] = {"mode": mode, "subnet_id": service.get("subnet_id"), "service_endpoint": None,
-                               "blocking_rules": {}}
-    if mode.lower() == "none" or not service.get("subnet_id"):
-        return [], summary
-    network = NetworkService(module)
-    subnet = network.get_subnet(service["subnet_id"])
-    found = []
-    if subnet is None:
-        found.append(finding("SubnetNotFound", "error", "the service's subnet {0} does not exist".format(
-            service["subnet_id"]), "check the service's virtual network configuration"))
-        return found, summary
-    summary["service_endpoint"] = has_endpoint(subnet, "Microsoft.KeyVault")
-    if not summary["service_endpoint"]:
-        found.append(finding("NoKeyVaultServiceEndpoint", "error" if firewall_on else "warning",
-                             "subnet {0!r} has no Microsoft.KeyVault service endpoint".format(subnet["name"]),
-                             "azure_apim.identity.apim_subnet_service_endpoint"))
-    nsg = network.get_nsg(subnet["network_security_group_id"]) if subnet.get("network_security_group_id") else None
-    for tag in ("AzureKeyVault", "AzureActiveDirectory"):
-        rule = blocking_rule(nsg["rules"], tag) if nsg else None
-        summary["blocking_rules"][tag] = rule["name"] if rule else None
-        if rule:
-            found.append(finding("NsgBlocks" + tag, "error", "outbound rule {0!r} (priority {1}) of NSG {2!r} "
-                                 "blocks TCP 443 to {3}".format(rule["name"], rule["priority"], nsg["name"], tag),
-                                 "azure_apim.identity.apim_nsg_outbound_rules with a priority below {0}".format(
-                                     rule["priority"])))
-    return found, summary
-
-
-def preflight(module: Any, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
-              vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
-    """Everything that decides whether API Management can read from the vault, as findings; never writes."""
-    from ._apim import ApimServices
-    from ._plan import resolve_planned
-
-    service = ApimServices(module).require(service_group, service_name)
-    vault = VaultService(module).require(vault_ref, vault_group)
-    findings: List[Dict[str, str]] = []
-    try:
-        identity = resolve_planned(module, service, identity_ref)
-    except AzureApimError as err:
-        findings.append(finding("IdentityNotEnabled", "error", err.msg, err.hint or ""))
-        identity = None
-    secret_name = None
-    if secret_ref:
-        secret_name = parse_secret_uri(secret_ref).name if secret_ref.lower().startswith("https://") else secret_ref
-    access = secret_access(module, vault, identity, secret_name) if identity else None
-    if access:
-        findings += _access_findings(access, identity)
-    vnet_found, vnet = _vnet_findings(module, service, firewall_fit(vault, None)["enabled"])
-    findings += vnet_found
-    secret = None
-    if secret_ref:
-        secret_found, secret = _secret_findings(module, vault, secret_ref, certificate)
-        findings += secret_found
-    return {"findings": findings, "permission_model": vault["permission_model"],
-            "vault": {k: vault.get(k) for k in ("id", "name", "tenant_id")}, "identity": identity,
-            "access": access, "network": vnet, "secret": secret}

@@ -7,7 +7,7 @@ Management's own read of the secret fails with Key Vault's 403 ForbiddenByRbac, 
 hostname write ("Failed to access KeyVault Secret ...") or as a failing ``keyVault.lastStatus`` on a named value.
 
 Every module that makes APIM read Key Vault through an identity uses :func:`until_accepted`: the caller has
-confirmed a grant exists (``_keyvault.secret_access``); when one of those grants is an RBAC role assignment
+confirmed a grant exists (``_secret_access.secret_access``); when one of those grants is an RBAC role assignment
 younger than the propagation window, the attempt is repeated with backoff until the service accepts the
 reference or the task deadline passes. Access-policy grants are effective at once and are never waited for.
 """

@@ -2,9 +2,12 @@
 """User-assigned managed identities (azure-mgmt-msi) as plain dicts."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._ids import parse_resource_id
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 RESOURCE_GROUP_API = "2022-09-01"
@@ -35,7 +38,7 @@ def same_location(a: Any, b: Any) -> bool:
 class IdentityService:
     """Reads and writes user-assigned identities through an AzureApimModule."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     @property

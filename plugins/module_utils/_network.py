@@ -9,13 +9,14 @@ properties as read, with only the endpoint list changed. NSG rules are written o
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._arm import API_VERSIONS
 from ._errors import AzureApimError
-from ._ids import parse_resource_id
 from ._lro import wait_poller
-from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 API_VERSION = API_VERSIONS["Microsoft.Network"]
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
@@ -142,7 +143,7 @@ def free_priorities(rules: List[Dict[str, Any]], count: int, start: int = MIN_PR
 class NetworkService:
     """Subnets and NSG rules through the generic ARM client (plain dicts out)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
 
     def _arm(self) -> Any:
@@ -186,30 +187,6 @@ class NetworkService:
         self.module.call(wait_poller, poller, self.module.deadline, "security rule", retry=())
 
 
-def apim_subnet_id(module: Any, resource_group: str, service_name: str) -> str:
-    """The subnet an API Management service is deployed in; a clear error when it is not in a virtual network."""
-    from ._apim import ApimServices
-
-    service = ApimServices(module).require(resource_group, service_name)
-    if not service.get("subnet_id") or str(service.get("virtual_network_type") or "None").lower() == "none":
-        raise AzureApimError("API Management service {0!r} is not deployed in a virtual network".format(service_name),
-                             code="NotInVirtualNetwork",
-                             hint="service endpoints and NSG rules only matter for services in External or "
-                                  "Internal virtual network mode")
-    return service["subnet_id"]
-
-
-def subnet_id_from_params(module: Any) -> str:
-    """The subnet the options name: ``subnet_id``, ``virtual_network`` + ``subnet``, or the service's subnet."""
-    params = module.params
-    if params.get("subnet_id"):
-        return str(parse_resource_id(params["subnet_id"], SUBNET_TYPE))
-    if params.get("service_name"):
-        return apim_subnet_id(module, params["service_resource_group"], params["service_name"])
-    return "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Network/virtualNetworks/{2}/subnets/{3}".format(
-        module.subscription_id, params["resource_group"], params["virtual_network"], params["subnet"])
-
-
 # -- engines of the two modules ------------------------------------------------------------------------------------
 
 def public_subnet(subnet: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -240,27 +217,6 @@ def endpoints_wanted(current: Dict[str, Any], service: str, locations: Optional[
     if present and not found:
         result.append({"service": service, "locations": list(locations or ["*"])})
     return result
-
-
-def subnet_endpoint_spec(service: NetworkService, subnet_id: str) -> Any:
-    """A ResourceSpec over the subnet whose only managed field is its service endpoint list."""
-    from ._state import ResourceSpec
-
-    holder: Dict[str, Any] = {}
-
-    def read() -> Optional[Dict[str, Any]]:
-        holder["subnet"] = service.get_subnet(subnet_id)
-        return holder["subnet"]
-
-    def update(current: Dict[str, Any], wanted: Dict[str, Any], paths: List[str]) -> None:
-        service.put_subnet(holder["subnet"], wanted["service_endpoints"])
-
-    return ResourceSpec(
-        what="subnet " + subnet_id.rsplit("/", 1)[-1], read=read, update=update,
-        predict=lambda current, wanted: dict(current or {}, **wanted),
-        comparators={"service_endpoints": endpoints_equal},
-        rerun_on=(APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED),
-    )
 
 
 def rule_properties(service_tag: str, priority: int, port: int, description: str) -> Dict[str, Any]:
@@ -302,39 +258,3 @@ def plan_rules(nsg: Dict[str, Any], tags: List[str], port: int, priority: Option
     for tag, value in zip(missing, chosen):
         plan[tag]["priority"] = value
     return plan
-
-
-def nsg_rule_spec(service: NetworkService, nsg_id: str, tag: str, port: int, planned: Dict[str, Any],
-                  owned_only: bool = False) -> Any:
-    """A ResourceSpec for "the subnet may reach ``tag`` on ``port``": our named rule, or an equivalent one.
-
-    ``owned_only`` (removal) looks at our named rule only, so an equivalent rule someone else made is never deleted.
-    """
-    from ._state import ResourceSpec
-
-    name = rule_name(tag)
-    description = "API Management to {0} (azure_apim.identity)".format(tag)
-
-    def read() -> Optional[Dict[str, Any]]:
-        nsg = service.get_nsg(nsg_id) or {"rules": []}
-        ours = next((r for r in nsg["rules"] if r["name"].lower() == name.lower()), None)
-        found = ours if owned_only else ours or next((r for r in nsg["rules"] if allows_outbound(r, tag, port)), None)
-        return None if found is None else dict(found, allows=allows_outbound(found, tag, port))
-
-    def write(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> None:
-        prio = (current or {}).get("priority") or planned["priority"]
-        service.put_rule(nsg_id, (current or {}).get("name") or name, rule_properties(tag, prio, port, description))
-
-    def predict(current: Optional[Dict[str, Any]], wanted: Dict[str, Any]) -> Dict[str, Any]:
-        prio = (current or {}).get("priority") or planned["priority"]
-        body = {"id": None, "name": (current or {}).get("name") or name}
-        body.update(rule_to_dict({"properties": rule_properties(tag, prio, port, description)}))
-        body.update(id=(current or {}).get("id"), name=(current or {}).get("name") or name, allows=True,
-                    provisioning_state="Succeeded")  # the module returns once Azure has applied the rule
-        return body
-
-    return ResourceSpec(
-        what="outbound rule to {0} in {1}".format(tag, nsg_id.rsplit("/", 1)[-1]), read=read,
-        create=lambda wanted: write(None, wanted), update=lambda current, wanted, paths: write(current, wanted),
-        delete=lambda current: service.delete_rule(current["id"]), predict=predict,
-    )

@@ -13,12 +13,15 @@ no longer exists or now has another principal (deleted and created again under t
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
 from urllib.parse import urlsplit
 
 from ._authz import AuthorizationService, assignment_name, builtin_role_name, parse_marker
 from ._ids import normalize_resource_id
 from ._keyvault import VaultService
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 MSI_API_VERSION = "2023-01-31"
 
@@ -107,7 +110,7 @@ class OrphanFinder:
     """Finds services' orphaned grants with one role-assignment list per subscription and no per-assignment read,
     one vault list, and one read per user-assigned identity a marker names that is no longer attached."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         self._identities: Dict[str, Optional[Dict[str, Any]]] = {}
         # read once per module run, shared by every service of a resource group

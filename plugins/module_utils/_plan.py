@@ -18,9 +18,11 @@ Entry shapes (every string compared case-insensitively):
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._errors import AzureApimError
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
+
 
 # What Terraform-style plans show for a value Azure assigns when it creates the object.
 UNKNOWN = "(known after apply)"
@@ -53,7 +55,7 @@ def is_unknown(value: Any) -> bool:
 class Assumptions:
     """The ``assume`` option of a module, consulted only in check mode."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: AzureApimModule) -> None:
         self.module = module
         raw = (module.params.get("assume") or {}) if module.check_mode else {}
         self.entries: Dict[str, List[Dict[str, str]]] = {
@@ -80,35 +82,6 @@ class Assumptions:
                          "assigns then show as {1!r}".format(what, UNKNOWN))
 
 
-def resolve_planned(module: Any, service: Dict[str, Any], reference: Optional[str]) -> Dict[str, Any]:
-    """``_apim.resolve_identity``, or in check mode the identity an earlier task plans to enable (``assume``).
-
-    A planned identity has ``principal_id`` (and for a user-assigned one ``client_id`` unless it already exists)
-    set to UNKNOWN and ``planned: True``; anything else raises the apply's IdentityNotEnabled error.
-    """
-    from ._apim import USER_ASSIGNED_TYPE, resolve_identity
-    from ._ids import resolve_resource_id
-
-    try:
-        return resolve_identity(service, reference, module.subscription_id)
-    except AzureApimError as err:
-        if err.code != "IdentityNotEnabled" or not getattr(module, "check_mode", False):
-            raise
-        key = identity_key(reference)
-        resource_id = None if key == "system" else resolve_resource_id(
-            reference, module.subscription_id, service["resource_group"], USER_ASSIGNED_TYPE)
-        assumptions = Assumptions(module)
-        if not assumptions.identity_enabled(service_key(service["resource_group"], service["name"]),
-                                            identity_key(reference, resource_id)):
-            raise
-        assumptions.warn("the {0} identity of API Management service {1!r}".format(
-            "system-assigned" if key == "system" else "user-assigned " + str(resource_id), service["name"]))
-        # None: the tenant checks then take the vault's (a new identity lives in the subscription's tenant)
-        tenant = (service.get("identity") or {}).get("tenant_id")
-        return {"kind": "system" if key == "system" else "user", "principal_id": UNKNOWN, "tenant_id": tenant,
-                "client_id": None if key == "system" else UNKNOWN, "resource_id": resource_id, "planned": True}
-
-
 def planned(**entries: List[Dict[str, str]]) -> Dict[str, List[Dict[str, str]]]:
     """The ``planned`` return value of a check run (empty kinds left out)."""
     return {kind: items for kind, items in entries.items() if items}
@@ -118,23 +91,6 @@ def merge_planned(into: Dict[str, List[Dict[str, str]]], more: Optional[Dict[str
     """Add the ``planned`` entries of one list item to the task's."""
     for kind, items in (more or {}).items():
         into.setdefault(kind, []).extend(items)
-
-
-def identities_planned(resource_group: str, name: str, before: Optional[Dict[str, Any]],
-                       after: Optional[Dict[str, Any]]) -> List[Dict[str, str]]:
-    """The identities a check run enables or attaches on a service (``before``/``after``: identity dicts)."""
-    from ._apim import split_identity_type
-    from ._ids import normalize_resource_id
-
-    before, after = before or {}, after or {}
-    service = service_key(resource_group, name)
-    entries = []
-    if split_identity_type(after.get("type"))[0] and not split_identity_type(before.get("type"))[0]:
-        entries.append({"service": service, "identity": "system"})
-    had = {normalize_resource_id(k) for k in before.get("user_assigned_identities") or {}}
-    entries.extend({"service": service, "identity": normalize_resource_id(k)}
-                   for k in after.get("user_assigned_identities") or {} if normalize_resource_id(k) not in had)
-    return entries
 
 
 def unknown_after_write(predicted: Any, created: bool) -> Any:

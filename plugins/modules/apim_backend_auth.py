@@ -211,7 +211,7 @@ auth:
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_policy as policy_xml
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     Policies, retry_on_etag_mismatch,
 )

@@ -369,13 +369,10 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-import base64
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
-from ansible_collections.azure_apim.identity.plugins.module_utils._plan import resolve_planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import until_accepted
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
@@ -428,20 +425,6 @@ MODULE_KWARGS: Dict[str, Any] = dict(
 Key = Tuple[str, str]
 
 
-def _inline_pfx(params: Dict[str, Any]) -> Optional[str]:
-    if params["certificate"]:
-        return params["certificate"]
-    if not params["certificate_path"]:
-        return None
-    try:
-        with open(params["certificate_path"], "rb") as handle:
-            return base64.b64encode(handle.read()).decode("ascii")
-    except OSError as err:
-        message = "Cannot read certificate_path {0!r}: {1}".format(params["certificate_path"], err.strerror)
-        raise AzureApimError(message, code="CertificateFileUnreadable",
-                             hint="check the path on the host running the task")
-
-
 def requested(module: AzureApimModule) -> List[Dict[str, Any]]:
     """The hostname options of this task: the O(hostnames) entries, or the top-level options as one entry."""
     p = module.params
@@ -477,45 +460,6 @@ def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
             code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
 
 
-def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any],
-              young: Optional[List[Dict[str, Any]]] = None) -> hn.Entry:
-    """One requested hostname (options ``p``), validated against Azure (refusals are raised here, before any
-    write). RBAC grants it relies on that may not have propagated yet are appended to ``young``."""
-    if hn.is_builtin({"host_name": p["host_name"]}):
-        raise AzureApimError("{0} is the service's built-in hostname; its certificate is managed by Azure".format(
-            p["host_name"]), code="BuiltInHostname", hint="bind a custom domain you own instead")
-    if p["state"] == "absent":
-        return hn.absent_entry(p["type"], p["host_name"])
-    pfx = _inline_pfx(p)
-    if pfx is not None:
-        info = hn.read_pfx_info(pfx, p["certificate_password"])
-        return hn.inline_entry(p["type"], p["host_name"], pfx, p["certificate_password"], info,
-                               p["default_ssl_binding"], p["negotiate_client_certificate"])
-    identity = resolve_planned(module, service, p["identity"] or "system")
-    current = hn.find_entry(service["hostname_configurations"],
-                            hn.entry_key({"type": hn.canonical_type(p["type"]), "host_name": p["host_name"]}))
-    vault = None
-    if p["key_vault_secret_id"]:
-        secret = parse_secret_uri(p["key_vault_secret_id"])  # refuses a /certificates/ URL with the /secrets/ form
-    else:
-        secret = hn.secret_named_by_current(current, p["key_vault"], p["secret_name"], p["secret_version"])
-        if secret is None:
-            secret, vault = hn.keyvault_secret_uri(module, None, p["key_vault"], p["secret_name"], p["secret_version"])
-    entry = hn.keyvault_entry(p["type"], p["host_name"], secret, identity, p["default_ssl_binding"],
-                              p["negotiate_client_certificate"])
-    if not hn.entry_satisfied(entry, current):
-        # Only a change is checked against Key Vault: an idempotent run reads nothing there.
-        if vault is None:
-            secret, vault = hn.keyvault_secret_uri(module, secret.uri, p["key_vault"], None, None)
-        pending = hn.refuse_keyvault_problems(module, service, identity, secret, vault)
-        if young is not None:
-            young.extend(pending)
-    if secret.version:
-        module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
-                    "renewals within 4 hours only for a versionless secret id)".format(p["host_name"], secret.version))
-    return entry
-
-
 def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
                 young: Optional[List[Dict[str, Any]]] = None) -> hn.Delta:
     """Every requested hostname validated; all refusals are collected and raised together, before any write."""
@@ -523,7 +467,7 @@ def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List
     refusals: List[Tuple[str, AzureApimError]] = []
     for options in requests:
         try:
-            entries.append(our_entry(module, service, options, young))
+            entries.append(hn.our_entry(module, service, options, young))
         except AzureApimError as err:
             refusals.append((entry_label(options), err))
     if refusals:

@@ -218,11 +218,12 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import USER_ASSIGNED_MODES, check_user_assigned_count
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import IdentityRequest, identity_spec, identity_result
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import (
+    USER_ASSIGNED_MODES, IdentityRequest, check_user_assigned_count, identities_planned, identity_result, identity_spec,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identities_planned, planned
+from ansible_collections.azure_apim.identity.plugins.module_utils._plan import planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(

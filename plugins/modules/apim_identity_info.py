@@ -187,8 +187,8 @@ auth:
 
 from typing import Any, Dict, List
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices, dependents_of
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities, service_view
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities, dependents_of, service_view
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._orphans import OrphanFinder
 

@@ -141,7 +141,7 @@ auth:
 from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import SEVERITIES, preflight
+from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import SEVERITIES, preflight
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 
 ARGUMENT_SPEC = dict(

@@ -176,7 +176,7 @@ auth:
 import re
 from typing import Any, Callable, Dict, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     SYSTEM_ASSIGNED, Loggers, retry_on_etag_mismatch,
 )

@@ -329,12 +329,12 @@ auth:
 import re
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ServiceIdentity
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
     SYSTEM_ASSIGNED, NamedValues, describe_status, last_status, retry_on_etag_mismatch, secret_readable,
     wait_for_secret,
 )
-from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal, redact
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal, redact, same_items
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_uri
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
@@ -432,11 +432,6 @@ def same_value(wanted: Any, have: Any) -> bool:
     return have is None or wanted == have
 
 
-def same_tags(wanted: Any, have: Any) -> bool:
-    """Tag lists as sets."""
-    return sorted(wanted or []) == sorted(have or [])
-
-
 def changes_for(paths: List[str], wanted: Dict[str, Any]) -> Dict[str, Any]:
     """The PATCH body (as option names): only the properties that differ."""
     top = {path.split(".")[0] for path in paths}
@@ -478,7 +473,7 @@ def spec_for(module: AzureApimModule, named_values: NamedValues) -> ResourceSpec
         update=lambda current, wanted, paths: named_values.update(name, current.get("etag"), changes_for(paths, wanted)),
         delete=lambda current: named_values.delete(name, current.get("etag")),
         predict=predict,
-        comparators={"key_vault": same_key_vault, "value": same_value, "tags": same_tags},
+        comparators={"key_vault": same_key_vault, "value": same_value, "tags": same_items},
         secret_keys=SECRET_KEYS,
     )
 

@@ -102,9 +102,8 @@ from typing import Any, Dict
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._network import (
-    NSG_TYPE, NetworkService, apim_subnet_id, nsg_rule_spec, plan_rules,
-)
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import apim_subnet_id, nsg_rule_spec
+from ansible_collections.azure_apim.identity.plugins.module_utils._network import NSG_TYPE, NetworkService, plan_rules
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(

@@ -205,7 +205,9 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import USER_ASSIGNED_MODES, check_user_assigned_count
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import (
+    USER_ASSIGNED_MODES, check_user_assigned_count,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_service import (
     SKUS, ServiceManager, check_service_params, service_result)
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule

@@ -129,8 +129,11 @@ from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import (
+    subnet_endpoint_spec, subnet_id_from_params,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._network import (
-    NetworkService, endpoints_wanted, public_subnet, subnet_endpoint_spec, subnet_id_from_params,
+    endpoints_wanted, NetworkService, public_subnet,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 

@@ -207,10 +207,9 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, principal_from_params,
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, grant, principal_from_params,
 )
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import grant
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identity_key, planned, service_key
 

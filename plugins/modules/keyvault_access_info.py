@@ -107,8 +107,11 @@ auth:
 
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
+    PRINCIPAL_OPTIONS, principal_from_params,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    PRINCIPAL_OPTIONS, SECRET_READ_ACTION, AuthorizationService, allows_data_action, covers, principal_from_params,
+    SECRET_READ_ACTION, allows_data_action, AuthorizationService, covers,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import VaultService

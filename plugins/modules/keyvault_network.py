@@ -73,9 +73,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import (
-    BYPASS_OFF, BYPASS_ON, VaultService, trusted_services_spec,
-)
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import trusted_services_spec
+from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import BYPASS_OFF, BYPASS_ON, VaultService
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 

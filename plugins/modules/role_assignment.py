@@ -226,10 +226,10 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, AuthorizationService, assignment_desired, assignment_spec,
-    marked_description, principal_from_params,
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, assignment_desired, assignment_spec, principal_from_params,
 )
+from ansible_collections.azure_apim.identity.plugins.module_utils._authz import AuthorizationService, marked_description
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure

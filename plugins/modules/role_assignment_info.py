@@ -114,8 +114,11 @@ auth:
 
 from typing import Any, Dict
 
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
+    PRINCIPAL_OPTIONS, principal_from_params,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    PRINCIPAL_OPTIONS, AuthorizationService, normalize_scope, principal_from_params, role_guid,
+    AuthorizationService, normalize_scope, role_guid,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule

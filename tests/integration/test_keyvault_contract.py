@@ -30,7 +30,7 @@ def _identity(module: Any, which: str) -> dict:
 
 
 def test_access_policy_vault_system_identity_can_read(local_azure: Any, seeded: dict) -> None:
-    from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import secret_access
+    from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import secret_access
 
     module = kv_worlds.helper_module(local_azure)
     report = secret_access(module, "https://kv-ap.vault.azure.net/secrets/api-cert", _identity(module, "system"))
@@ -42,7 +42,7 @@ def test_access_policy_vault_system_identity_can_read(local_azure: Any, seeded: 
 
 
 def test_access_policy_vault_user_identity_has_no_access(local_azure: Any, seeded: dict) -> None:
-    from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import secret_access
+    from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import secret_access
 
     module = kv_worlds.helper_module(local_azure)
     report = secret_access(module, "kv-ap", _identity(module, "id-apim-kv"))
@@ -51,7 +51,7 @@ def test_access_policy_vault_user_identity_has_no_access(local_azure: Any, seede
 
 
 def test_rbac_secret_scope_counts_only_for_that_secret(local_azure: Any, seeded: dict) -> None:
-    from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import secret_access
+    from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import secret_access
 
     module = kv_worlds.helper_module(local_azure)
     ident = _identity(module, "id-apim-kv")
@@ -64,7 +64,7 @@ def test_rbac_secret_scope_counts_only_for_that_secret(local_azure: Any, seeded:
 
 
 def test_firewall_fit(local_azure: Any, seeded: dict) -> None:
-    from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import secret_access
+    from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import secret_access
 
     module = kv_worlds.helper_module(local_azure)
     user = secret_access(module, "kv-fw", _identity(module, "id-apim-kv"))
@@ -78,7 +78,7 @@ def test_firewall_fit(local_azure: Any, seeded: dict) -> None:
 
 def test_tenant_mismatch_and_missing_vault(local_azure: Any, seeded: dict) -> None:
     from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-    from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import secret_access
+    from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import secret_access
 
     module = kv_worlds.helper_module(local_azure)
     ident = dict(_identity(module, "system"), tenant_id="99999999-9999-4999-8999-999999999999")

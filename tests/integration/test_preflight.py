@@ -78,7 +78,7 @@ def test_plain_secret_as_certificate_missing_secret_and_fail_on(
     extra = {"pf_vault": "kv-ap", "pf_secret": "plain", "pf_certificate": True, "pf_fail_on": "never"}
     result = playbook("preflight_one", extra_vars=extra)
     assert result.rc == 0, result.explain()
-    assert _codes(result.task(TASK)) == {"NoSecretAccess": "error", "NotPkcs12": "error"}
+    assert _codes(result.task(TASK)) == {"NoSecretAccess": "error", "NotACertificate": "error"}
     missing = playbook("preflight_one", extra_vars={"pf_vault": "kv-ap", "pf_secret": "nope", "pf_fail_on": "never"})
     assert "SecretNotFound" in _codes(missing.task(TASK))
 

@@ -8,7 +8,9 @@ import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import same_identity_client
+from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_id
+from ansible_collections.azure_apim.identity.plugins.module_utils._pfx import days_until, read_pfx_info
 
 from .pfx_util import make_pfx
 
@@ -42,7 +44,7 @@ def ours(secret: str = KV, identity=None, **flags):
     (None, None, True),
 ])
 def test_secret_ids_normalised(wanted, current, same):
-    assert hn.same_secret_id(wanted, current) is same
+    assert same_secret_id(wanted, current) is same
 
 
 @pytest.mark.parametrize("wanted, current, same", [
@@ -50,7 +52,7 @@ def test_secret_ids_normalised(wanted, current, same):
     ("ABC", "abc", True), ("abc", None, False), (None, "abc", False),
 ])
 def test_identity_client_ids(wanted, current, same):
-    assert hn.same_identity_client(wanted, current) is same
+    assert same_identity_client(wanted, current) is same
 
 
 @pytest.mark.parametrize("entry, builtin", [
@@ -160,24 +162,24 @@ def test_dropped_entries_exclude_builtin_and_deliberate_removals():
     (None, None), ("not a date", None), (dt.datetime(2030, 1, 11), 10),
 ])
 def test_days_until(expiry, days):
-    assert hn.days_until(expiry, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)) == days
+    assert days_until(expiry, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)) == days
 
 
 def test_inline_pfx_is_read_and_wrong_password_is_refused_without_echo():
     blob = make_pfx("api.contoso.com", days=10, password="Pfx-Pass-42")
-    info = hn.read_pfx_info(base64.b64encode(blob).decode(), "Pfx-Pass-42")
+    info = read_pfx_info(base64.b64encode(blob).decode(), "Pfx-Pass-42")
     assert info["subject"] == "CN=api.contoso.com" and len(info["thumbprint"]) == 40
-    assert 8 <= hn.days_until(info["expiry"]) <= 10
+    assert 8 <= days_until(info["expiry"]) <= 10
     with pytest.raises(AzureApimError) as err:
-        hn.read_pfx_info(base64.b64encode(blob).decode(), "wrong-Pass-99")
+        read_pfx_info(base64.b64encode(blob).decode(), "wrong-Pass-99")
     assert "password" in str(err.value) and "wrong-Pass-99" not in str(err.value)
     with pytest.raises(AzureApimError, match="not base64"):
-        hn.read_pfx_info("%%%not-base64%%%", None)
+        read_pfx_info("%%%not-base64%%%", None)
 
 
 def test_inline_entry_is_satisfied_by_thumbprint_and_public_view_has_no_secret():
     blob = base64.b64encode(make_pfx("api.contoso.com")).decode()
-    info = hn.read_pfx_info(blob, None)
+    info = read_pfx_info(blob, None)
     wanted = hn.inline_entry("Proxy", "api.contoso.com", blob, "pw", info, None, None)
     applied = hn.apply_delta([BUILTIN], [wanted])[0]
     stored = dict(applied[1], encoded_certificate=None, certificate_password=None)  # GET never returns them

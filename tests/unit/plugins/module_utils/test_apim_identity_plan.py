@@ -1,9 +1,10 @@
 """Identity planning, PATCH bodies, removals and dependents of API Management services (pure helpers)."""
 import pytest
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import (
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import (
     MAX_USER_ASSIGNED, check_user_assigned_count, dependents_error, dependents_of, identity_patch, plan_identity,
-    removed_identities, same_identity_keys, same_identity_type, with_user_assigned_list)
+    removed_identities, same_identity_keys, same_identity_type, with_user_assigned_list,
+)
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_service import (
     check_service_params, create_body, update_body)

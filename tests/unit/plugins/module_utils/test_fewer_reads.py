@@ -8,16 +8,15 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import (
-    ServiceIdentity, _final_service, is_system_reference,
-)
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim import _final_service, is_system_reference
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import (
     IdentityPlanner, IdentityRequest, attached_identities,
 )
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import assignment_spec
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import assignment_spec
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import ci_equal
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import access_policy_spec
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import access_policy_spec
 from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure, needs_write
 

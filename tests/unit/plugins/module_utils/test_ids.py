@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import (
     build_resource_id, normalize_resource_id, parse_resource_id, parse_secret_uri, resolve_resource_id,
-    same_resource_id, same_secret_uri, vault_dns_suffix,
+    same_resource_id, same_secret_uri, split_secret_ref, vault_dns_suffix,
 )
 
 UAI = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a"
@@ -130,3 +130,12 @@ def test_same_secret_uri_ignores_case_and_slash():
 ])
 def test_vault_dns_suffix(url, suffix):
     assert vault_dns_suffix(url) == suffix
+
+
+@pytest.mark.parametrize("ref, expected", [
+    ("api-cert", ("api-cert", None)),
+    ("https://kv.vault.azure.net/secrets/api-cert", ("api-cert", None)),
+    ("HTTPS://kv.vault.azure.net/secrets/api-cert/abc123", ("api-cert", "abc123")),
+])
+def test_split_secret_ref(ref, expected):
+    assert split_secret_ref(ref) == expected

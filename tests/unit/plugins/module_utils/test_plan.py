@@ -8,8 +8,10 @@ from typing import Any, Optional
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._access import resolve_planned
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import identities_planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._plan import (
-    UNKNOWN, Assumptions, identities_planned, merge_planned, resolve_planned, unknown_after_write,
+    UNKNOWN, Assumptions, merge_planned, unknown_after_write,
 )
 
 SUB = "00000000-0000-0000-0000-000000000001"

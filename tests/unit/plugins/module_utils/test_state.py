@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import (
-    REDACTED, ci_equal, deep_merge, set_equal, differences, exact, id_equal, merge_tags, redact, remove_keyed, replace_keyed, upsert_keyed,
+    REDACTED, ci_equal, ci_set_equal, deep_merge, set_equal, differences, exact, id_equal, merge_tags, redact,
+    remove_keyed, same_items, replace_keyed, upsert_keyed,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
@@ -253,3 +254,23 @@ def test_lost_status_url_is_judged_by_what_the_resource_holds(stored, ok):
         ensure(spec, "present", {"tags": {"a": "1"}}, check_mode=False, deadline=Deadline(60))
     assert caught.value.code == "OperationStatusLost" and "re-run" in caught.value.msg
     assert caught.value.extra.get("holds") == stored
+
+
+@pytest.mark.parametrize("a, b, equal", [
+    (["Get", "list"], ["list", "get"], True),
+    (["get", "get"], ["GET"], True),
+    (["get"], ["get", "list"], False),
+    (None, [], True),
+])
+def test_ci_set_equal(a, b, equal):
+    assert ci_set_equal(a, b) is equal
+
+
+@pytest.mark.parametrize("a, b, equal", [
+    (["b", "a"], ["a", "b"], True),
+    (["a"], ["A"], False),
+    (["a", "a"], ["a"], False),
+    (None, [], True),
+])
+def test_same_items(a, b, equal):
+    assert same_items(a, b) is equal

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_hostnames import read_pfx_info
+from ansible_collections.azure_apim.identity.plugins.module_utils._pfx import read_pfx_info
 from ansible_collections.azure_apim.identity.plugins.modules import apim_custom_domain as mod
 from ansible_collections.azure_apim.identity.plugins.modules import apim_custom_domain_info as info_mod
 
