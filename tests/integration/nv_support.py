@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 # assert_no_secret: imported from here by the named value and logger tests
-from harness.quartet import Quartet, assert_no_secret, run_quartet, runs_of  # noqa: F401
+from harness.quartet import Quartet, assert_no_secret, run_quartet, runs_of  # noqa: F401  # pylint: disable=unused-import
 
 RG = "rg-nv"
 SERVICE = "apim-nv"

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import yaml
 
 # assert_no_secret: imported from here by the site plan tests
-from harness.quartet import assert_no_secret, run_quartet, runs_of  # noqa: F401
+from harness.quartet import assert_no_secret, run_quartet, runs_of  # noqa: F401  # pylint: disable=unused-import
 from integration.harness import REPO_ROOT
 
 RG = "rg-apim-demo"
