@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 from ._access import resolve_planned
 from ._apim import same_identity_client, service_to_dict
-from ._errors import AzureApimError, code_of, status_of
+from ._errors import AzureApimError
 from ._ids import SecretUri, parse_secret_uri, same_secret_id
 from ._lro import is_transitional, provisioning_state, wait_until_settled
 from ._pfx import days_until, parse_iso_time, read_pfx_info
 from ._plan import UNKNOWN
-from ._retry import APIM_OPERATION_IN_PROGRESS, Deadline, TransientKind
+from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED, Deadline, TransientKind
 from ._secret_access import keyvault_secret_uri, refuse_keyvault_problems
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -40,33 +40,7 @@ OPTIONAL_FLAGS = ("default_ssl_binding", "negotiate_client_certificate")
 Entry = Dict[str, Any]
 Delta = List[Entry]
 
-
-class _ServiceTransitioning(TransientKind):
-    """APIM's answer to a write while another operation on the service runs: 409 "Conflict" + "transitioning".
-
-    The generic code "Conflict" is also used for real conflicts (a hostname in use elsewhere), so the message
-    decides; those are not retried.
-    """
-
-    def matches(self, err: BaseException) -> bool:
-        if status_of(err) != 409 or (code_of(err) or "").lower() not in self.codes:
-            return False
-        text = str(getattr(err, "msg", None) or err).lower()
-        return "transitioning" in text or "in progress" in text or "try the request again later" in text
-
-
-APIM_SERVICE_TRANSITIONING = _ServiceTransitioning(
-    "apim_service_transitioning", frozenset({409}), frozenset({"conflict"}),
-    "another operation on the API Management service is still running",
-)
-
-# The PATCH carries the ETag of the read it was merged from; 412 means another writer changed the service in
-# between, so the whole read -> merge -> write cycle runs again (never the stale write).
-SERVICE_CHANGED = TransientKind(
-    "service_changed", frozenset({412}), frozenset(),
-    "another writer changed the service's hostname list since it was read",
-)
-
+# A hostname write re-runs read -> merge -> write while APIM is busy and after a 412 (see _retry).
 RERUN_ON: Tuple[TransientKind, ...] = (APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED)
 
 

@@ -224,7 +224,7 @@ APIM_SERVICE_TRANSITIONING = TransientKind(
     frozenset({409}),
     frozenset({"conflict"}),
     "API Management is still applying an earlier update to the service",
-    frozenset({"transitioning", "try the request again later", "is being updated"}),
+    frozenset({"transitioning", "try the request again later", "is being updated", "in progress"}),
 )
 
 # A new identity's service principal takes a while to replicate across Entra ID; until it has,
