@@ -22,7 +22,8 @@ import pytest
 
 from reliability.conftest import require_modules
 from reliability.snapshot import foreign_view
-from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, domain_vaults, ids, rel_world
+from reliability.worlds import (DOMAIN_HOST, DOMAIN_RBAC_VAULT, FAST, FOREIGN_IDENTITY, RG, SERVICE, attached, ids,
+                                rel_world, seed_rbac_domain, service_of)
 
 require_modules("apim_identity", "apim_named_value", "apim_subnet_service_endpoint", "user_assigned_identity",
                 "apim_custom_domain", "keyvault_access")
@@ -135,16 +136,6 @@ def test_slow_token_endpoint_within_the_deadline_is_waited_for(rel, record):
 # --- 33: 412, another writer between our read and our write ---------------------------------------------------------
 
 
-def _service(rel, state=None) -> dict:
-    state = state or rel.state()
-    return state["resources"][ids(rel.azure.subscription_id)["service"].lower()]
-
-
-def _attached(service: dict) -> set[str]:
-    users = (service.get("identity") or {}).get("userAssignedIdentities") or {}
-    return {key.rsplit("/", 1)[-1].lower() for key in users}
-
-
 def _concurrent(rel, method: str, path: str, api_version: str, body: dict) -> dict[str, Any]:
     """A fault rule: when our write `method path$` arrives, the other writer's request goes first (and finishes)."""
     return {"method": method, "path": path.rsplit("/", 1)[-1] + "$", "times": 1,
@@ -177,8 +168,8 @@ def test_service_identity_patch_keeps_the_other_writers_identity(rel, record):
     runs = rel.quartet("apim_identity", args, faults=[fault])
     apply = runs["apply"]
     _refused_then_applied(apply, "PATCH", f"/service/{SERVICE}")
-    service = _service(rel, runs["apply_again"].state)
-    assert _attached(service) == {FOREIGN_IDENTITY, "id-rel-a", "id-rel-b"}, "both writers' identities are attached"
+    service = service_of(rel, runs["apply_again"].state)
+    assert attached(service) == {FOREIGN_IDENTITY, "id-rel-a", "id-rel-b"}, "both writers' identities are attached"
     assert service["tags"] == theirs["tags"], "the other writer's tags are kept"
     rel.assert_foreign_unchanged(before, foreign_view(runs["apply_again"].state,
                                                       shared={sid["service"]: ["identity", "tags"]}))
@@ -235,8 +226,8 @@ def test_named_value_update_keeps_the_other_writers_tags(rel, record):
 
 
 IDENTITY_ARGS = {"resource_group": RG, "service_name": SERVICE, "user_assigned_identities": ["id-rel-a"]}
-HOST = "api.rel.contoso.com"
-KV_RBAC = "kv-rel-dom-rbac"
+HOST = DOMAIN_HOST
+KV_RBAC = DOMAIN_RBAC_VAULT
 
 
 def _seed_plain(rel) -> None:
@@ -245,7 +236,8 @@ def _seed_plain(rel) -> None:
 
 def _seed_slow_lro(rel) -> None:
     # An APIM update that takes 10 Azure minutes at real speed: far beyond the task's timeout.
-    rel.seed(rel_world(), time_scale=1.0, apim_update_s=600.0, identity_replication_s=0.0)
+    # Identity replication stays at its realistic default.
+    rel.seed(rel_world(), time_scale=1.0, apim_update_s=600.0)
 
 
 def _seed_lost_status_slow(rel) -> None:
@@ -259,16 +251,9 @@ def _seed_unregistered(rel) -> None:
 
 
 def _seed_rbac_forever(rel) -> None:
-    # The grant never propagates within the task (the local Azure's realistic 10 minutes, at real speed).
-    rel.seed(rel_world(), time_scale=1.0, rbac_propagation_s=600.0, identity_replication_s=0.0, apim_update_s=1.0)
-    vaults = domain_vaults()
-    vaults["resource_groups"][0]["key_vaults"].append(
-        {"name": KV_RBAC, "rbac": True,
-         "secrets": [{"name": "api-rel-contoso-com", "certificate": {"subject": "CN=" + HOST, "days": 365}}]})
-    rel.admin.seed(vaults)
-    grant = rel.run("keyvault_access", {"vault": KV_RBAC, "vault_resource_group": RG, "service_name": SERVICE,
-                                        "service_resource_group": RG, "secret_permissions": ["get", "list"]})
-    assert not grant.failed and grant.changed, grant.explain()
+    # The grant never propagates within the task (the local Azure's realistic 10 minutes, at real speed); identity
+    # replication stays at its realistic default.
+    seed_rbac_domain(rel, {"time_scale": 1.0, "rbac_propagation_s": 600.0, "apim_update_s": 1.0})
 
 
 def _fault(**rule: Any) -> Callable[[Any], None]:

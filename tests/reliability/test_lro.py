@@ -14,7 +14,7 @@ import pytest
 
 from reliability.conftest import require_modules, wait_for
 from reliability.snapshot import foreign_view
-from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, ids, rel_world
+from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, attached, ids, rel_world, service_of
 
 require_modules("apim_identity")
 
@@ -23,16 +23,6 @@ MODULE = "apim_identity"
 
 def _args(*names: str, **extra: object) -> dict:
     return {"resource_group": RG, "service_name": SERVICE, "user_assigned_identities": list(names), **extra}
-
-
-def _service(rel, state=None) -> dict:
-    state = state or rel.state()
-    return state["resources"][ids(rel.azure.subscription_id)["service"].lower()]
-
-
-def _attached(service: dict) -> set[str]:
-    users = (service.get("identity") or {}).get("userAssignedIdentities") or {}
-    return {key.rsplit("/", 1)[-1].lower() for key in users}
 
 
 def _foreign(rel, state) -> dict:
@@ -53,7 +43,7 @@ def test_service_patch_throttled_without_retry_after(rel, record):
     patches = apply.requests.matching("PATCH", f"/service/{SERVICE}")
     assert [e["status"] for e in patches] == [429, 429, 202], apply.explain()
     state = runs["apply_again"].state
-    assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.assert_foreign_unchanged(before, _foreign(rel, state))
     record(writes=len(apply.writes()), reruns=0)
 
@@ -76,7 +66,7 @@ def test_long_running_update_polls_by_retry_after(rel, record):
     assert len(polls) >= 2 and all(later["time"] - earlier["time"] >= 2.5
                                    for earlier, later in zip(polls, polls[1:])), "polls must wait for Retry-After"
     state = runs["apply_again"].state
-    assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     assert apply.result["identity"]["type"] == "SystemAssigned, UserAssigned"
     rel.assert_foreign_unchanged(before, _foreign(rel, state))
     record(writes=len(apply.writes()), reruns=0)
@@ -91,7 +81,7 @@ def test_update_outliving_the_timeout_is_adopted_by_a_rerun(rel, record):
     text = first.msg.lower()
     assert "still" in text and "re-run" in text, first.msg
     assert [e["method"] for e in first.writes()] == ["PATCH"]
-    assert _service(rel)["properties"]["provisioningState"] == "Updating"
+    assert service_of(rel)["properties"]["provisioningState"] == "Updating"
 
     rerun = rel.run(MODULE, _args("id-rel-a"))
     assert not rerun.failed, rerun.explain()
@@ -99,7 +89,7 @@ def test_update_outliving_the_timeout_is_adopted_by_a_rerun(rel, record):
     assert rerun.writes() == [], rerun.explain()
     assert len(_service_requests(rerun, "GET")) >= 2, "the re-run waits while the service is Updating"
     state = rerun.state
-    assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.idempotent(MODULE, _args("id-rel-a"))
     rel.assert_foreign_unchanged(before, _foreign(rel, state))
     record(writes=len(first.writes()), reruns=1)
@@ -144,8 +134,8 @@ def test_conflict_while_another_writer_updates_is_merged(rel, record):
     # Our second PATCH came after the service settled again (re-read, not a blind replay).
     assert len(_service_requests(run, "GET")) >= 2
     state = run.state
-    service = _service(rel, state)
-    assert _attached(service) == {FOREIGN_IDENTITY, "id-rel-a", "id-rel-b"}, "both writers' changes are present"
+    service = service_of(rel, state)
+    assert attached(service) == {FOREIGN_IDENTITY, "id-rel-a", "id-rel-b"}, "both writers' changes are present"
     assert service["tags"] == {"owner": "other-team", "changed-by": "other-writer"}
     rel.idempotent(MODULE, _args("id-rel-a"))
     rel.assert_foreign_unchanged(before, foreign_view(state, shared={sid["service"]: ["identity", "tags"]}))
@@ -168,12 +158,12 @@ def test_failed_operation_reports_azure_code_and_message(rel, record):
     assert [e["method"] for e in run.writes()] == ["PATCH"], "a failed operation is reported, not blindly retried"
     # Azure rolled the change back: everything, the service included, is as before.
     rel.assert_foreign_unchanged(before, foreign_view(run.state))
-    assert _attached(_service(rel, run.state)) == {FOREIGN_IDENTITY}
+    assert attached(service_of(rel, run.state)) == {FOREIGN_IDENTITY}
 
     rerun = rel.run(MODULE, _args("id-rel-a"))
     assert not rerun.failed and rerun.changed, rerun.explain()
     assert [e["method"] for e in rerun.writes()] == ["PATCH"]
     rel.idempotent(MODULE, _args("id-rel-a"))
-    assert _attached(_service(rel)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.assert_foreign_unchanged(_foreign(rel, before_state), _foreign(rel, rel.state()))
     record(writes=len(run.writes()) + len(rerun.writes()), reruns=1)

@@ -16,45 +16,21 @@ import pytest
 
 from reliability.conftest import require_modules
 from reliability.snapshot import foreign_view
-from reliability.worlds import FAST, FOREIGN_IDENTITY, RG, SERVICE, VAULT, domain_vaults, ids, rel_world
+from reliability.worlds import (DOMAIN_HOST, DOMAIN_RBAC_VAULT, FAST, FOREIGN_IDENTITY, RG, SERVICE, VAULT, attached,
+                                ids, rel_world, seed_rbac_domain, service_of)
 
 require_modules("apim_custom_domain", "apim_identity", "keyvault_access")
 
-HOST = "api.rel.contoso.com"
-KV_RBAC = "kv-rel-dom-rbac"
+HOST = DOMAIN_HOST
+KV_RBAC = DOMAIN_RBAC_VAULT
 CERT = f"https://{KV_RBAC}.vault.azure.net/secrets/api-rel-contoso-com"
 # The RBAC propagation keeps the local Azure's realistic default (600 Azure s = 12 s of wall clock at FAST's
 # time_scale): the grant the scenario makes is not effective yet when the hostname write is first sent.
 PROPAGATING = dict(FAST, rbac_propagation_s=600.0)
 
 
-def _service(rel, state=None) -> dict:
-    state = state or rel.state()
-    return state["resources"][ids(rel.azure.subscription_id)["service"].lower()]
-
-
 def _hosts(service: dict) -> dict[str, dict]:
     return {h["hostName"].lower(): h for h in service["properties"]["hostnameConfigurations"]}
-
-
-def _attached(service: dict) -> set[str]:
-    users = (service.get("identity") or {}).get("userAssignedIdentities") or {}
-    return {key.rsplit("/", 1)[-1].lower() for key in users}
-
-
-def _seed_rbac_domain(rel) -> None:
-    """The base world, the domain vaults, and an RBAC vault holding the certificate; then the service's system
-    identity is granted Key Vault Secrets User on it by keyvault_access (a grant made now, still propagating)."""
-    rel.seed(rel_world(), **PROPAGATING)
-    vaults = domain_vaults()
-    vaults["resource_groups"][0]["key_vaults"].append(
-        {"name": KV_RBAC, "rbac": True,
-         "secrets": [{"name": "api-rel-contoso-com", "certificate": {"subject": "CN=" + HOST, "days": 365}}]})
-    rel.admin.seed(vaults)
-    grant = rel.run("keyvault_access", {"vault": KV_RBAC, "vault_resource_group": RG, "service_name": SERVICE,
-                                        "service_resource_group": RG, "secret_permissions": ["get", "list"]})
-    assert not grant.failed and grant.changed, grant.explain()
-    rel.admin.clear_requests()
 
 
 def _dom_args(**extra: Any) -> dict:
@@ -72,22 +48,22 @@ def _refused_patches(run) -> list:
 
 @pytest.mark.scenario(24, "RBAC grant still propagating before a hostname write")
 def test_hostname_write_waits_for_rbac_propagation(rel, record):
-    _seed_rbac_domain(rel)
+    seed_rbac_domain(rel, PROPAGATING)
     before = rel.state()
     runs = rel.quartet("apim_custom_domain", _dom_args(timeout=300))
     apply = runs["apply"]
     assert _refused_patches(apply), "the first write was not refused: nothing was propagating\n" + apply.explain()
     after = runs["apply_again"].state
-    hosts = _hosts(_service(rel, after))
+    hosts = _hosts(service_of(rel, after))
     assert hosts[HOST]["keyVaultId"] == CERT and hosts[HOST]["certificate"]["subject"] == "CN=" + HOST
-    assert set(_hosts(_service(rel, before))) <= set(hosts), "a hostname that was there is gone"
+    assert set(_hosts(service_of(rel, before))) <= set(hosts), "a hostname that was there is gone"
     rel.assert_foreign_unchanged(_foreign(rel, before), _foreign(rel, after))
     record(writes=len(apply.writes()), reruns=0)
 
 
 @pytest.mark.scenario(25, "RBAC propagation outlasts the task timeout")
 def test_propagation_deadline_names_the_grant_and_loses_nothing(rel, record):
-    _seed_rbac_domain(rel)
+    seed_rbac_domain(rel, PROPAGATING)
     before = rel.state()
     run = rel.run("apim_custom_domain", _dom_args(timeout=4))
     assert run.failed, run.explain()
@@ -96,7 +72,7 @@ def test_propagation_deadline_names_the_grant_and_loses_nothing(rel, record):
     assert "granted at" in message and "up to 10 minutes" in message and "re-run" in message, message
     assert all(e["method"] == "PATCH" and e["status"] == 400 for e in run.writes()), run.explain()
     after = rel.state()
-    assert _hosts(_service(rel, after)) == _hosts(_service(rel, before))
+    assert _hosts(service_of(rel, after)) == _hosts(service_of(rel, before))
     rel.assert_foreign_unchanged(_foreign(rel, before), _foreign(rel, after))
     record(writes=len(run.writes()), reruns=0)
 
@@ -127,7 +103,7 @@ def test_empty_read_is_an_error_never_absent(rel, record):
     assert rel.state()["resources"] == before["resources"]
     runs = rel.quartet("apim_identity", {"resource_group": RG, "service_name": SERVICE,
                                          "user_assigned_identities": ["id-rel-a"]})
-    assert _attached(_service(rel, runs["apply_again"].state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, runs["apply_again"].state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     record(writes=len(runs["apply"].writes()), reruns=1)
 
 
@@ -142,7 +118,7 @@ def test_garbage_retry_after_is_retried_with_default_backoff(rel, record):
     patches = runs["apply"].requests.matching("PATCH", f"/service/{SERVICE}")
     assert [e["status"] for e in patches][:1] == [429] and len(patches) == 2, runs["apply"].explain()
     state = runs["apply_again"].state
-    assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.assert_foreign_unchanged(before, _foreign_identity(rel, state))
     record(writes=len(runs["apply"].writes()), reruns=0)
 
@@ -163,7 +139,7 @@ def test_lost_status_url_re_reads_and_reports_the_applied_change(rel, record):
     assert [e["status"] for e in apply.requests.matching("GET", "/operationresults/")][:1] == [404], apply.explain()
     assert [e["method"] for e in apply.writes()] == ["PATCH"], "the write must not be sent twice\n" + apply.explain()
     state = runs["apply_again"].state
-    assert _attached(_service(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
+    assert attached(service_of(rel, state)) == {FOREIGN_IDENTITY, "id-rel-a"}
     rel.assert_foreign_unchanged(before, _foreign_identity(rel, state))
     record(writes=1, reruns=0)
 
@@ -176,7 +152,7 @@ def test_disabling_the_system_identity_warns_of_the_grants_it_leaves(rel, record
                                         "service_name": SERVICE, "service_resource_group": RG, "identity": "system"})
     assert not grant.failed and grant.changed, grant.explain()
     state = rel.state()
-    principal = _service(rel, state)["identity"]["principalId"]
+    principal = service_of(rel, state)["identity"]["principalId"]
     assignments_before = {k: v for k, v in state["resources"].items() if "/roleassignments/" in k}
     run = rel.run("apim_identity", {"resource_group": RG, "service_name": SERVICE, "system_assigned": False})
     assert not run.failed and run.changed, run.explain()
@@ -185,7 +161,7 @@ def test_disabling_the_system_identity_warns_of_the_grants_it_leaves(rel, record
     after = rel.state()
     assert {k: v for k, v in after["resources"].items() if "/roleassignments/" in k} == assignments_before, \
         "disabling an identity must not remove grants by itself"
-    assert _attached(_service(rel, after)) == {FOREIGN_IDENTITY}
+    assert attached(service_of(rel, after)) == {FOREIGN_IDENTITY}
     record(writes=len(run.writes()), reruns=0)
 
 
@@ -230,7 +206,7 @@ def test_principal_rotation_orphans_are_listed_and_removed(rel, record):
                          ("role_assignment", dict(system, scope=sid["rbac_vault"], role="Key Vault Secrets User"))):
         grant = rel.run(module, args)
         assert not grant.failed and grant.changed, grant.explain()
-    old = _service(rel)["identity"]["principalId"]
+    old = service_of(rel)["identity"]["principalId"]
     for enabled in (False, True):
         flip = rel.run("apim_identity", {"resource_group": RG, "service_name": SERVICE, "system_assigned": enabled})
         assert not flip.failed and flip.changed, flip.explain()
@@ -238,7 +214,7 @@ def test_principal_rotation_orphans_are_listed_and_removed(rel, record):
     regrant = rel.run("role_assignment", dict(system, scope=sid["rbac_vault"], role="Key Vault Secrets User"))
     assert not regrant.failed and regrant.changed, regrant.explain()
     state = rel.state()
-    new = _service(rel, state)["identity"]["principalId"]
+    new = service_of(rel, state)["identity"]["principalId"]
     assert new != old
     found = _orphans(rel, check=True)
     assert [(g["principal_id"], g["scope"].lower()) for g in found["role_assignments"]] == [

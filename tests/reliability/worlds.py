@@ -8,7 +8,7 @@ secrets) are seeded so every scenario can prove it leaves them identical.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Optional
 
 RG = "rg-rel"
 SERVICE = "apim-rel"
@@ -104,3 +104,36 @@ def domain_vaults(service: str = SERVICE) -> dict[str, Any]:
 def secret_uri(name: str, vault: str = DOM_VAULT) -> str:
     """A versionless secret identifier."""
     return f"https://{vault}.vault.azure.net/secrets/{name}"
+
+
+# A custom domain whose certificate lives in an Azure RBAC vault (scenarios 24-25 and 34).
+DOMAIN_HOST = "api.rel.contoso.com"
+DOMAIN_RBAC_VAULT = "kv-rel-dom-rbac"
+
+
+def seed_rbac_domain(rel: Any, config: dict[str, Any]) -> None:
+    """The base world (local-Azure ``config``), the domain vaults, and an RBAC vault holding the certificate; then the
+    service's system identity is granted Key Vault Secrets User on it by keyvault_access (a grant made now, still
+    propagating). The request log starts after the grant."""
+    rel.seed(rel_world(), **config)
+    vaults = domain_vaults()
+    vaults["resource_groups"][0]["key_vaults"].append(
+        {"name": DOMAIN_RBAC_VAULT, "rbac": True,
+         "secrets": [{"name": "api-rel-contoso-com", "certificate": {"subject": "CN=" + DOMAIN_HOST, "days": 365}}]})
+    rel.admin.seed(vaults)
+    grant = rel.run("keyvault_access", {"vault": DOMAIN_RBAC_VAULT, "vault_resource_group": RG, "service_name": SERVICE,
+                                        "service_resource_group": RG, "secret_permissions": ["get", "list"]})
+    assert not grant.failed and grant.changed, grant.explain()
+    rel.admin.clear_requests()
+
+
+def service_of(rel: Any, state: Optional[dict] = None) -> dict:
+    """The reliability service as the local Azure holds it (now, or in a captured ``state``)."""
+    state = state or rel.state()
+    return state["resources"][ids(rel.azure.subscription_id)["service"].lower()]
+
+
+def attached(service: dict) -> set[str]:
+    """Names of the user-assigned identities attached to a service."""
+    users = (service.get("identity") or {}).get("userAssignedIdentities") or {}
+    return {key.rsplit("/", 1)[-1].lower() for key in users}
