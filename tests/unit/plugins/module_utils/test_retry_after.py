@@ -18,8 +18,22 @@ OK_BODY = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Managed
 THROTTLED = {"error": {"code": "TooManyRequests", "message": "slow"}}
 
 
-def _http_date(offset: float) -> str:
-    return email.utils.formatdate(time.time() + offset, usegmt=True)
+class HttpDate(float):
+    """An HTTP date ``offset`` seconds from now, rendered when the test runs (not when pytest collects it: under load
+    collection can take long enough to make a date two minutes ahead look like one in the past)."""
+
+    def __repr__(self) -> str:
+        return "HttpDate({0:+.0f}s)".format(float(self))
+
+
+def _render(value):
+    if isinstance(value, HttpDate):
+        return email.utils.formatdate(time.time() + float(value), usegmt=True)
+    return value
+
+
+def _http_date(offset: float) -> HttpDate:
+    return HttpDate(offset)
 
 
 @pytest.mark.parametrize("value, scale, low, high", [
@@ -33,7 +47,7 @@ def _http_date(offset: float) -> str:
     ("Fri, 04 Dec 2026 19:00:00", 1.0, 0, None),  # no zone: GMT, as RFC 7231 says
 ])
 def test_parses_seconds_and_dates(value, scale, low, high):
-    seconds = parse_retry_after(value, scale)
+    seconds = parse_retry_after(_render(value), scale)
     assert seconds is not None and seconds >= low
     assert high is None or seconds <= high
 
@@ -56,7 +70,7 @@ def test_garbage_is_none(value):
     ({"Retry-After": _http_date(3600)}, 60.0, None, {"Retry-After": "60"}),
 ])
 def test_headers_are_capped_or_removed(headers, cap, timeout, expected):
-    box = CaseInsensitiveDict(headers)
+    box = CaseInsensitiveDict({key: _render(value) for key, value in headers.items()})
     cap_retry_after_headers(box, cap, Deadline(timeout))
     assert dict(box) == expected
 
