@@ -10,7 +10,10 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ._access import resolve_planned
+# keyvault_access's capability is this file: the grant itself lives in _access (shared with role_assignment).
+from ._access import (  # pylint: disable=unused-import
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, grant, principal_from_params, resolve_planned,
+)
 from ._apim import ApimServices
 from ._authz import SECRET_READ_ACTION, AuthorizationService
 from ._errors import AzureApimError
@@ -212,7 +215,8 @@ def _vnet_findings(module: AzureApimModule, service: Dict[str, Any], firewall_on
 def preflight(module: AzureApimModule, service_group: str, service_name: str, identity_ref: str, vault_ref: str,
               vault_group: Optional[str], secret_ref: Optional[str], certificate: bool) -> Dict[str, Any]:
     """Everything that decides whether API Management can read from the vault, as findings; never writes."""
-    service = ApimServices(module).require(service_group, service_name)
+    # memo: when keyvault_access reports before its grant, the service it resolved the principal from serves here too
+    service = ApimServices(module).require(service_group, service_name, memo=True)
     vault = VaultService(module).require(vault_ref, vault_group)
     findings: List[Dict[str, str]] = []
     try:
@@ -235,6 +239,22 @@ def preflight(module: AzureApimModule, service_group: str, service_name: str, id
     return {"findings": findings, "permission_model": vault["permission_model"],
             "vault": {k: vault.get(k) for k in ("id", "name", "tenant_id")}, "identity": identity,
             "access": access, "network": vnet, "secret": secret}
+
+
+def grant_with_preflight(module: AzureApimModule, principal: Dict[str, Any], vault_ref: str, vault_group: Optional[str],
+                         report: bool, **grant_options: Any) -> Dict[str, Any]:
+    """keyvault_access: the grant, and with ``report`` the preflight's findings as they stood before it.
+
+    One module process answers both questions a role asks before API Management reads the vault (what stands in
+    the way, then the grant), from one read of the service; the preflight never fails here, it only reports.
+    """
+    params = module.params
+    found = preflight(module, params["service_resource_group"], params["service_name"], params["identity"],
+                      vault_ref, vault_group, None, False) if report else None
+    result = grant(module, principal, vault_ref, vault_group, **grant_options)
+    if found is not None:
+        result["preflight"] = found
+    return result
 
 
 def _vault_once(module: AzureApimModule, vaults: VaultService, ref: str) -> Optional[Dict[str, Any]]:

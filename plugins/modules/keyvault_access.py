@@ -104,6 +104,14 @@ options:
         but API Management will not get through the firewall with that identity).
     type: bool
     default: false
+  preflight:
+    description:
+      - Also report, in RV(preflight), what M(azure_apim.identity.apim_keyvault_preflight) would report with
+        C(fail_on=never) just before the grant, from the same reads (no secret is checked). Saves the separate
+        preflight module run; the role M(azure_apim.identity.apim_keyvault_access) uses it.
+      - Needs O(service_name). The findings never fail the task.
+    type: bool
+    default: false
   state:
     description: Whether the principal should have the access.
     type: str
@@ -159,6 +167,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+preflight:
+  description:
+    - With O(preflight=true), the report of M(azure_apim.identity.apim_keyvault_preflight) as things stood before the
+      grant, in that module's shape (C(findings), C(permission_model), C(vault), C(identity), C(access), C(network),
+      C(secret) null).
+  returned: when O(preflight=true)
+  type: dict
+  sample: {findings: [], permission_model: access_policy, network: {mode: None}}
 planned:
   description:
     - Check mode only, when the task plans a change.
@@ -207,11 +223,12 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
-    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, grant, principal_from_params,
-)
+from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._plan import identity_key, planned, service_key
+from ansible_collections.azure_apim.identity.plugins.module_utils._secret_access import (
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, grant_with_preflight, principal_from_params,
+)
 
 ARGUMENT_SPEC = dict(
     vault=dict(type="str", required=True),
@@ -231,6 +248,7 @@ ARGUMENT_SPEC = dict(
     role=dict(type="str", default="Key Vault Secrets User"),
     secret_name=dict(type="str"),
     allow_user_assigned_behind_firewall=dict(type="bool", default=False),
+    preflight=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     **PRINCIPAL_OPTIONS,
 )
@@ -247,11 +265,16 @@ def wanted_permissions(params: Dict[str, Any]) -> Dict[str, Any]:
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Resolve the principal and the vault, refuse what cannot work, then grant or revoke."""
     params = module.params
+    if params["preflight"] and not params["service_name"]:
+        raise AzureApimError("preflight needs service_name: it checks what stands between an API Management "
+                             "service and the vault", code="InvalidParameter",
+                             hint="give service_name and service_resource_group, or set preflight: false")
     principal = principal_from_params(module)
-    result = grant(module, principal, params["vault"], params["vault_resource_group"],
-                   permission_model=params["permission_model"], permissions=wanted_permissions(params),
-                   mode=params["permissions_mode"], role=params["role"], secret_name=params["secret_name"],
-                   allow_user=params["allow_user_assigned_behind_firewall"], state=params["state"])
+    result = grant_with_preflight(module, principal, params["vault"], params["vault_resource_group"],
+                                  params["preflight"], permission_model=params["permission_model"],
+                                  permissions=wanted_permissions(params), mode=params["permissions_mode"],
+                                  role=params["role"], secret_name=params["secret_name"],
+                                  allow_user=params["allow_user_assigned_behind_firewall"], state=params["state"])
     if module.check_mode and result.get("changed") and params["state"] == "present" and params["service_name"]:
         # the hand-over to later tasks of this check run (see _plan.py): this identity is about to read the vault
         result["planned"] = planned(secret_access=[{

@@ -1,4 +1,5 @@
-"""The apim_keyvault_access role through the two shipped playbooks: detect → preflight → network → grant → verify."""
+"""The apim_keyvault_access role through the two shipped playbooks: preflight + grant (one module run) → network →
+verify."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 ROLE = "azure_apim.identity.apim_keyvault_access : "
 GRANT = ROLE + "Grant or revoke the identity's secret access"
 VERIFY = ROLE + "Verify that the identity can now read the vault"
-PREFLIGHT = ROLE + "Check access, firewall, tenant and network before granting"
 
 
 def _module_runs(run: Any) -> int:
@@ -41,12 +41,13 @@ def test_access_policy_playbook_with_network_remediation(local_azure: Any, seede
                                             "service's subnet", ROLE + "Allow outbound 443 to AzureKeyVault and "
                                             "AzureActiveDirectory in the subnet's NSG"}
     assert q.apply.task(VERIFY)["findings"] == []
-    before = {f["code"] for f in q.apply.task(PREFLIGHT)["findings"]}
+    before = {f["code"] for f in q.apply.task(GRANT)["preflight"]["findings"]}
     assert before == {"NoSecretAccess", "NoKeyVaultServiceEndpoint"}
     assert q.recheck.changed_tasks() == [] and q.reapply.changed_tasks() == []
-    # A no-op re-run with a secret to verify: preflight, the two network modules, the grant and the verification.
+    # A no-op re-run with a secret to verify: the grant with its preflight, the two network modules and the
+    # verification.
     assert q.reapply.task(VERIFY)["findings"] == []
-    assert _module_runs(q.reapply) == 5
+    assert _module_runs(q.reapply) == 4
     principal = seeded["principals"]["apim-kv"]["object_id"]
     policies = q.reapply.state["resources"][kv_worlds.vault_id(local_azure, "kv-ap").lower()]["properties"][
         "accessPolicies"]
@@ -70,13 +71,13 @@ def test_rbac_playbook(local_azure: Any, seeded: dict, playbook: Any) -> None:
     assert not q.apply.requests.matching(path_contains="accessPolicies")
     # A secret to verify is checked on every run (the preflight before the grant does not read it).
     assert q.reapply.task(VERIFY)["ok"] is True
-    assert _module_runs(q.reapply) == 3
+    assert _module_runs(q.reapply) == 2
 
 
-def test_missing_vault_stops_at_the_preflight(local_azure: Any, seeded: dict, playbook: Any) -> None:
+def test_missing_vault_stops_at_the_grant(local_azure: Any, seeded: dict, playbook: Any) -> None:
     result = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars={**COMMON, "apim_keyvault_access_vault": "kv-gone"})
     assert result.rc != 0
-    assert "'kv-gone' was not found" in result.task(PREFLIGHT)["msg"], result.task(PREFLIGHT)
+    assert "'kv-gone' was not found" in result.task(GRANT)["msg"], result.task(GRANT)
     assert result.requests.writes() == []
 
 
@@ -96,7 +97,7 @@ def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
     extra = {**COMMON, "apim_keyvault_access_vault": "kv-fw-nobypass"}
     blocked = playbook(PLAYBOOKS / "keyvault_rbac.yml", extra_vars=extra)
     assert blocked.rc != 0  # verify fails: the firewall still blocks API Management
-    fixes = [f["fix"] for f in blocked.task(PREFLIGHT)["findings"] if f["code"] == "FirewallBlocks"]
+    fixes = [f["fix"] for f in blocked.task(GRANT)["preflight"]["findings"] if f["code"] == "FirewallBlocks"]
     assert fixes and "apim_keyvault_access_allow_trusted_services: true" in fixes[0], fixes
     assert not blocked.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
     # The re-run changes nothing, and still fails: the preflight found what the verification fails on.
@@ -111,8 +112,8 @@ def test_firewalled_vault_finding_names_the_variable_then_the_variable_fixes_it(
     assert q.apply.task(VERIFY)["ok"] is True
     patches = q.apply.requests.matching(method="PATCH", path_contains="/vaults/kv-fw-nobypass")
     assert len(patches) == 1 and list(patches[0]["body"]["properties"]) == ["networkAcls"]
-    # The no-op re-run: the preflight already saw what the verification would see (issue 17). Preflight, the two
-    # network modules, trusted services and the grant; no verification.
+    # The no-op re-run: the preflight already saw what the verification would see (issue 17). Trusted services, the
+    # grant with its preflight and the two network modules; no verification.
     with pytest.raises(KeyError):
         q.reapply.task(VERIFY)
-    assert _module_runs(q.reapply) == 5
+    assert _module_runs(q.reapply) == 4
