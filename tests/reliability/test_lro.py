@@ -51,7 +51,7 @@ def test_service_patch_throttled_without_retry_after(rel, record):
 @pytest.mark.scenario(8, "LRO with Retry-After polling")
 def test_long_running_update_polls_by_retry_after(rel, record):
     # Real-time clock: the update takes 3 s and the service says Retry-After: 3.
-    rel.seed(rel_world(), time_scale=1.0, apim_update_s=3.0, identity_replication_s=0.0)
+    rel.seed(rel_world(), time_scale=1.0, apim_update_s=3.0)
     before = _foreign(rel, rel.state())
     runs = rel.quartet(MODULE, _args("id-rel-a"))
     apply = runs["apply"]
@@ -74,7 +74,7 @@ def test_long_running_update_polls_by_retry_after(rel, record):
 
 @pytest.mark.scenario(9, "LRO outliving the task timeout, re-run")
 def test_update_outliving_the_timeout_is_adopted_by_a_rerun(rel, record):
-    rel.seed(rel_world(), time_scale=1.0, apim_update_s=12.0, identity_replication_s=0.0)
+    rel.seed(rel_world(), time_scale=1.0, apim_update_s=12.0)
     before = _foreign(rel, rel.state())
     first = rel.run(MODULE, _args("id-rel-a", timeout=3))
     assert first.failed, first.explain()
@@ -112,7 +112,7 @@ def _other_writer(rel, when_fault_hit: int, body: dict) -> threading.Thread:
 
 @pytest.mark.scenario(10, "409 while Updating (another writer), merge")
 def test_conflict_while_another_writer_updates_is_merged(rel, record):
-    rel.seed(rel_world(), time_scale=1.0, apim_update_s=2.0, identity_replication_s=0.0)
+    rel.seed(rel_world(), time_scale=1.0, apim_update_s=2.0)
     sid = ids(rel.azure.subscription_id)
     busy = {"error": {"code": "Conflict", "message": f"The API Management service '{SERVICE}' is transitioning at "
                                                      "this moment (state: Updating). Please try the request again "
@@ -144,7 +144,7 @@ def test_conflict_while_another_writer_updates_is_merged(rel, record):
 
 @pytest.mark.scenario(11, "LRO ends Failed: code and message, no blind retry")
 def test_failed_operation_reports_azure_code_and_message(rel, record):
-    rel.seed(rel_world(), time_scale=1.0, apim_update_s=2.0, identity_replication_s=0.0)
+    rel.seed(rel_world(), time_scale=1.0, apim_update_s=2.0)
     before_state = rel.state()
     before = foreign_view(before_state)
     failure = {"code": "ActivationFailed",

@@ -22,7 +22,7 @@ OTHER_APP_SECRET = "other-app-client-secret-9fKq2LwX"
 VAULT_PLAIN_SECRET = "rel-vault-plain-secret-value-7Hx"
 
 # Azure durations of the suite: short, but long enough that polling and "Updating" really happen.
-FAST = {"time_scale": 0.02, "rbac_propagation_s": 60.0, "identity_replication_s": 0.0}
+FAST = {"time_scale": 0.02, "rbac_propagation_s": 60.0}  # identity replication: the realistic 30 s default
 
 BASE: dict[str, Any] = {
     "location": "westeurope",
