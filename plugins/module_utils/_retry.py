@@ -150,7 +150,11 @@ def cap_retry_after_headers(headers: Any, cap: float, deadline: Optional[Deadlin
 
 
 def _plain(value: float) -> str:
-    return str(int(math.ceil(value)))
+    # Whole seconds as Azure sends them; a fraction (a cap at the time left, or the local Azure's scaled waits) is
+    # kept to the millisecond: azure-core reads the header as a float, and rounding it up to a whole second made
+    # every poll of a short operation notice its end up to a second late.
+    rounded = round(float(value), 3)
+    return str(int(rounded)) if rounded.is_integer() else "{0:.3f}".format(rounded).rstrip("0")
 
 
 def parse_retry_after(value: Any, scale: float = 1.0) -> Optional[float]:
