@@ -333,9 +333,11 @@ def identity_spec(module: AzureApimModule, resource_group: str, name: str,
 
     spec = ResourceSpec(what="the identities of API Management service {0}/{1}".format(resource_group, name),
                         read=read, update=update, predict=predict, comparators=IDENTITY_COMPARATORS,
-                        # Verified by reading the service again once the PATCH's operation has finished: the
-                        # operation's final body says what was asked, not necessarily what the service stored.
-                        verify_with_response=False,
+                        # Verified on the service as the operation left it: for a PATCH azure-core's poller GETs the
+                        # service itself once the operation has finished (the operation's own status body is never
+                        # taken for the resource), the same read a re-read would make. Without a final body the
+                        # engine reads the service again.
+                        verify_with_response=True,
                         # 412: the service changed since the read the identity was planned from (If-Match).
                         rerun_on=(APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED))
     return spec, desired
