@@ -9,10 +9,11 @@ from ._apim import ApimServices
 from ._errors import AzureApimError
 from ._ids import parse_resource_id
 from ._network import (
-    SUBNET_TYPE, NetworkService, allows_outbound, endpoints_equal, rule_name, rule_properties, rule_to_dict,
+    NSG_TYPE, SUBNET_TYPE, NetworkService, allows_outbound, endpoints_equal, endpoints_wanted, plan_rules,
+    public_subnet, rule_name, rule_properties, rule_to_dict,
 )
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
-from ._state import ResourceSpec
+from ._state import ResourceSpec, ensure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
@@ -91,3 +92,65 @@ def subnet_id_from_params(module: AzureApimModule) -> str:
         return apim_subnet_id(module, params["service_resource_group"], params["service_name"])
     return "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Network/virtualNetworks/{2}/subnets/{3}".format(
         module.subscription_id, params["resource_group"], params["virtual_network"], params["subnet"])
+
+
+def ensure_subnet_endpoint(module: AzureApimModule) -> Dict[str, Any]:
+    """apim_subnet_service_endpoint: add or remove the endpoint, keeping everything else on the subnet."""
+    params = module.params
+    subnet_id = subnet_id_from_params(module)
+    network = NetworkService(module)
+    if network.get_subnet(subnet_id) is None:
+        raise AzureApimError("Subnet {0} does not exist".format(subnet_id), status=404, code="SubnetNotFound",
+                             hint="check the virtual network and subnet names; this module does not create subnets")
+    present = params["state"] == "present"
+
+    def desired(current: Dict[str, Any]) -> Dict[str, Any]:
+        return {"service_endpoints": endpoints_wanted(current, params["service"], params["locations"], present)}
+
+    outcome = ensure(subnet_endpoint_spec(network, subnet_id), "present", desired,
+                     check_mode=module.check_mode, deadline=module.deadline)
+    outcome.before, outcome.after = public_subnet(outcome.before), public_subnet(outcome.after)
+    return outcome.result("subnet")
+
+
+def nsg_id_from_params(module: AzureApimModule, network: NetworkService) -> str:
+    """The NSG the options name (for a service: the one linked to its subnet)."""
+    params = module.params
+    if params["nsg_id"]:
+        return str(parse_resource_id(params["nsg_id"], NSG_TYPE))
+    if params["nsg_name"]:
+        return "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(
+            module.subscription_id, params["resource_group"], NSG_TYPE, params["nsg_name"])
+    subnet = network.get_subnet(apim_subnet_id(module, params["service_resource_group"], params["service_name"]))
+    if not subnet or not subnet.get("network_security_group_id"):
+        raise AzureApimError("The subnet of API Management service {0!r} has no network security group".format(
+            params["service_name"]), code="NoNetworkSecurityGroup",
+            hint="without an NSG outbound traffic is not filtered; nothing to do")
+    return subnet["network_security_group_id"]
+
+
+def ensure_outbound_rules(module: AzureApimModule) -> Dict[str, Any]:
+    """apim_nsg_outbound_rules: one outbound rule per service tag; other rules are never touched."""
+    params = module.params
+    if params["priority"] is not None and not 100 <= params["priority"] <= 4096:
+        raise AzureApimError("priority must be between 100 and 4096, not {0}".format(params["priority"]),
+                             code="InvalidPriority")
+    network = NetworkService(module)
+    nsg_id = nsg_id_from_params(module, network)
+    nsg = network.get_nsg(nsg_id)
+    if nsg is None:
+        raise AzureApimError("Network security group {0} does not exist".format(nsg_id), status=404,
+                             code="NetworkSecurityGroupNotFound", hint="check the NSG name and resource group")
+    absent = params["state"] == "absent"
+    plan = plan_rules(nsg, params["service_tags"], params["port"], params["priority"]) if not absent else {}
+    changed, before, after = False, [], []
+    for tag in params["service_tags"]:
+        spec = nsg_rule_spec(network, nsg_id, tag, params["port"], plan.get(tag, {}), owned_only=absent)
+        outcome = ensure(spec, params["state"], {"allows": True}, check_mode=module.check_mode,
+                         deadline=module.deadline)
+        changed = changed or outcome.changed
+        before.append(outcome.before)
+        after.append(outcome.after)
+    rules = [r for r in after if r]
+    return {"changed": changed, "rules": rules, "nsg": {"id": nsg["id"], "name": nsg["name"]},
+            "diff": {"before": {"rules": [r for r in before if r]}, "after": {"rules": rules}}}

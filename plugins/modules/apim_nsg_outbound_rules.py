@@ -99,12 +99,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import ensure_outbound_rules
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import apim_subnet_id, nsg_rule_spec
-from ansible_collections.azure_apim.identity.plugins.module_utils._network import NSG_TYPE, NetworkService, plan_rules
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
     nsg_id=dict(type="str"),
@@ -124,48 +120,9 @@ MODULE_KWARGS: Dict[str, Any] = dict(
 )
 
 
-def nsg_id_from_params(module: AzureApimModule, network: NetworkService) -> str:
-    """The NSG the options name (for a service: the one linked to its subnet)."""
-    params = module.params
-    if params["nsg_id"]:
-        return str(parse_resource_id(params["nsg_id"], NSG_TYPE))
-    if params["nsg_name"]:
-        return "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(
-            module.subscription_id, params["resource_group"], NSG_TYPE, params["nsg_name"])
-    subnet = network.get_subnet(apim_subnet_id(module, params["service_resource_group"], params["service_name"]))
-    if not subnet or not subnet.get("network_security_group_id"):
-        raise AzureApimError("The subnet of API Management service {0!r} has no network security group".format(
-            params["service_name"]), code="NoNetworkSecurityGroup",
-            hint="without an NSG outbound traffic is not filtered; nothing to do")
-    return subnet["network_security_group_id"]
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure one outbound rule per service tag; other rules are never touched."""
-    params = module.params
-    if params["priority"] is not None and not 100 <= params["priority"] <= 4096:
-        raise AzureApimError("priority must be between 100 and 4096, not {0}".format(params["priority"]),
-                             code="InvalidPriority")
-    network = NetworkService(module)
-    nsg_id = nsg_id_from_params(module, network)
-    nsg = network.get_nsg(nsg_id)
-    if nsg is None:
-        raise AzureApimError("Network security group {0} does not exist".format(nsg_id), status=404,
-                             code="NetworkSecurityGroupNotFound", hint="check the NSG name and resource group")
-    absent = params["state"] == "absent"
-    plan = plan_rules(nsg, params["service_tags"], params["port"], params["priority"]) if not absent else {}
-    changed, before, after = False, [], []
-    for tag in params["service_tags"]:
-        spec = nsg_rule_spec(network, nsg_id, tag, params["port"], plan.get(tag, {}), owned_only=absent)
-        outcome = ensure(spec, params["state"], {"allows": True}, check_mode=module.check_mode,
-                         deadline=module.deadline)
-        changed = changed or outcome.changed
-        before.append(outcome.before)
-        after.append(outcome.after)
-    rules = [r for r in after if r]
-    return {"changed": changed, "rules": rules, "nsg": {"id": nsg["id"], "name": nsg["name"]},
-            "diff": {"before": {"rules": [r for r in before if r]}, "after": {"rules": rules}}}
-
+    return ensure_outbound_rules(module)
 
 def main() -> None:
     """Module entry point."""

@@ -127,15 +127,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import ensure_subnet_endpoint
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_network import (
-    subnet_endpoint_spec, subnet_id_from_params,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._network import (
-    endpoints_wanted, NetworkService, public_subnet,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
     subnet_id=dict(type="str"),
@@ -157,22 +150,7 @@ MODULE_KWARGS: Dict[str, Any] = dict(
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Add or remove the endpoint, keeping everything else on the subnet."""
-    params = module.params
-    subnet_id = subnet_id_from_params(module)
-    network = NetworkService(module)
-    if network.get_subnet(subnet_id) is None:
-        raise AzureApimError("Subnet {0} does not exist".format(subnet_id), status=404, code="SubnetNotFound",
-                             hint="check the virtual network and subnet names; this module does not create subnets")
-    present = params["state"] == "present"
-
-    def desired(current: Dict[str, Any]) -> Dict[str, Any]:
-        return {"service_endpoints": endpoints_wanted(current, params["service"], params["locations"], present)}
-
-    outcome = ensure(subnet_endpoint_spec(network, subnet_id), "present", desired,
-                     check_mode=module.check_mode, deadline=module.deadline)
-    outcome.before, outcome.after = public_subnet(outcome.before), public_subnet(outcome.after)
-    return outcome.result("subnet")
-
+    return ensure_subnet_endpoint(module)
 
 def main() -> None:
     """Module entry point."""

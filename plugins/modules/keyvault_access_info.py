@@ -105,17 +105,10 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
-    PRINCIPAL_OPTIONS, principal_from_params,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    SECRET_READ_ACTION, allows_data_action, AuthorizationService, covers,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import VaultService
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._vault_access import PRINCIPAL_OPTIONS, vault_readers
 
 ARGUMENT_SPEC = dict(
     vault=dict(type="str", required=True),
@@ -126,60 +119,9 @@ MODULE_KWARGS: Dict[str, Any] = dict(mutually_exclusive=[("principal_id", "servi
                                      required_by={"service_name": "service_resource_group"})
 
 
-def _principal(module: AzureApimModule) -> Optional[str]:
-    if not (module.params["principal_id"] or module.params["service_name"]):
-        return None
-    return principal_from_params(module)["principal_id"]
-
-
-NOTHING: Dict[str, Any] = {"changed": False, "permission_model": None, "access": []}
-
-
-def _rbac_access(module: AzureApimModule, vault: Dict[str, Any], principal: Optional[str]) -> List[Dict[str, Any]]:
-    authz = AuthorizationService(module)
-    found = []
-    for item in authz.list_for_scope(vault["id"], principal):
-        if principal and str(item["principal_id"]).lower() != principal.lower():
-            continue
-        role = authz.definition(item["role_definition_id"]) or {}
-        if not allows_data_action(role, SECRET_READ_ACTION):
-            continue
-        if not (covers(item["scope"] or "", vault["id"]) or covers(vault["id"], item["scope"] or "")):
-            continue
-        found.append({"kind": "role_assignment", "principal_id": item["principal_id"], "name": item["name"],
-                      "scope": item["scope"], "role_name": role.get("role_name")})
-    return found
-
-
-def _policy_access(vault: Dict[str, Any], principal: Optional[str]) -> List[Dict[str, Any]]:
-    return [{"kind": "access_policy", "principal_id": p["object_id"], "tenant_id": p["tenant_id"],
-             "application_id": p["application_id"], "permissions": p["permissions"]}
-            for p in vault["access_policies"]
-            if principal is None or str(p["object_id"]).lower() == principal.lower()]
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
-    """Read the vault first, then the principal only when there is access to filter by it.
-
-    A missing vault, or an access-policy vault without entries, is answered from the vault read alone: the API
-    Management service is read only when its identity's object id is needed.
-    """
-    params = module.params
-    vault = VaultService(module).find(params["vault"], params["vault_resource_group"])
-    if vault is None:
-        return dict(NOTHING)
-    model = vault["permission_model"]
-    if model != "rbac" and not vault["access_policies"]:
-        return {"changed": False, "permission_model": model, "access": []}
-    try:
-        principal = _principal(module)
-    except AzureApimError as err:
-        if err.code not in ("ServiceNotFound", "IdentityNotEnabled"):
-            raise
-        return dict(NOTHING)
-    if model == "rbac":
-        return {"changed": False, "permission_model": "rbac", "access": _rbac_access(module, vault, principal)}
-    return {"changed": False, "permission_model": "access_policy", "access": _policy_access(vault, principal)}
+    """Who can read the vault's secrets; the service is read only when its identity's object id is needed."""
+    return vault_readers(module)
 
 
 def main() -> None:

@@ -73,10 +73,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import trusted_services_spec
-from ansible_collections.azure_apim.identity.plugins.module_utils._keyvault import BYPASS_OFF, BYPASS_ON, VaultService
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._vault_access import ensure_trusted_services
 
 ARGUMENT_SPEC = dict(
     vault=dict(type="str", required=True),
@@ -87,11 +85,7 @@ ARGUMENT_SPEC = dict(
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Set the vault's bypass, keeping every other firewall rule as it is."""
-    params = module.params
-    spec = trusted_services_spec(VaultService(module), params["vault"], params["vault_resource_group"])[0]
-    wanted = {"bypass": BYPASS_ON if params["trusted_services"] else BYPASS_OFF}
-    outcome = ensure(spec, "present", wanted, check_mode=module.check_mode, deadline=module.deadline)
-    return outcome.result("network_acls")
+    return ensure_trusted_services(module)
 
 
 def main() -> None:

@@ -226,13 +226,10 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
-    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, assignment_desired, assignment_spec, principal_from_params,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import AuthorizationService, marked_description
-from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_resource_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._role_assignments import (
+    PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, ensure_assignment, validate,
+)
 
 ARGUMENT_SPEC = dict(
     scope=dict(type="str"),
@@ -242,13 +239,6 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     **PRINCIPAL_OPTIONS,
 )
-
-
-def validate(params: Dict[str, Any]) -> None:
-    """A malformed scope is refused before anything is read or written."""
-    scope = "/" + params["scope"].strip().strip("/")
-    if scope != "/":
-        parse_resource_id(scope)
 
 
 ITEMS = ItemList("assignments", ("scope", "role", "identity", "principal_type", "description", "state"),
@@ -265,19 +255,7 @@ MODULE_KWARGS: Dict[str, Any] = {
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the one assignment and return the module result."""
-    params = module.params
-    validate(params)
-    scope = "/" + params["scope"].strip().strip("/")
-    principal = principal_from_params(module)
-    authz = AuthorizationService(module)
-    role = authz.resolve_role(params["role"], scope)
-    spec = assignment_spec(authz, scope, principal["principal_id"], role, params["principal_type"],
-                           marked_description(principal, params["description"]))
-    outcome = ensure(spec, params["state"], assignment_desired(scope, principal["principal_id"], role),
-                     check_mode=module.check_mode, deadline=module.deadline)
-    result = outcome.result("role_assignment")
-    result["principal"] = {k: principal.get(k) for k in ("kind", "principal_id", "tenant_id")}
-    return result
+    return ensure_assignment(module)
 
 
 def main() -> None:

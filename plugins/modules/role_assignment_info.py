@@ -114,14 +114,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import (
-    PRINCIPAL_OPTIONS, principal_from_params,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._authz import (
-    AuthorizationService, normalize_scope, role_guid,
-)
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
+from ansible_collections.azure_apim.identity.plugins.module_utils._role_assignments import PRINCIPAL_OPTIONS, find_assignments
 
 ARGUMENT_SPEC = dict(
     scope=dict(type="str", required=True),
@@ -135,29 +129,7 @@ MODULE_KWARGS: Dict[str, Any] = dict(mutually_exclusive=[("principal_id", "servi
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """List and filter the assignments."""
-    params = module.params
-    scope = "/" + params["scope"].strip().strip("/")
-    authz = AuthorizationService(module)
-    principal = None
-    if params["principal_id"] or params["service_name"]:
-        try:
-            principal = principal_from_params(module)["principal_id"]
-        except AzureApimError as err:
-            if err.code not in ("ServiceNotFound", "IdentityNotEnabled"):
-                raise
-            return {"changed": False, "role_assignments": []}  # no such identity: nothing can be assigned to it
-    wanted_role = role_guid(authz.resolve_role(params["role"], scope)["id"]) if params["role"] else None
-    found = []
-    for item in authz.list_for_scope(scope, principal):
-        if principal and str(item["principal_id"]).lower() != principal.lower():
-            continue
-        if wanted_role and role_guid(item["role_definition_id"]) != wanted_role:
-            continue
-        if params["at_scope_only"] and normalize_scope(item["scope"] or "") != normalize_scope(scope):
-            continue
-        role = authz.definition(item["role_definition_id"]) if item.get("role_definition_id") else None
-        found.append(dict(item, role_name=(role or {}).get("role_name")))
-    return {"changed": False, "role_assignments": found}
+    return find_assignments(module)
 
 
 def main() -> None:

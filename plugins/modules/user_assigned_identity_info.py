@@ -95,7 +95,7 @@ auth:
 from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._msi import IdentityService
+from ansible_collections.azure_apim.identity.plugins.module_utils._user_assigned_identities import find_identities
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str"),
@@ -106,12 +106,8 @@ MODULE_KWARGS: Dict[str, Any] = dict(required_by={"name": "resource_group"})
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Look the identities up."""
-    service = IdentityService(module)
-    group, name = module.params["resource_group"], module.params["name"]
-    if name:
-        found = service.get(group, name)
-        return {"changed": False, "identities": [found] if found else []}
-    return {"changed": False, "identities": service.list(group)}
+    return {"changed": False,
+            "identities": find_identities(module, module.params["resource_group"], module.params["name"])}
 
 
 def main() -> None:

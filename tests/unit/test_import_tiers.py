@@ -21,7 +21,7 @@ ADAPTERS = {"_apim", "_apim_entities", "_apim_policy", "_keyvault", "_authz", "_
 # shared capabilities, in the only order they may import each other (a later one may import an earlier one)
 SHARED: Tuple[str, ...] = ("_access", "_apim_identity", "_secret_access")
 FAMILIES = {"_apim_service", "_apim_hostnames", "_apim_certificates", "_apim_network",
-            "_orphans"}
+            "_orphans", "_user_assigned_identities", "_vault_access", "_role_assignments"}
 
 # (importer, imported) pairs that still break a rule, each with the reason; the test fails on a stale entry too,
 # so this list only shrinks. Importers are module_utils stems or "modules/<name>".
@@ -35,18 +35,9 @@ KNOWN_DEBT: Dict[Tuple[str, str], str] = {
     ("modules/apim_logger_info", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_named_value", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_named_value_info", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/apim_nsg_outbound_rules", "_network"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_service", "_apim_identity"): "the identity options of a new service (modes, count check)",
     ("modules/apim_service", "_apim_service"): "the identity options of a new service (modes, count check)",
     ("modules/apim_service_info", "_apim"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/apim_subnet_service_endpoint", "_network"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/keyvault_access_info", "_authz"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/keyvault_access_info", "_keyvault"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/keyvault_network", "_keyvault"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/role_assignment", "_authz"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/role_assignment_info", "_authz"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/user_assigned_identity", "_msi"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/user_assigned_identity_info", "_msi"): "the module still calls the adapter directly (to move into its capability)",
 }
 
 
