@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._apim import ApimServices, split_identity_type
-from ._apim_identity import identity_patch
-from ._apim_identity import IDENTITY_COMPARATORS, IdentityPlanner, IdentityRequest, service_view
+from ._apim_identity import IDENTITY_COMPARATORS, USER_ASSIGNED_MODES, IdentityPlanner, IdentityRequest, \
+    check_user_assigned_count, identity_patch, service_view  # pylint: disable=unused-import
 from ._compare import ci_equal, deep_merge, exact, merge_tags
 from ._errors import AzureApimError
 from ._lro import OperationStillRunning, still_running
 from ._msi import IdentityService, same_location
-from ._state import Outcome, ResourceSpec
+from ._state import Outcome, ResourceSpec, ensure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
@@ -182,3 +182,31 @@ class ServiceManager:
 def service_result(outcome: Outcome) -> Dict[str, Any]:
     """Module result of apim_service."""
     return outcome.result("service")
+
+
+def ensure_service(module: AzureApimModule) -> Dict[str, Any]:
+    """apim_service: ensure the service's state (and its identities) and return the module result."""
+    params = module.params
+    if params["tags"] is not None:
+        params["tags"] = {str(k): str(v) for k, v in params["tags"].items()}
+    check_service_params(params)
+    check_user_assigned_count(params["user_assigned_identities"])
+    manager = ServiceManager(module)
+    outcome = ensure(manager.spec(), params["state"], manager.desired, check_mode=module.check_mode,
+                     deadline=module.deadline)
+    return service_result(outcome)
+
+
+def find_services(module: AzureApimModule) -> Dict[str, Any]:
+    """apim_service_info: the one service named (or none), else those of the group or subscription."""
+    params = module.params
+    services = ApimServices(module)
+    if params["name"]:
+        if not params["resource_group"]:
+            raise AzureApimError("name requires resource_group", code="InvalidParameters",
+                                 hint="set resource_group, or drop name to list every service")
+        found = services.get(params["resource_group"], params["name"])
+        listed: List[Dict[str, Any]] = [found] if found else []
+    else:
+        listed = services.list(params["resource_group"])
+    return {"changed": False, "services": [service_view(s) for s in listed]}

@@ -1,5 +1,6 @@
 # Private to the azure_apim.identity collection: no compatibility promise outside it.
-"""Grants an API Management service left behind: role assignments and Key Vault access-policy entries of principals
+"""Capability of apim_identity_info: the services' identities, their dependents, and the grants an API
+Management service left behind: role assignments and Key Vault access-policy entries of principals
 that were the service's identities and no longer are (read-only; apim_identity_info ``orphaned_grants``).
 
 Attribution needs no directory permission. A role assignment is the service's when its description carries this
@@ -16,6 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
 from urllib.parse import urlsplit
 
+from ._apim import ApimServices
+from ._apim_identity import current_identities, dependents_of, service_view
 from ._authz import AuthorizationService, assignment_name, builtin_role_name, parse_marker
 from ._ids import normalize_resource_id
 from ._keyvault import VaultService
@@ -171,3 +174,34 @@ class OrphanFinder:
             },
             "key_vault_access_policies": policies_of(vaults, current),
         }
+
+
+def _entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any],
+          orphans: OrphanFinder) -> Dict[str, Any]:
+    """One service's identities as the module returns them."""
+    view = service_view(service) or {}
+    result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],
+                  service_id=view["id"], provisioning_state=view["provisioning_state"])
+    if not (params["include_dependents"] or params["orphaned_grants"]):
+        return result
+    users = services.identity_users(view["resource_group"], view["name"])
+    if params["include_dependents"]:
+        result["dependents"] = dependents_of(current_identities(view["identity"]),
+                                             view.get("hostname_configurations") or [], users)
+    if params["orphaned_grants"]:
+        result.update(orphans.find(view, users))
+    return result
+
+
+def identity_report(module: AzureApimModule) -> Dict[str, Any]:
+    """apim_identity_info: the services' identities, with their dependents and orphaned grants on request."""
+    params = module.params
+    services = ApimServices(module)
+    if params["service_name"]:
+        found = services.get(params["resource_group"], params["service_name"])
+        listed: List[Dict[str, Any]] = [found] if found else []
+    else:
+        listed = services.list(params["resource_group"])
+    orphans = OrphanFinder(module)
+    return {"changed": False,
+            "identities": [_entry(services, s, params, orphans) for s in listed]}

@@ -185,12 +185,10 @@ auth:
   type: dict
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import current_identities, dependents_of, service_view
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._orphans import OrphanFinder
+from ansible_collections.azure_apim.identity.plugins.module_utils._orphans import identity_report
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -200,35 +198,9 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any],
-          orphans: OrphanFinder) -> Dict[str, Any]:
-    """One service's identities as the module returns them."""
-    view = service_view(service) or {}
-    result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],
-                  service_id=view["id"], provisioning_state=view["provisioning_state"])
-    if not (params["include_dependents"] or params["orphaned_grants"]):
-        return result
-    users = services.identity_users(view["resource_group"], view["name"])
-    if params["include_dependents"]:
-        result["dependents"] = dependents_of(current_identities(view["identity"]),
-                                             view.get("hostname_configurations") or [], users)
-    if params["orphaned_grants"]:
-        result.update(orphans.find(view, users))
-    return result
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Read the services and return their identities."""
-    params = module.params
-    services = ApimServices(module)
-    if params["service_name"]:
-        found = services.get(params["resource_group"], params["service_name"])
-        listed: List[Dict[str, Any]] = [found] if found else []
-    else:
-        listed = services.list(params["resource_group"])
-    orphans = OrphanFinder(module)
-    return {"changed": False,
-            "identities": [entry(services, s, params, orphans) for s in listed]}
+    return identity_report(module)
 
 
 def main() -> None:

@@ -205,13 +205,9 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import (
-    USER_ASSIGNED_MODES, check_user_assigned_count,
-)
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_service import (
-    SKUS, ServiceManager, check_service_params, service_result)
+    SKUS, USER_ASSIGNED_MODES, ensure_service)
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),
@@ -234,15 +230,7 @@ MODULE_KWARGS: Dict[str, Any] = {"default_timeout": 3600}
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the service's state and return the module result."""
-    params = module.params
-    if params["tags"] is not None:
-        params["tags"] = {str(k): str(v) for k, v in params["tags"].items()}
-    check_service_params(params)
-    check_user_assigned_count(params["user_assigned_identities"])
-    manager = ServiceManager(module)
-    outcome = ensure(manager.spec(), params["state"], manager.desired, check_mode=module.check_mode,
-                     deadline=module.deadline)
-    return service_result(outcome)
+    return ensure_service(module)
 
 
 def main() -> None:

@@ -90,11 +90,9 @@ auth:
   type: dict
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_identity import service_view
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_service import find_services
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 
 ARGUMENT_SPEC = dict(
@@ -105,17 +103,7 @@ ARGUMENT_SPEC = dict(
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Read the services asked for."""
-    params = module.params
-    services = ApimServices(module)
-    if params["name"]:
-        if not params["resource_group"]:
-            raise AzureApimError("name requires resource_group", code="InvalidParameters",
-                                 hint="set resource_group, or drop name to list every service")
-        found = services.get(params["resource_group"], params["name"])
-        listed: List[Dict[str, Any]] = [found] if found else []
-    else:
-        listed = services.list(params["resource_group"])
-    return {"changed": False, "services": [service_view(s) for s in listed]}
+    return find_services(module)
 
 
 def main() -> None:

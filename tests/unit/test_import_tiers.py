@@ -28,16 +28,10 @@ FAMILIES = {"_apim_service", "_apim_hostnames", "_apim_certificates", "_apim_net
 KNOWN_DEBT: Dict[Tuple[str, str], str] = {
     ("modules/apim_backend_auth", "_apim_policy"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_backend_auth", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/apim_identity_info", "_apim"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/apim_identity_info", "_apim_identity"): "two capability files",
-    ("modules/apim_identity_info", "_orphans"): "two capability files",
     ("modules/apim_logger", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_logger_info", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_named_value", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
     ("modules/apim_named_value_info", "_apim_entities"): "the module still calls the adapter directly (to move into its capability)",
-    ("modules/apim_service", "_apim_identity"): "the identity options of a new service (modes, count check)",
-    ("modules/apim_service", "_apim_service"): "the identity options of a new service (modes, count check)",
-    ("modules/apim_service_info", "_apim"): "the module still calls the adapter directly (to move into its capability)",
 }
 
 
