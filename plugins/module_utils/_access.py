@@ -89,6 +89,13 @@ class ServiceIdentity:
         """The identity's client id, None for the system-assigned one (known without any read)."""
         return None if self.is_system else self.resolve()["client_id"]
 
+    def ready_for_write(self, uses_identity: bool) -> None:
+        """Before a write: a missing service is reported as such, and an identity the setting will use must be
+        enabled on the service (see _state.checked_before_write)."""
+        self.service()
+        if uses_identity:
+            self.resolve()
+
 
 # -- principals named by the module options (shared by role_assignment and keyvault_access) ------------------------
 

@@ -39,6 +39,10 @@ class ResourceSpec:
     # A synchronous ARM PUT/PATCH answers with the resource as stored; when create/update return that plain dict,
     # verify it instead of reading the resource again (one GET less per write). Long-running writes keep re-reading.
     verify_with_response: bool = False
+    # Write-only values (a secret named value, a logger's connection string: Azure never returns them, so nothing
+    # can compare them). When everything else matches, ``resend(current, wanted)`` names the paths to write anyway
+    # (the user asked for the value to be set on every run); an empty list means no write.
+    resend: Optional[Callable[[Resource, Resource], List[str]]] = None
 
 
 @dataclass
@@ -97,8 +101,15 @@ def _create(spec: ResourceSpec, wanted: Resource, check_mode: bool, deadline: De
     return Outcome(True, None, _verify(spec, wanted, deadline, written), ["."])
 
 
-def _update(spec: ResourceSpec, current: Resource, wanted: Resource, check_mode: bool, deadline: Deadline) -> Outcome:
+def _paths_to_write(spec: ResourceSpec, current: Resource, wanted: Mapping[str, Any]) -> List[str]:
     paths = differences(wanted, current, comparators=spec.comparators)
+    if not paths and spec.resend is not None:
+        paths = list(spec.resend(current, dict(wanted)))
+    return paths
+
+
+def _update(spec: ResourceSpec, current: Resource, wanted: Resource, check_mode: bool, deadline: Deadline) -> Outcome:
+    paths = _paths_to_write(spec, current, wanted)
     if not paths:
         return Outcome(False, current, current)
     if check_mode:
@@ -183,7 +194,20 @@ def needs_write(spec: ResourceSpec, current: Optional[Resource], wanted: Mapping
     """
     if current is None:
         return True
-    return bool(differences(drop_none(dict(wanted)), current, comparators=spec.comparators))
+    return bool(_paths_to_write(spec, current, drop_none(dict(wanted))))
+
+
+def checked_before_write(spec: ResourceSpec, build: Callable[[Optional[Resource]], Mapping[str, Any]],
+                         before_write: Callable[[], Any]) -> Callable[[Optional[Resource]], Mapping[str, Any]]:
+    """A desired-state function that runs ``before_write`` only when a write is coming (see needs_write): e.g.
+    refuse a missing service or an identity the service does not have, without reading them on a no-op."""
+    def desired(current: Optional[Resource]) -> Mapping[str, Any]:
+        wanted = build(current)
+        if needs_write(spec, current, wanted):
+            before_write()
+        return wanted
+
+    return desired
 
 
 def _is_secret_path(path: str, secret_keys: Iterable[str]) -> bool:

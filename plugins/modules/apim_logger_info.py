@@ -97,7 +97,7 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import Loggers
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_loggers import find_loggers
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 
 ARGUMENT_SPEC = dict(
@@ -109,12 +109,7 @@ ARGUMENT_SPEC = dict(
 
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Look the loggers up."""
-    params = module.params
-    loggers = Loggers(module, params["resource_group"], params["service_name"])
-    if params["name"]:
-        found = loggers.get(params["name"])
-        return {"changed": False, "loggers": [found] if found else []}
-    return {"changed": False, "loggers": loggers.list()}
+    return {"changed": False, "loggers": find_loggers(module)}
 
 
 def main() -> None:

@@ -99,7 +99,7 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import NamedValues
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_named_values import find_named_values
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 
 ARGUMENT_SPEC = dict(
@@ -109,22 +109,9 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def without_values(item: Dict[str, Any]) -> Dict[str, Any]:
-    """Plain (non-secret) values are returned by Azure; this module still leaves them out."""
-    item.pop("value", None)
-    return item
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Look the named values up."""
-    params = module.params
-    named_values = NamedValues(module, params["resource_group"], params["service_name"])
-    if params["name"]:
-        found = named_values.get(params["name"])
-        items = [found] if found else []
-    else:
-        items = named_values.list()
-    return {"changed": False, "named_values": [without_values(item) for item in items]}
+    return {"changed": False, "named_values": find_named_values(module)}
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._compare impor
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
 from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, checked_before_write, ensure
 
 
 class Store:
@@ -274,3 +274,42 @@ def test_ci_set_equal(a, b, equal):
 ])
 def test_same_items(a, b, equal):
     assert same_items(a, b) is equal
+
+
+# -- write-only values (ResourceSpec.resend) and checked_before_write ---------------------------------------------
+
+@pytest.mark.parametrize("resend, check, writes, changed", [
+    (None, False, [], False),                                    # nothing differs, nothing to resend: no write
+    (lambda current, wanted: [], False, [], False),              # the hook declines
+    (lambda current, wanted: ["value"], False, [("update", ("value",))], True),  # sent again, only that path
+    (lambda current, wanted: ["value"], True, [], True),         # check mode predicts it, writes nothing
+])
+def test_write_only_values_are_resent_only_when_the_spec_asks(resend, check, writes, changed):
+    store = Store({"name": "nv", "secret": True, "value": None})
+    outcome = run(store, desired={"name": "nv", "value": "s3cret"}, check=check, resend=resend,
+                  comparators={"value": lambda wanted, have: have is None or wanted == have})
+    assert store.writes() == writes and outcome.changed is changed
+    if writes:
+        assert outcome.changed_paths == ["value"]
+
+
+def test_resend_is_not_asked_when_something_else_differs():
+    asked = []
+    store = Store({"name": "nv", "value": None})
+    run(store, desired={"name": "other", "value": "s"}, resend=lambda c, w: asked.append(1) or ["value"],
+        comparators={"value": lambda wanted, have: have is None or wanted == have})
+    assert asked == [] and store.writes() == [("update", ("name",))]
+
+
+@pytest.mark.parametrize("initial, desired, checks", [
+    ({"a": 1}, {"a": 1}, 0),   # no-op: the check (e.g. a service read) is skipped
+    ({"a": 1}, {"a": 2}, 1),   # an update is coming
+    (None, {"a": 1}, 1),       # a create is coming
+])
+def test_checked_before_write_runs_the_check_only_before_a_write(initial, desired, checks):
+    ran = []
+    store = Store(initial)
+    spec = store.spec()
+    ensure(spec, "present", checked_before_write(spec, lambda current: desired, lambda: ran.append(1)),
+           check_mode=True, deadline=Deadline(60))
+    assert len(ran) == checks

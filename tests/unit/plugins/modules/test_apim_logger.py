@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.modules import apim_logger
+from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_loggers as logger_capability
 
 BASE = {"resource_group": "rg-apim", "service_name": "apim-nv", "name": "eh", "event_hub_name": "hub"}
 SAS = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=abcdEFGH1234="
@@ -44,13 +45,13 @@ def test_credentials_are_one_or_the_other(run_module, transport, params, message
 ])
 def test_desired_credentials(endpoint, client, expected):
     params = dict(BASE, description=None, is_buffered=None, resource_id=None)
-    assert apim_logger.desired_state(params, endpoint, client)["credentials"] == expected
+    assert logger_capability.desired_state(params, endpoint, client)["credentials"] == expected
 
 
 def test_put_body_keeps_settings_the_user_left_unset():
     params = dict(BASE, connection_string=None, description=None, is_buffered=None, resource_id=None)
     wanted = {"credentials": {"endpoint_address": "ns.servicebus.windows.net", "identity_client_id": "SystemAssigned"}}
-    body = apim_logger.request_body(params, wanted, {"description": "kept", "is_buffered": False, "resource_id": "r"})
+    body = logger_capability.request_body(params, wanted, {"description": "kept", "is_buffered": False, "resource_id": "r"})
     assert body["description"] == "kept" and body["is_buffered"] is False and body["resource_id"] == "r"
     assert body["credentials"] == {"name": "hub", "endpointAddress": "ns.servicebus.windows.net",
                                    "identityClientId": "SystemAssigned"}

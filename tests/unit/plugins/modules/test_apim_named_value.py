@@ -7,8 +7,10 @@ import json
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.modules import apim_named_value as nv
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import retry_on_etag_mismatch
+from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_named_values as nv_capability
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
+from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 
 from ...conftest import SUBSCRIPTION, body_of
 
@@ -80,29 +82,60 @@ def test_a_concurrent_tag_is_kept_through_the_etag_race(run_module, transport):
     assert sorted(fake.properties["tags"]) == ["new", "ours", "theirs"]
 
 
-def test_etag_races_are_bounded():
-    calls = []
+class _Stub:
+    """Just enough of a module for spec_for: the parameters of one secret named value."""
 
-    def always_412():
-        calls.append(1)
-        raise AzureApimError("changed", status=412, code="PreconditionFailed")
+    params = dict(BASE, state="present", update_secret="on_create", display_name=None, tags=None, purge_tags=False,
+                  value="v", is_secret=True, key_vault_secret_id=None, identity="system")
 
+
+class _NamedValues:
+    """A named value whose every PATCH meets the given error (None: it succeeds) and is counted."""
+
+    def __init__(self, errors):
+        self.errors, self.calls = list(errors), 0
+        self.stored = {"id": "nv1", "name": "nv1", "display_name": "old", "secret": True, "tags": [], "etag": "e1"}
+
+    def get(self, _name):
+        return dict(self.stored)
+
+    def update(self, _name, _etag, changes):
+        self.calls += 1
+        error = self.errors.pop(0) if self.errors else None
+        if error is not None:
+            raise error
+        self.stored.update(changes)
+        return None
+
+
+def _ensure_display_name(named_values, timeout):
+    spec = nv_capability.spec_for(_Stub(), named_values)
+    return ensure(spec, "present", {"display_name": "new"}, check_mode=False, deadline=Deadline(timeout),
+                  sleep=lambda s: None)
+
+
+def test_etag_race_reruns_read_merge_write():
+    named_values = _NamedValues([AzureApimError("changed", status=412, code="PreconditionFailed")])
+    outcome = _ensure_display_name(named_values, 600)
+    assert named_values.calls == 2 and outcome.changed and outcome.after["display_name"] == "new"
+
+
+def test_etag_races_end_at_the_deadline():
+    """412 after 412: the engine's re-run (ResourceSpec.rerun_on) stops when the next pause would pass the
+    task's timeout, and says so (the old fixed attempt count ignored the deadline)."""
+    changed = AzureApimError("changed", status=412, code="PreconditionFailed")
+    named_values = _NamedValues([changed] * 50)
     with pytest.raises(AzureApimError) as err:
-        retry_on_etag_mismatch(always_412, "named value nv1", attempts=3, sleep=lambda s: None)
-    assert len(calls) == 3
-    assert err.value.code == "ConcurrentChanges" and "3 attempts" in err.value.msg
+        _ensure_display_name(named_values, 0.5)
+    assert named_values.calls == 1 and err.value.status == 412
+    assert "timeout" in err.value.msg and "another writer changed the resource" in err.value.msg
 
 
-def test_other_errors_are_not_retried():
-    calls = []
-
-    def forbidden():
-        calls.append(1)
-        raise AzureApimError("no", status=403)
-
+def test_other_errors_are_not_rerun():
+    named_values = _NamedValues([AzureApimError("no", status=403)])
     with pytest.raises(AzureApimError):
-        retry_on_etag_mismatch(forbidden, "x", sleep=lambda s: None)
-    assert calls == [1]
+        _ensure_display_name(named_values, 600)
+    assert named_values.calls == 1
 
 
 def test_secret_value_is_not_resent_and_never_returned(run_module, transport):
@@ -137,7 +170,7 @@ def test_desired_state(params, current, expected):
     full = dict(name="nv1", display_name=None, value=None, is_secret=None, update_secret="on_create",
                 key_vault_secret_id=None, tags=None, purge_tags=False)
     full.update(params)
-    wanted = {k: v for k, v in nv.desired_state(full, None, current).items() if v is not None}
+    wanted = {k: v for k, v in nv_capability.desired_state(full, None, current).items() if v is not None}
     assert wanted == expected
 
 
@@ -148,7 +181,7 @@ def test_desired_state(params, current, expected):
     (["a"], None, False, None),
 ])
 def test_tags_are_additive_unless_purged(current, wanted, purge, expected):
-    assert nv.merged_tags(current, wanted, purge) == expected
+    assert nv_capability.merged_tags(current, wanted, purge) == expected
 
 
 @pytest.mark.parametrize("params, message", [
