@@ -20,7 +20,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from ._errors import AzureApimError, status_of
+from ._errors import AzureApimError
 from ._kv_propagation import until_accepted
 from ._lro import OperationStillRunning
 
@@ -28,10 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
 
 SYSTEM_ASSIGNED = "SystemAssigned"
-# 412 Precondition Failed: the entity changed between our read and our write (ETag mismatch). The whole
-# read -> merge -> write cycle runs again, at most this many times.
-ETAG_ATTEMPTS = 5
-ETAG_PAUSE_S = 1.0
 
 
 def _with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> Tuple[Any, Optional[str]]:
@@ -41,24 +37,6 @@ def _with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> T
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def retry_on_etag_mismatch(fn: Callable[[], Any], what: str, attempts: int = ETAG_ATTEMPTS,
-                           sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Run a full read -> merge -> write cycle again when the write meets 412; give up after ``attempts``."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except AzureApimError as err:
-            if status_of(err) != 412:
-                raise
-            if attempt == attempts:
-                raise AzureApimError(
-                    "{0} kept changing while the task ran ({1} attempts met an ETag mismatch)".format(what, attempts),
-                    status=412, code="ConcurrentChanges",
-                    hint="another process is writing to it in a loop; stop it or re-run later") from err
-            sleep(ETAG_PAUSE_S)
-    return None  # pragma: no cover - the loop always returns or raises
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -208,14 +208,11 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_policy as policy_xml
-from ansible_collections.azure_apim.identity.plugins.module_utils._access import ServiceIdentity
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim_entities import (
-    Policies, retry_on_etag_mismatch,
+from ansible_collections.azure_apim.identity.plugins.module_utils._apim_backend_auth import (
+    element_key, ensure_element, ensure_elements, validate,
 )
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
 
 ARGUMENT_SPEC = dict(
@@ -229,26 +226,6 @@ ARGUMENT_SPEC = dict(
     ignore_error=dict(type="bool"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
-# One item: its params and how an error names it (the list entry, or nothing for the single form).
-Item = Tuple[Dict[str, Any], Callable[[Callable[[Dict[str, Any]], Any]], Any]]
-
-
-def validate(params: Dict[str, Any]) -> None:
-    """An element without an audience, or an operation without its API, is refused before any request."""
-    if params["operation_id"] and not params["api_id"]:
-        raise AzureApimError("operation_id {0!r} is given without api_id".format(params["operation_id"]),
-                             code="InvalidParameters", hint="give the API the operation belongs to (api_id)")
-    if params["state"] == "present" and not (params["resource"] or "").strip():
-        raise AzureApimError("'resource' is missing or empty", code="InvalidParameters",
-                             hint="give the backend's audience, for example https://storage.azure.com/")
-
-
-def element_key(params: Dict[str, Any]) -> str:
-    """How the list names an entry: its policy and the element's key."""
-    where = "/".join(p for p in (params["api_id"], params["operation_id"]) if p) or "(global)"
-    return "{0} {1}".format(where, params["output_token_variable_name"] or "Authorization header")
-
-
 ITEMS = ItemList("elements", ("api_id", "operation_id", "resource", "identity", "output_token_variable_name",
                               "ignore_error", "state"), key=element_key, validate=validate, noun="policy element")
 ARGUMENT_SPEC.update(elements=ITEMS.sub_spec(ARGUMENT_SPEC))
@@ -256,133 +233,14 @@ MODULE_KWARGS: Dict[str, Any] = dict(required_by={"operation_id": "api_id"},
                                      required_if=[("state", "present", ("resource", "elements"), True)])
 
 
-def wanted_element(params: Dict[str, Any], client_id: Optional[str]) -> Dict[str, Any]:
-    """Attributes to set; ``client_id`` None removes the attribute (system-assigned identity)."""
-    wanted: Dict[str, Any] = {"resource": params["resource"].strip(), "client_id": client_id}
-    if params["output_token_variable_name"]:
-        wanted["output_token_variable_name"] = params["output_token_variable_name"]
-    if params["ignore_error"] is not None:
-        wanted["ignore_error"] = params["ignore_error"]
-    return wanted
-
-
-class Identities:
-    """One ServiceIdentity per identity reference (they share one read of the service)."""
-
-    def __init__(self, module: AzureApimModule) -> None:
-        self.module = module
-        self._known: Dict[str, ServiceIdentity] = {}
-
-    def __call__(self, params: Dict[str, Any]) -> ServiceIdentity:
-        ref = params["identity"]
-        if ref not in self._known:
-            self._known[ref] = ServiceIdentity(self.module, params["resource_group"], params["service_name"], ref)
-        return self._known[ref]
-
-
-def _merge_one(text: Optional[str], scope: str, params: Dict[str, Any],
-               identities: Identities) -> Tuple[str, bool, Optional[Dict[str, Any]]]:
-    """The document with this element merged (or removed), whether that changed it, and the wanted settings."""
-    if params["state"] != "present":
-        return policy_xml.remove(text, params["output_token_variable_name"]) + (None,)
-    identity = identities(params)
-    wanted = wanted_element(params, identity.client_id())
-    new_text, changed = policy_xml.merge(text, scope, wanted)
-    if changed:
-        identity.resolve()  # refuse an identity the service does not have, before any write
-    return new_text, changed, wanted
-
-
-def apply_policy(module: AzureApimModule, policies: Policies, items: List[Item],
-                 identities: Identities) -> Dict[str, Any]:
-    """Read one policy, merge (or remove) every element of ``items``, write it once with the ETag read, verify.
-
-    The service is read only when it matters: no policy at the scope (does the scope exist?), a user-assigned
-    identity (its client id is compared), or a change to write (the identity must be enabled).
-    """
-    first = items[0][0]
-    api, operation = first["api_id"], first["operation_id"]
-    scope = policies.scope_name(api, operation)
-    current = policies.get(api, operation)
-    if current is None:
-        # 404: the scope may have no policy yet, or the service / API / operation may not exist; say which.
-        identities(first).service()
-        policies.require_scope(api, operation)
-    text = new_text = (current or {}).get("value")
-    changes, wanted = [], []
-    for params, labelled in items:
-        new_text, changed, element = labelled(lambda p, t=new_text: _merge_one(t, scope, p, identities))
-        changes.append(changed)
-        wanted.append((params["output_token_variable_name"], element))
-    if any(changes) and not module.check_mode:
-        policies.put(api, operation, new_text, (current or {}).get("etag"))
-        verify(policies, api, operation, wanted)
-    where = policies.describe(api, operation)
-    return {"changed": any(changes),
-            "items": [{"changed": changed, "policy": {
-                "scope": scope, "api_id": api, "operation_id": operation,
-                "element": policy_xml.current_settings(new_text, params["output_token_variable_name"])}}
-                for (params, _labelled), changed in zip(items, changes)],
-            "diff": {"before": _lines(text), "after": _lines(new_text), "before_header": where, "after_header": where}}
-
-
-def _lines(text: Optional[str]) -> str:
-    """APIM answers with CRLF line ends, the XML parser gives LF: one style so the diff shows real changes only."""
-    return (text or "").replace("\r\n", "\n")
-
-
-def verify(policies: Policies, api: Optional[str], operation: Optional[str],
-           wanted: List[Tuple[Optional[str], Optional[Dict[str, Any]]]]) -> None:
-    """Re-read the policy once and insist every element is (or, wanted None, is no longer) there as asked."""
-    after = (policies.get(api, operation) or {}).get("value")
-    for key, element in wanted:
-        settings = policy_xml.current_settings(after, key)
-        if not (settings is None if element is None else policy_xml.matches(settings, element)):
-            raise AzureApimError("Azure accepted the write but re-reading {0} does not show the requested {1} "
-                                 "element".format(policies.describe(api, operation), policy_xml.ELEMENT),
-                                 code="VerificationFailed", hint="re-run the task; another process may be editing it")
-
-
-def _policies(module: AzureApimModule) -> Policies:
-    return Policies(module, module.params["resource_group"], module.params["service_name"])
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure the one element and return the module result."""
-    params = module.params
-    validate(params)
-    policies, identities = _policies(module), Identities(module)
-    outcome = retry_on_etag_mismatch(
-        lambda: apply_policy(module, policies, [(params, lambda fn: fn(params))], identities),
-        policies.describe(params["api_id"], params["operation_id"]))
-    return {"changed": outcome["changed"], "policy": outcome["items"][0]["policy"], "diff": outcome["diff"]}
+    return ensure_element(module)
 
 
 def run_list(module: AzureApimModule) -> Dict[str, Any]:
-    """Every entry checked first; then, policy by policy in the order of first mention, one read-merge-write."""
-    merged = ITEMS.expand(module.params)
-    for index in range(len(merged)):
-        ITEMS.labelled(index, merged, validate)
-    groups: Dict[Tuple[Any, Any], List[int]] = {}
-    for index, params in enumerate(merged):
-        groups.setdefault((params["api_id"], params["operation_id"]), []).append(index)
-    policies, identities = _policies(module), Identities(module)
-    done: Dict[int, Dict[str, Any]] = {}
-    diff: Dict[str, Dict[str, Any]] = {"before": {}, "after": {}}
-    for (api, operation), indexes in groups.items():
-        items = [(merged[i], lambda fn, i=i: ITEMS.labelled(i, merged, fn)) for i in indexes]
-        try:
-            outcome = retry_on_etag_mismatch(lambda: apply_policy(module, policies, items, identities),
-                                             policies.describe(api, operation))
-        except AzureApimError as err:
-            err.extra = dict(getattr(err, "extra", None) or {}, elements=[done[i] for i in sorted(done)])
-            raise
-        done.update(zip(indexes, outcome["items"]))
-        if outcome["changed"]:
-            diff["before"][outcome["diff"]["before_header"]] = outcome["diff"]["before"]
-            diff["after"][outcome["diff"]["after_header"]] = outcome["diff"]["after"]
-    results = [done[i] for i in sorted(done)]
-    return {"changed": any(r["changed"] for r in results), "elements": results, "diff": diff}
+    """Every entry checked first; then, policy by policy, one read-merge-write."""
+    return ensure_elements(module, ITEMS)
 
 
 def main() -> None:
