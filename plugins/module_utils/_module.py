@@ -9,10 +9,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ._auth import (
-    AUTH_ARGUMENT_SPEC, AuthSettings, FirstAvailable, RenewableCredential, build_credential, make_authentication_policy,
-    resolve_settings,
-)
+from ._auth import AUTH_ARGUMENT_SPEC, AuthSettings, build_credential, resolve_settings
+from ._credentials import FirstAvailable, RenewableCredential, make_authentication_policy
 from ._arm import ArmRest
 from ._errors import AzureApimError, translate
 from ._lro import polling_kwargs, wait_poller

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._auth import (
-    AuthSettings, FirstAvailable, build_credential, resolve_settings,
+    AuthSettings, build_credential, resolve_settings,
 )
+from ansible_collections.azure_apim.identity.plugins.module_utils._credentials import FirstAvailable
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 
 from ...conftest import AUTHORITY, CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION, TENANT

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import ServiceResponseTimeoutError
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._auth import (
-    DeadlineTransport, RenewableCredential, SignInDeadline, build_credential, resolve_settings,
+from ansible_collections.azure_apim.identity.plugins.module_utils._auth import build_credential, resolve_settings
+from ansible_collections.azure_apim.identity.plugins.module_utils._credentials import (
+    DeadlineTransport, RenewableCredential, SignInDeadline,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._retry import (
     READ_TIMEOUT_FLOOR, READ_TIMEOUT_GRACE, Deadline,
