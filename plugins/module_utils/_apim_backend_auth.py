@@ -14,7 +14,8 @@ from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERV
 from ._state import ResourceSpec, ensure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from ._module import AzureApimModule, ItemList
+    from ._items import ItemList
+    from ._module import AzureApimModule
 
 # One item: its params and how an error names it (the list entry, or nothing for the single form).
 Item = Tuple[Dict[str, Any], Callable[[Callable[[Dict[str, Any]], Any]], Any]]

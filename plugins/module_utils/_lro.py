@@ -104,3 +104,13 @@ def polling_kwargs(interval: float) -> Dict[str, Any]:
     Retry-After values are capped by the pipeline (see _retry.make_retry_after_cap_policy).
     """
     return {"polling_interval": interval}
+
+
+def status_lost(what: str, err: AzureApimError) -> AzureApimError:
+    """Azure accepted the write, then its operation-status URL answered 404: the operation record is gone (ARM keeps
+    them for a limited time, and a front end may lose one), not the resource. The change may have been applied."""
+    return AzureApimError(
+        "Azure accepted {0}, then lost track of the operation (its status URL answered 404); the change may well "
+        "have been applied".format(what),
+        status=404, code="OperationStatusLost", request_id=err.request_id,
+        hint="re-run the task: it reads the resource and reports or completes what is missing")

@@ -13,10 +13,12 @@ from ._auth import AUTH_ARGUMENT_SPEC, AuthSettings, build_credential, resolve_s
 from ._credentials import FirstAvailable, RenewableCredential, make_authentication_policy
 from ._arm import ArmRest
 from ._errors import AzureApimError, translate
-from ._lro import polling_kwargs, wait_poller
+from ._items import ItemList  # the type run_items takes
+from ._lro import polling_kwargs, status_lost, wait_poller
 from ._plan import ASSUME_OPTION, merge_planned
 from ._retry import (
-    DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, make_retry_after_cap_policy, make_retry_policy,
+    DEFAULT_KINDS, DEFAULT_RETRY_AFTER_CAP, Deadline, TransientKind, gave_up_at_deadline, make_retry_after_cap_policy,
+    make_retry_policy, past_deadline,
     retry_transient,
 )
 from ._throttle import make_throttle_policy
@@ -214,7 +216,7 @@ class AzureApimModule:
         except Exception as err:  # azure-core / azure-identity errors are translated, others re-raised
             if _is_azure_error(err):
                 translated = translate(err, what, self._secrets())
-                if self.deadline.expired() and _gave_up_at_deadline(translated):
+                if self.deadline.expired() and gave_up_at_deadline(translated):
                     raise past_deadline(what, self.deadline, translated) from err
                 raise translated from err
             raise
@@ -348,92 +350,6 @@ class AzureApimModule:
             getattr(client, "close", lambda: None)()
         if self._credential is not None:
             getattr(self._credential, "close", lambda: None)()
-
-
-class ItemList:
-    """A list option whose items are run one after the other by AzureApimModule.run_items().
-
-    ``option``: the list option (type list, elements dict); its sub-options are ``item_options``, each of which is
-    also a top-level option of the module, where it is the default for every item (an item's unset sub-option
-    inherits the top-level value). ``key`` names an item in the diff; ``validate`` refuses bad input (pure, no
-    network). Items with the same key are refused.
-    """
-
-    def __init__(self, option: str, item_options: Sequence[str], key: Callable[[Dict[str, Any]], str],
-                 validate: Callable[[Dict[str, Any]], None] = lambda params: None, noun: str = "item") -> None:
-        self.option = option
-        self.item_options = tuple(item_options)
-        self.key = key
-        self.validate = validate
-        self.noun = noun
-
-    def expand(self, params: Mapping[str, Any]) -> List[Dict[str, Any]]:
-        """One full parameter set per item: the top-level values overridden by what the item sets."""
-        merged, seen = [], set()
-        for item in params[self.option]:
-            one = {k: v for k, v in params.items() if k != self.option}
-            one.update({k: v for k, v in item.items() if k in self.item_options and v is not None})
-            key = self.key(one)
-            if key in seen:
-                raise AzureApimError("{0} {1!r} is listed twice in {2}".format(self.noun, key, self.option),
-                                     code="InvalidParameters",
-                                     hint="list each {0} once; merge the two entries".format(self.noun))
-            seen.add(key)
-            merged.append(one)
-        return merged
-
-    def label(self, params: Mapping[str, Any], index: int, total: int) -> str:
-        """How an error names the item: ``named value nv-03 (item 3 of 10 in named_values)``."""
-        return "{0} {1} (item {2} of {3} in {4})".format(self.noun, self.key(params), index + 1, total, self.option)
-
-    def labelled(self, index: int, merged: List[Dict[str, Any]], fn: Callable[[Dict[str, Any]], Any]) -> Any:
-        """``fn(item params)``; an AzureApimError it raises is prefixed with the item's label."""
-        try:
-            return fn(merged[index])
-        except AzureApimError as err:
-            err.msg = "{0}: {1}".format(self.label(merged[index], index, len(merged)), err.msg)
-            raise
-
-    def sub_spec(self, spec: Mapping[str, Any], required: Sequence[str] = ()) -> Dict[str, Any]:
-        """The list option's argument spec built from the top-level options: same types, choices and no_log, no
-        defaults (an unset sub-option inherits the top-level value); ``required`` are required in every item."""
-        options = {}
-        for name in self.item_options:
-            sub = {k: v for k, v in spec[name].items() if k in ("type", "choices", "no_log", "elements", "aliases")}
-            if name in required:
-                sub["required"] = True
-            options[name] = sub
-        return {"type": "list", "elements": "dict", "options": options}
-
-
-def status_lost(what: str, err: AzureApimError) -> AzureApimError:
-    """Azure accepted the write, then its operation-status URL answered 404: the operation record is gone (ARM keeps
-    them for a limited time, and a front end may lose one), not the resource. The change may have been applied."""
-    return AzureApimError(
-        "Azure accepted {0}, then lost track of the operation (its status URL answered 404); the change may well "
-        "have been applied".format(what),
-        status=404, code="OperationStatusLost", request_id=err.request_id,
-        hint="re-run the task: it reads the resource and reports or completes what is missing")
-
-
-# Answers azure-core's retry policy would have retried had time been left: when the deadline stopped the retries,
-# the deadline is the news (the last answer is shown after it).
-RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-TRANSPORT_ERROR_CODES = frozenset({"ServiceRequestError", "ServiceResponseError"})
-
-
-def _gave_up_at_deadline(err: AzureApimError) -> bool:
-    return err.status in RETRIED_STATUSES or err.code in TRANSPORT_ERROR_CODES
-
-
-def past_deadline(what: str, deadline: Any, err: AzureApimError) -> AzureApimError:
-    """The task's timeout ended the retries of a request Azure kept failing (or never answered)."""
-    return AzureApimError(
-        "{0} did not succeed within the task's timeout of {1:.0f} s; the last answer was: {2}".format(
-            what[:1].upper() + what[1:], deadline.timeout or 0, err.msg),
-        status=err.status, code=err.code, request_id=err.request_id,
-        hint="re-run the task (it reads before it writes, so a write that did arrive is not repeated), or raise "
-             "'timeout' when Azure is this slow")
 
 
 def empty_answer(what: str, kind: str) -> AzureApimError:

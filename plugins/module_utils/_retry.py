@@ -325,3 +325,23 @@ def _gave_up(err: BaseException, kind: TransientKind, deadline: Deadline, what: 
         request_id=getattr(err, "request_id", None),
         hint="re-run the task later, or raise 'timeout' to wait longer",
     )
+
+
+# Answers azure-core's retry policy would have retried had time been left: when the deadline stopped the retries,
+# the deadline is the news (the last answer is shown after it).
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TRANSPORT_ERROR_CODES = frozenset({"ServiceRequestError", "ServiceResponseError"})
+
+
+def gave_up_at_deadline(err: AzureApimError) -> bool:
+    return err.status in RETRIED_STATUSES or err.code in TRANSPORT_ERROR_CODES
+
+
+def past_deadline(what: str, deadline: Any, err: AzureApimError) -> AzureApimError:
+    """The task's timeout ended the retries of a request Azure kept failing (or never answered)."""
+    return AzureApimError(
+        "{0} did not succeed within the task's timeout of {1:.0f} s; the last answer was: {2}".format(
+            what[:1].upper() + what[1:], deadline.timeout or 0, err.msg),
+        status=err.status, code=err.code, request_id=err.request_id,
+        hint="re-run the task (it reads before it writes, so a write that did arrive is not repeated), or raise "
+             "'timeout' when Azure is this slow")

@@ -120,7 +120,7 @@ def _update(spec: ResourceSpec, current: Resource, wanted: Resource, check_mode:
     return Outcome(True, current, _verify(spec, wanted, deadline, written), paths)
 
 
-# The status URL of an accepted long-running write answered 404 (see _module.status_lost).
+# The status URL of an accepted long-running write answered 404 (see _lro.status_lost).
 STATUS_LOST = "OperationStatusLost"
 
 

@@ -331,7 +331,8 @@ from typing import Any, Dict
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim_named_values import (
     ensure_named_value, validate,
 )
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._items import ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type="str", required=True),

@@ -226,7 +226,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._items import ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._role_assignments import (
     PRINCIPAL_KWARGS, PRINCIPAL_OPTIONS, ensure_assignment, validate,
 )

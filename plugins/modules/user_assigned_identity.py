@@ -194,7 +194,8 @@ auth:
 
 from typing import Any, Dict
 
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule, ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._items import ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
 from ansible_collections.azure_apim.identity.plugins.module_utils._plan import planned
 from ansible_collections.azure_apim.identity.plugins.module_utils._state import ensure
 from ansible_collections.azure_apim.identity.plugins.module_utils._user_assigned_identities import (

@@ -15,7 +15,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = "ansible_collections.azure_apim.identity.plugins.module_utils"
 
-CORE = {"_errors", "_retry", "_lro", "_ids", "_compare", "_arm", "_throttle", "_auth", "_credentials", "_module",
+CORE = {"_errors", "_retry", "_lro", "_ids", "_compare", "_arm", "_throttle", "_auth", "_credentials", "_module", "_items",
         "_controller",
         "_state", "_plan", "_plan_summary", "_kv_propagation", "_pfx"}
 ADAPTERS = {"_apim", "_apim_entities", "_apim_policy", "_keyvault", "_authz", "_network", "_msi"}

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._apim import ApimServices
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._module import ItemList
+from ansible_collections.azure_apim.identity.plugins.module_utils._items import ItemList
 from ansible_collections.azure_apim.identity.plugins.modules import apim_named_value as nv
 
 from ...conftest import SUBSCRIPTION, body_of
