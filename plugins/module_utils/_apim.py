@@ -418,12 +418,3 @@ def _final_service(model: Any) -> Optional[Dict[str, Any]]:
 def is_system_reference(reference: Optional[str]) -> bool:
     """True when an ``identity`` option names the system-assigned identity (the default)."""
     return (reference or "system").strip().lower() in SYSTEM_REFERENCES
-
-
-def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
-    """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
-    def norm(value: Optional[str]) -> str:
-        text = str(value or "").strip().lower()
-        return "" if text in ("", "systemassigned") else text
-
-    return norm(wanted) == norm(current)

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ._access import resolve_planned
-from ._apim import ApimServices, same_identity_client
+from ._apim import ApimServices
+from ._compare import same_identity_client
 from ._apim_entities import SYSTEM_ASSIGNED, Certificates
 from ._errors import AzureApimError
 from ._ids import parse_secret_uri, same_secret_id

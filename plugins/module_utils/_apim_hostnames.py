@@ -10,248 +10,27 @@ concurrent writer dropped something.
 from __future__ import annotations
 
 import base64
-import copy
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ._access import resolve_planned
-from ._apim import same_identity_client, service_to_dict
+from ._apim_hostname_entries import (  # pylint: disable=unused-import
+    absent_entry, apply_delta, BUILTIN_SUFFIXES, canonical_type, Delta, delta_satisfied, Entry, entry_key,
+    entry_satisfied, exclusive_removals, EXPIRY_WARNING_DAYS, find_entry, HOSTNAME_TYPES, inline_entry,
+    is_builtin, keyvault_entry, OPTIONAL_FLAGS, predicted_entries, public_entry, quoted_etag, RERUN_ON,
+    SECRET_KEYS, SOURCE_BUILTIN, SOURCE_CUSTOM, SOURCE_KEYVAULT, to_model,
+)
+from ._apim import service_to_dict
 from ._errors import AzureApimError
-from ._ids import SecretUri, parse_secret_uri, same_secret_id
+from ._ids import SecretUri, parse_secret_uri
 from ._lro import is_transitional, provisioning_state, wait_until_settled
-from ._pfx import days_until, parse_iso_time, read_pfx_info
-from ._plan import UNKNOWN
-from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED, Deadline, TransientKind
+from ._pfx import read_pfx_info
+from ._kv_propagation import until_accepted
+from ._retry import Deadline
 from ._secret_access import keyvault_secret_uri, refuse_keyvault_problems
+from ._state import ResourceSpec, ensure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
-
-HOSTNAME_TYPES = ("Proxy", "Portal", "Management", "Scm", "DeveloperPortal", "ConfigurationApi")
-SOURCE_BUILTIN = "BuiltIn"
-SOURCE_KEYVAULT = "KeyVault"
-SOURCE_CUSTOM = "Custom"
-# The default domains APIM assigns (public, China and US Government clouds); they cannot carry custom certificates.
-BUILTIN_SUFFIXES = (".azure-api.net", ".azure-api.cn", ".azure-api.us")
-EXPIRY_WARNING_DAYS = 30
-SECRET_KEYS = ("encoded_certificate", "certificate_password")
-# Settings of an entry the module compares; None in the desired entry means "leave as it is".
-OPTIONAL_FLAGS = ("default_ssl_binding", "negotiate_client_certificate")
-
-Entry = Dict[str, Any]
-Delta = List[Entry]
-
-# A hostname write re-runs read -> merge -> write while APIM is busy and after a 412 (see _retry).
-RERUN_ON: Tuple[TransientKind, ...] = (APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# keys, normalisation, comparison
-# ----------------------------------------------------------------------------------------------------------------
-
-def canonical_type(value: str) -> str:
-    """The hostname type as APIM spells it (input is case-insensitive)."""
-    for known in HOSTNAME_TYPES:
-        if known.lower() == str(value).strip().lower():
-            return known
-    raise AzureApimError("Unknown hostname type {0!r}; use one of {1}".format(value, ", ".join(HOSTNAME_TYPES)),
-                         code="InvalidHostnameType")
-
-
-def entry_key(entry: Entry) -> Tuple[str, str]:
-    """An entry's identity in the list: (type, host name), both case-insensitive."""
-    return str(entry.get("type") or "").lower(), str(entry.get("host_name") or "").strip().rstrip(".").lower()
-
-
-def is_builtin(entry: Entry) -> bool:
-    """The default ``<service>.azure-api.net`` entry (never removed, never changed by this module)."""
-    if str(entry.get("certificate_source") or "") == SOURCE_BUILTIN:
-        return True
-    return str(entry.get("host_name") or "").lower().endswith(BUILTIN_SUFFIXES)
-
-
-def entry_satisfied(wanted: Entry, current: Optional[Entry]) -> bool:
-    """True when ``current`` already is what ``wanted`` asks for (or is absent when ``wanted`` is an absence)."""
-    if wanted.get("absent"):
-        return current is None
-    if current is None:
-        return False
-    if wanted.get("restore"):
-        return True
-    for flag in OPTIONAL_FLAGS:
-        if wanted.get(flag) is not None and bool(wanted[flag]) != bool(current.get(flag)):
-            return False
-    if wanted.get("certificate_source") == SOURCE_CUSTOM:
-        thumb = ((current.get("certificate") or {}).get("thumbprint") or "").upper()
-        return current.get("certificate_source") == SOURCE_CUSTOM and thumb == wanted["thumbprint"].upper()
-    return (current.get("certificate_source") == SOURCE_KEYVAULT or bool(current.get("key_vault_id"))) and \
-        same_secret_id(wanted.get("key_vault_id"), current.get("key_vault_id")) and \
-        same_identity_client(wanted.get("identity_client_id"), current.get("identity_client_id"))
-
-
-def find_entry(entries: Iterable[Entry], key: Tuple[str, str]) -> Optional[Entry]:
-    """The entry with this key, or None."""
-    for entry in entries or []:
-        if entry_key(entry) == key:
-            return entry
-    return None
-
-
-def delta_satisfied(delta: Delta, current: Optional[Sequence[Entry]]) -> bool:
-    """Comparator for ResourceSpec: every instruction of the delta already holds in the current list."""
-    return all(entry_satisfied(item, find_entry(current or [], entry_key(item))) for item in delta or [])
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# building the delta and applying it
-# ----------------------------------------------------------------------------------------------------------------
-
-def keyvault_entry(type_: str, host_name: str, secret: SecretUri, identity: Dict[str, Any],
-                   default_ssl_binding: Optional[bool], negotiate: Optional[bool]) -> Entry:
-    """Our entry for a Key Vault certificate fetched by ``identity`` (from ``_apim.resolve_identity``)."""
-    return {
-        "type": canonical_type(type_), "host_name": host_name.strip(), "key_vault_id": _secret_key_form(secret),
-        # The system-assigned identity is designated by leaving identityClientId out (the article's template).
-        "identity_client_id": identity.get("client_id") if identity.get("kind") == "user" else None,
-        "certificate_source": SOURCE_KEYVAULT, "default_ssl_binding": default_ssl_binding,
-        "negotiate_client_certificate": negotiate,
-    }
-
-
-def inline_entry(type_: str, host_name: str, pfx_b64: str, password: Optional[str], info: Dict[str, Any],
-                 default_ssl_binding: Optional[bool], negotiate: Optional[bool]) -> Entry:
-    """Our entry for an inline (uploaded) PFX; ``info`` is what :func:`read_pfx_info` found in it."""
-    return {
-        "type": canonical_type(type_), "host_name": host_name.strip(), "encoded_certificate": pfx_b64,
-        "certificate_password": password, "certificate_source": SOURCE_CUSTOM, "thumbprint": info["thumbprint"],
-        "certificate": {k: info[k] for k in ("expiry", "thumbprint", "subject")},
-        "default_ssl_binding": default_ssl_binding, "negotiate_client_certificate": negotiate,
-    }
-
-
-def _secret_key_form(secret: SecretUri) -> str:
-    # The default HTTPS port and a trailing slash name the same secret; send the plain form.
-    return secret.uri.replace(":443/", "/", 1)
-
-
-def absent_entry(type_: str, host_name: str) -> Entry:
-    """The instruction "this entry must not exist"."""
-    return {"type": canonical_type(type_), "host_name": host_name.strip(), "absent": True}
-
-
-def exclusive_removals(current: Sequence[Entry], ours: Iterable[Tuple[str, str]], keep: Iterable[str]) -> Delta:
-    """Absences for every custom entry other than ours (their keys) and those whose host name is in ``keep``."""
-    kept = {str(h).strip().rstrip(".").lower() for h in keep or []}
-    own = set(ours)
-    return [absent_entry(e["type"], e["host_name"]) for e in current or []
-            if not is_builtin(e) and entry_key(e) not in own and entry_key(e)[1] not in kept]
-
-
-def _merged(current: Optional[Entry], wanted: Entry) -> Entry:
-    """What APIM will hold for an entry: the wanted certificate source over the current entry (unset flags kept)."""
-    if wanted.get("restore"):
-        out = {k: v for k, v in wanted.items() if k != "restore"}
-    else:
-        out = dict(current or {})
-        out.update(type=wanted["type"], host_name=wanted["host_name"], certificate_source=wanted["certificate_source"])
-        if wanted["certificate_source"] == SOURCE_KEYVAULT:
-            same_cert = current is not None and same_secret_id(wanted.get("key_vault_id"), current.get("key_vault_id"))
-            out.update(key_vault_id=wanted["key_vault_id"], identity_client_id=wanted.get("identity_client_id"),
-                       encoded_certificate=None, certificate_password=None)
-            if not same_cert:
-                out["certificate"] = None  # APIM fetches the new certificate; it is known after the write
-        else:
-            out.update(key_vault_id=None, identity_client_id=None, certificate=wanted.get("certificate"),
-                       encoded_certificate=wanted.get("encoded_certificate"),
-                       certificate_password=wanted.get("certificate_password"))
-    for flag in OPTIONAL_FLAGS:
-        if wanted.get(flag) is not None:
-            out[flag] = wanted[flag]
-        out[flag] = bool(out.get(flag))
-    return out
-
-
-def apply_delta(current: Sequence[Entry], delta: Delta) -> Tuple[List[Entry], bool]:
-    """The new list: each instruction applied, every other entry kept in place; (list, changed)."""
-    result = [copy.deepcopy(dict(e)) for e in current or []]
-    changed = False
-    for item in delta:
-        existing = find_entry(result, entry_key(item))
-        if entry_satisfied(item, existing):
-            continue
-        changed = True
-        if item.get("absent"):
-            result = [e for e in result if entry_key(e) != entry_key(item)]
-            continue
-        merged = _merged(existing, item)
-        if existing is None:
-            result.append(merged)
-        else:
-            result[result.index(existing)] = merged
-        if merged.get("type") == "Proxy" and merged.get("default_ssl_binding"):
-            _single_default(result, entry_key(merged))
-    return result, changed
-
-
-def _single_default(entries: List[Entry], default_key: Tuple[str, str]) -> None:
-    # Only one Proxy hostname can be the default for clients that send no SNI; APIM clears the others.
-    for entry in entries:
-        if entry.get("type") == "Proxy" and entry_key(entry) != default_key:
-            entry["default_ssl_binding"] = False
-
-
-def predicted_entries(entries: List[Entry]) -> List[Entry]:
-    """Check mode: a Key Vault entry whose certificate APIM fetches on the write shows it as UNKNOWN."""
-    return [dict(e, certificate=UNKNOWN, certificate_status=UNKNOWN)
-            if e.get("key_vault_id") and e.get("certificate") is None else e for e in entries]
-
-
-def public_entry(entry: Entry) -> Entry:
-    """An entry as the module returns it: no secret material, plus derived certificate facts."""
-    out = {k: v for k, v in entry.items() if k not in SECRET_KEYS and k not in ("thumbprint", "absent")}
-    out["built_in"] = is_builtin(entry)
-    out["versioned_secret"] = bool(_secret_version(entry.get("key_vault_id")))
-    cert = entry.get("certificate") or {}
-    out["expires_in_days"] = cert if isinstance(cert, str) else days_until(cert.get("expiry"))
-    return out
-
-
-def _secret_version(value: Optional[str]) -> Optional[str]:
-    if not value:
-        return None
-    try:
-        return parse_secret_uri(value).version
-    except AzureApimError:
-        return None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Azure: read, PATCH, verify
-# ----------------------------------------------------------------------------------------------------------------
-
-def _to_model(entry: Entry, models: Any) -> Any:
-    """An entry as the SDK's HostnameConfiguration (sent back as read, or ours as wanted)."""
-    cert = entry.get("certificate") or None
-    cert_model = None
-    if cert and cert.get("expiry") and cert.get("thumbprint") and cert.get("subject") and \
-            entry.get("certificate_source") != SOURCE_KEYVAULT and not entry.get("encoded_certificate"):
-        # Custom (uploaded) certificates are identified by what GET returned; APIM keeps the stored blob.
-        cert_model = models.CertificateInformation(expiry=parse_iso_time(str(cert["expiry"])) or cert["expiry"],
-                                                   thumbprint=cert["thumbprint"], subject=cert["subject"])
-    return models.HostnameConfiguration(
-        type=entry["type"], host_name=entry["host_name"], key_vault_id=entry.get("key_vault_id"),
-        identity_client_id=entry.get("identity_client_id"), encoded_certificate=entry.get("encoded_certificate"),
-        certificate_password=entry.get("certificate_password"),
-        default_ssl_binding=entry.get("default_ssl_binding"),
-        negotiate_client_certificate=entry.get("negotiate_client_certificate"),
-        certificate=cert_model, certificate_source=entry.get("certificate_source"),
-    )
-
-
-def _quoted(etag: Optional[str]) -> Optional[str]:
-    if not etag:
-        return None
-    return etag if etag.startswith('"') or etag.startswith('W/') else '"{0}"'.format(etag)
-
 
 class HostnameService:
     """Reads a service's hostname list and writes it back through an AzureApimModule."""
@@ -294,13 +73,13 @@ class HostnameService:
         from azure.mgmt.apimanagement import models
 
         body = models.ApiManagementServiceUpdateParameters(
-            hostname_configurations=[_to_model(e, models) for e in entries])
+            hostname_configurations=[to_model(e, models) for e in entries])
         for attribute in body._attribute_map:  # pylint: disable=protected-access
             # The SDK model fills in defaults (disableGateway false, developerPortalStatus Enabled, ...) that a
             # PATCH would apply; only the hostname list may be sent.
             if attribute != "hostname_configurations":
                 setattr(body, attribute, None)
-        headers = {"If-Match": _quoted(etag)} if etag else {}
+        headers = {"If-Match": quoted_etag(etag)} if etag else {}
         model = self.module.lro(self._ops.begin_update, self.resource_group, self.service_name, body,
                                 headers=headers, what="updating the hostnames of " + self.what)
         if model is None or not hasattr(model, "hostname_configurations"):
@@ -446,3 +225,171 @@ def our_entry(module: AzureApimModule, service: Dict[str, Any], p: Dict[str, Any
         module.warn("{0} pins version {1} of the certificate: automatic rotation is off (API Management follows "
                     "renewals within 4 hours only for a versionless secret id)".format(p["host_name"], secret.version))
     return entry
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# apim_custom_domain: the requested hostnames, validated together, as one delta written through the engine
+# ----------------------------------------------------------------------------------------------------------------
+
+Key = Tuple[str, str]
+
+
+def requested(module: AzureApimModule, entry_options: Iterable[str]) -> List[Dict[str, Any]]:
+    """The hostname options of this task: the ``hostnames`` entries, or the top-level options as one entry."""
+    p = module.params
+    if p["hostnames"] is not None:
+        return list(p["hostnames"])
+    return [{name: p[name] for name in entry_options}]
+
+
+def entry_label(options: Dict[str, Any]) -> str:
+    """How messages name one requested hostname."""
+    return "{0} {1}".format(options.get("type") or "Proxy", options.get("host_name"))
+
+
+def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
+    """Refuse a list APIM could never hold as asked: the same (type, host name) twice, or two default Proxy
+    certificates (APIM keeps one default for clients without SNI)."""
+    seen: Dict[Key, str] = {}
+    for options in entries:
+        key = entry_key({"type": canonical_type(options.get("type") or "Proxy"),
+                            "host_name": options.get("host_name")})
+        if key in seen:
+            raise AzureApimError(
+                "hostnames lists {0} twice ({1} and {2}); nothing was changed".format(
+                    entry_label(options), seen[key], entry_label(options)),
+                code="DuplicateHostname", hint="keep one entry per type and host name")
+        seen[key] = entry_label(options)
+    defaults = [entry_label(o) for o in entries if o.get("state", "present") == "present"
+                and o.get("default_ssl_binding") and canonical_type(o.get("type") or "Proxy") == "Proxy"]
+    if len(defaults) > 1:
+        raise AzureApimError(
+            "Only one Proxy hostname can be the default SSL binding; hostnames asks it of {0}; nothing was "
+            "changed".format(", ".join(defaults)),
+            code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
+
+
+def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
+                young: Optional[List[Dict[str, Any]]] = None) -> Delta:
+    """Every requested hostname validated; all refusals are collected and raised together, before any write."""
+    entries: Delta = []
+    refusals: List[Tuple[str, AzureApimError]] = []
+    for options in requests:
+        try:
+            entries.append(our_entry(module, service, options, young))
+        except AzureApimError as err:
+            refusals.append((entry_label(options), err))
+    if refusals:
+        raise _refused(refusals, single=module.params["hostnames"] is None)
+    return entries
+
+
+def _refused(refusals: List[Tuple[str, AzureApimError]], single: bool) -> AzureApimError:
+    """The single form raises its one refusal unchanged; the list form names each refused entry."""
+    first = refusals[0][1]
+    if single:
+        return first
+    message = "{0} of the hostnames cannot be bound; nothing was changed: {1}".format(
+        len(refusals), " | ".join("{0}: {1}".format(label, err.full_message()) for label, err in refusals))
+    return AzureApimError(message, status=first.status, code=first.code,
+                          refused=[{"hostname": label, "error_code": err.code, "msg": err.msg}
+                                   for label, err in refusals])
+
+
+def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
+              young: Optional[List[Dict[str, Any]]] = None) -> Delta:
+    """Our entries plus, in exclusive mode, the removal of every other custom hostname not kept."""
+    p = module.params
+    ours = our_entries(module, service, requests, young)
+    delta = list(ours)
+    if p["exclusive"]:
+        delta += exclusive_removals(service["hostname_configurations"], [entry_key(e) for e in ours],
+                                       p["keep_host_names"])
+    return delta
+
+
+def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
+    """A read function that answers the read already made once, then reads Azure again (the rerun of a cycle
+    after 409/412 must see a fresh list)."""
+    pending = [first]
+
+    def read_once() -> Optional[Dict[str, Any]]:
+        return pending.pop() if pending else read()
+
+    return read_once
+
+
+def write_when_propagated(module: AzureApimModule, svc: HostnameService, current: Dict[str, Any],
+                          delta: Delta, young: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """write_delta, repeated while API Management cannot read Key Vault yet because an RBAC grant this task relies
+    on is younger than Azure's propagation window (a refused PATCH changes nothing, so it is simply sent again)."""
+    def waiting(pause: float) -> None:
+        module.debug("Key Vault RBAC grant not effective yet; retrying the hostname write in {0:.0f} s".format(pause))
+
+    return until_accepted(lambda: (True, write_delta(svc, current, delta, module.warn)), young,
+                          module.deadline, "updating the hostnames of " + svc.what, on_wait=waiting)
+
+
+def spec_for(module: AzureApimModule, svc: HostnameService, delta: Delta,
+             first: Optional[Dict[str, Any]] = None, young: Optional[List[Dict[str, Any]]] = None) -> ResourceSpec:
+    """The service's hostname list as the resource; the delta is compared, merged and written."""
+    return ResourceSpec(
+        what=svc.what,
+        read=first_then_fresh(first, svc.read) if first is not None else svc.read,
+        update=lambda current, wanted, paths: write_when_propagated(module, svc, current, delta, young or []),
+        predict=lambda current, wanted: dict(
+            current or {}, hostname_configurations=predicted_entries(
+                apply_delta((current or {})["hostname_configurations"], delta)[0])),
+        comparators={"hostname_configurations": delta_satisfied},
+        secret_keys=SECRET_KEYS,
+        rerun_on=RERUN_ON,
+        # write_delta returns the service as read once APIM finished applying the write: that is the verification.
+        verify_with_response=True,
+    )
+
+
+def _public_after(module: AzureApimModule, entries: List[Entry], key: Key) -> Entry:
+    ours = find_entry(entries, key) or {}
+    days = ours.get("expires_in_days")
+    if isinstance(days, int) and days < EXPIRY_WARNING_DAYS:
+        module.warn("The certificate of {0} expires in {1} days ({2})".format(
+            ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
+    return ours
+
+
+def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
+               ours: Delta) -> Dict[str, Any]:
+    """Module result: our entries, the whole list, what was removed and a diff of the list (no secrets)."""
+    entries = [public_entry(e) for e in after.get("hostname_configurations") or []]
+    mine = [_public_after(module, entries, entry_key(e)) for e in ours]
+    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
+               if find_entry(entries, entry_key(e)) is None]
+    result = {
+        "changed": changed,
+        "hostname": mine[0] if mine else {},
+        "hostname_configurations": entries,
+        "removed_host_names": removed,
+        "diff": {"before": {"hostname_configurations": [public_entry(e) for e in
+                                                        before.get("hostname_configurations") or []]},
+                 "after": {"hostname_configurations": entries}},
+    }
+    if module.params["hostnames"] is not None:
+        result["hostnames"] = mine
+    return result
+
+
+def ensure_custom_domains(module: AzureApimModule, entry_options: Iterable[str]) -> Dict[str, Any]:
+    """apim_custom_domain: validate every requested hostname, then ensure the list holds them (and only the kept
+    ones when exclusive) with one write."""
+    p = module.params
+    requests = requested(module, entry_options)
+    refuse_conflicts(requests)  # before any call to Azure
+    svc = HostnameService(module, p["resource_group"], p["service_name"])
+    service = svc.require(settle=True)  # also ensure()'s first read: one GET on a no-op
+    young: List[Dict[str, Any]] = []
+    delta = delta_for(module, service, requests, young)
+    ours = delta[:len(requests)]
+    outcome = ensure(spec_for(module, svc, delta, first=service, young=young), "present",
+                     {"hostname_configurations": delta},
+                     check_mode=module.check_mode, deadline=module.deadline)
+    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, ours)

@@ -194,3 +194,12 @@ def replace_keyed(
         changed = changed or not is_subset(entry, current[index], comparators)
         result.append(deep_merge(current[index], entry))
     return result, changed
+
+
+def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
+    """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
+    def norm(value: Optional[str]) -> str:
+        text = str(value or "").strip().lower()
+        return "" if text in ("", "systemassigned") else text
+
+    return norm(wanted) == norm(current)

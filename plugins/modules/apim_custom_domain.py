@@ -369,13 +369,10 @@ auth:
   sample: {credential: ClientSecretCredential, source: env, cloud: AzureCloud}
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
-from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._kv_propagation import until_accepted
 from ansible_collections.azure_apim.identity.plugins.module_utils._module import AzureApimModule
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, ensure
 
 DEFAULT_TIMEOUT = 3600
 # The options of one hostname: top level for the single form, sub-options of each O(hostnames) entry.
@@ -422,168 +419,10 @@ MODULE_KWARGS: Dict[str, Any] = dict(
     required_if=[["state", "present", SOURCES + ["hostnames"], True]],
 )
 
-Key = Tuple[str, str]
-
-
-def requested(module: AzureApimModule) -> List[Dict[str, Any]]:
-    """The hostname options of this task: the O(hostnames) entries, or the top-level options as one entry."""
-    p = module.params
-    if p["hostnames"] is not None:
-        return list(p["hostnames"])
-    return [{name: p[name] for name in ENTRY_OPTIONS}]
-
-
-def entry_label(options: Dict[str, Any]) -> str:
-    """How messages name one requested hostname."""
-    return "{0} {1}".format(options.get("type") or "Proxy", options.get("host_name"))
-
-
-def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
-    """Refuse a list APIM could never hold as asked: the same (type, host name) twice, or two default Proxy
-    certificates (APIM keeps one default for clients without SNI)."""
-    seen: Dict[Key, str] = {}
-    for options in entries:
-        key = hn.entry_key({"type": hn.canonical_type(options.get("type") or "Proxy"),
-                            "host_name": options.get("host_name")})
-        if key in seen:
-            raise AzureApimError(
-                "hostnames lists {0} twice ({1} and {2}); nothing was changed".format(
-                    entry_label(options), seen[key], entry_label(options)),
-                code="DuplicateHostname", hint="keep one entry per type and host name")
-        seen[key] = entry_label(options)
-    defaults = [entry_label(o) for o in entries if o.get("state", "present") == "present"
-                and o.get("default_ssl_binding") and hn.canonical_type(o.get("type") or "Proxy") == "Proxy"]
-    if len(defaults) > 1:
-        raise AzureApimError(
-            "Only one Proxy hostname can be the default SSL binding; hostnames asks it of {0}; nothing was "
-            "changed".format(", ".join(defaults)),
-            code="ConflictingDefaultSslBinding", hint="set default_ssl_binding: true on one Proxy entry only")
-
-
-def our_entries(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
-                young: Optional[List[Dict[str, Any]]] = None) -> hn.Delta:
-    """Every requested hostname validated; all refusals are collected and raised together, before any write."""
-    entries: hn.Delta = []
-    refusals: List[Tuple[str, AzureApimError]] = []
-    for options in requests:
-        try:
-            entries.append(hn.our_entry(module, service, options, young))
-        except AzureApimError as err:
-            refusals.append((entry_label(options), err))
-    if refusals:
-        raise _refused(refusals, single=module.params["hostnames"] is None)
-    return entries
-
-
-def _refused(refusals: List[Tuple[str, AzureApimError]], single: bool) -> AzureApimError:
-    """The single form raises its one refusal unchanged; the list form names each refused entry."""
-    first = refusals[0][1]
-    if single:
-        return first
-    message = "{0} of the hostnames cannot be bound; nothing was changed: {1}".format(
-        len(refusals), " | ".join("{0}: {1}".format(label, err.full_message()) for label, err in refusals))
-    return AzureApimError(message, status=first.status, code=first.code,
-                          refused=[{"hostname": label, "error_code": err.code, "msg": err.msg}
-                                   for label, err in refusals])
-
-
-def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[Dict[str, Any]],
-              young: Optional[List[Dict[str, Any]]] = None) -> hn.Delta:
-    """Our entries plus, in exclusive mode, the removal of every other custom hostname not kept."""
-    p = module.params
-    ours = our_entries(module, service, requests, young)
-    delta = list(ours)
-    if p["exclusive"]:
-        delta += hn.exclusive_removals(service["hostname_configurations"], [hn.entry_key(e) for e in ours],
-                                       p["keep_host_names"])
-    return delta
-
-
-def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
-    """A read function that answers the read already made once, then reads Azure again (the rerun of a cycle
-    after 409/412 must see a fresh list)."""
-    pending = [first]
-
-    def read_once() -> Optional[Dict[str, Any]]:
-        return pending.pop() if pending else read()
-
-    return read_once
-
-
-def write_when_propagated(module: AzureApimModule, svc: hn.HostnameService, current: Dict[str, Any],
-                          delta: hn.Delta, young: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """write_delta, repeated while API Management cannot read Key Vault yet because an RBAC grant this task relies
-    on is younger than Azure's propagation window (a refused PATCH changes nothing, so it is simply sent again)."""
-    def waiting(pause: float) -> None:
-        module.debug("Key Vault RBAC grant not effective yet; retrying the hostname write in {0:.0f} s".format(pause))
-
-    return until_accepted(lambda: (True, hn.write_delta(svc, current, delta, module.warn)), young,
-                          module.deadline, "updating the hostnames of " + svc.what, on_wait=waiting)
-
-
-def spec_for(module: AzureApimModule, svc: hn.HostnameService, delta: hn.Delta,
-             first: Optional[Dict[str, Any]] = None, young: Optional[List[Dict[str, Any]]] = None) -> ResourceSpec:
-    """The service's hostname list as the resource; the delta is compared, merged and written."""
-    return ResourceSpec(
-        what=svc.what,
-        read=first_then_fresh(first, svc.read) if first is not None else svc.read,
-        update=lambda current, wanted, paths: write_when_propagated(module, svc, current, delta, young or []),
-        predict=lambda current, wanted: dict(
-            current or {}, hostname_configurations=hn.predicted_entries(
-                hn.apply_delta((current or {})["hostname_configurations"], delta)[0])),
-        comparators={"hostname_configurations": hn.delta_satisfied},
-        secret_keys=hn.SECRET_KEYS,
-        rerun_on=hn.RERUN_ON,
-        # write_delta returns the service as read once APIM finished applying the write: that is the verification.
-        verify_with_response=True,
-    )
-
-
-def _public_after(module: AzureApimModule, entries: List[hn.Entry], key: Key) -> hn.Entry:
-    ours = hn.find_entry(entries, key) or {}
-    days = ours.get("expires_in_days")
-    if isinstance(days, int) and days < hn.EXPIRY_WARNING_DAYS:
-        module.warn("The certificate of {0} expires in {1} days ({2})".format(
-            ours["host_name"], days, (ours.get("certificate") or {}).get("expiry")))
-    return ours
-
-
-def result_for(module: AzureApimModule, changed: bool, before: Dict[str, Any], after: Dict[str, Any],
-               ours: hn.Delta) -> Dict[str, Any]:
-    """Module result: our entries, the whole list, what was removed and a diff of the list (no secrets)."""
-    entries = [hn.public_entry(e) for e in after.get("hostname_configurations") or []]
-    mine = [_public_after(module, entries, hn.entry_key(e)) for e in ours]
-    removed = [e["host_name"] for e in before.get("hostname_configurations") or []
-               if hn.find_entry(entries, hn.entry_key(e)) is None]
-    result = {
-        "changed": changed,
-        "hostname": mine[0] if mine else {},
-        "hostname_configurations": entries,
-        "removed_host_names": removed,
-        "diff": {"before": {"hostname_configurations": [hn.public_entry(e) for e in
-                                                        before.get("hostname_configurations") or []]},
-                 "after": {"hostname_configurations": entries}},
-    }
-    if module.params["hostnames"] is not None:
-        result["hostnames"] = mine
-    return result
-
-
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Validate every requested hostname, then ensure the list holds them (and only the kept ones when exclusive)
     with one write."""
-    p = module.params
-    requests = requested(module)
-    refuse_conflicts(requests)  # before any call to Azure
-    svc = hn.HostnameService(module, p["resource_group"], p["service_name"])
-    service = svc.require(settle=True)  # also ensure()'s first read: one GET on a no-op
-    young: List[Dict[str, Any]] = []
-    delta = delta_for(module, service, requests, young)
-    ours = delta[:len(requests)]
-    outcome = ensure(spec_for(module, svc, delta, first=service, young=young), "present",
-                     {"hostname_configurations": delta},
-                     check_mode=module.check_mode, deadline=module.deadline)
-    return result_for(module, outcome.changed, outcome.before or {}, outcome.after or {}, ours)
+    return hn.ensure_custom_domains(module, ENTRY_OPTIONS)
 
 
 def main() -> None:

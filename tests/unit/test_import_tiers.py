@@ -18,7 +18,7 @@ PACKAGE = "ansible_collections.azure_apim.identity.plugins.module_utils"
 CORE = {"_errors", "_retry", "_lro", "_ids", "_compare", "_arm", "_throttle", "_auth", "_credentials", "_module", "_items",
         "_controller",
         "_state", "_plan", "_plan_summary", "_kv_propagation", "_pfx"}
-ADAPTERS = {"_apim", "_apim_entities", "_apim_policy", "_keyvault", "_authz", "_network", "_msi"}
+ADAPTERS = {"_apim", "_apim_entities", "_apim_policy", "_apim_hostname_entries", "_keyvault", "_authz", "_network", "_msi"}
 # shared capabilities, in the only order they may import each other (a later one may import an earlier one)
 SHARED: Tuple[str, ...] = ("_access", "_apim_identity", "_secret_access")
 FAMILIES = {"_apim_service", "_apim_hostnames", "_apim_certificates", "_apim_network",

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils import _apim_hostnames as hn
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
-from ansible_collections.azure_apim.identity.plugins.module_utils._apim import same_identity_client
+from ansible_collections.azure_apim.identity.plugins.module_utils._compare import same_identity_client
 from ansible_collections.azure_apim.identity.plugins.module_utils._ids import parse_secret_uri, same_secret_id
 from ansible_collections.azure_apim.identity.plugins.module_utils._pfx import days_until, read_pfx_info
 
