@@ -114,24 +114,6 @@ def _json(body: Dict[str, Any]) -> bytes:
     return json.dumps(body).encode("utf-8")
 
 
-def _key_vault_user(model: Any) -> Optional[Dict[str, Any]]:
-    """A named value or certificate that reads Key Vault with an identity, as {name, identity_client_id}."""
-    key_vault = getattr(model, "key_vault", None)
-    if key_vault is None or not getattr(key_vault, "secret_identifier", None):
-        return None
-    return {"name": getattr(model, "name", None), "identity_client_id": getattr(key_vault, "identity_client_id", None),
-            "secret_identifier": key_vault.secret_identifier}
-
-
-def _logger_user(model: Any) -> Optional[Dict[str, Any]]:
-    """A logger that sends with a managed identity (credentials carry identityClientId), else None."""
-    credentials = getattr(model, "credentials", None) or {}
-    client_id = next((v for k, v in credentials.items() if k.lower() == "identityclientid"), None)
-    if not client_id:
-        return None
-    return {"name": getattr(model, "name", None), "identity_client_id": client_id}
-
-
 # The api-version each azure-mgmt-apimanagement major release sends by default. Service reads go through the generic
 # ARM client (no SDK import) but must speak the version the SDK's writes use, so that old SDK pins keep working where
 # only older api-versions exist. tests/unit checks the entry of the installed SDK against its client.
@@ -297,23 +279,6 @@ class ApimServices:
         if poller is not None:
             self.module.call(wait_poller, poller, self.module.deadline, self._what("deleting", resource_group, name),
                              what=self._what("deleting", resource_group, name), retry=())
-
-    # -- entities that can use an identity -------------------------------------------------------------------
-    def _entities(self, operations: str, resource_group: str, name: str, what: str) -> List[Any]:
-        ops = getattr(self.module.client("apim"), operations)
-        return list(self.module.read(lambda: list(ops.list_by_service(resource_group, name)),
-                                     what="listing {0} of {1}/{2}".format(what, resource_group, name)) or [])
-
-    def identity_users(self, resource_group: str, name: str) -> Dict[str, List[Dict[str, Any]]]:
-        """Named values, loggers and certificates that reach Azure with one of the service's identities.
-
-        Each entry is ``{"name", "identity_client_id"}``; ``identity_client_id`` None means the system identity.
-        """
-        named_values = [_key_vault_user(m) for m in self._entities("named_value", resource_group, name, "named values")]
-        certificates = [_key_vault_user(m) for m in self._entities("certificate", resource_group, name, "certificates")]
-        loggers = [_logger_user(m) for m in self._entities("logger", resource_group, name, "loggers")]
-        return {"named_value": [e for e in named_values if e], "certificate": [e for e in certificates if e],
-                "logger": [e for e in loggers if e]}
 
 
 def resolve_identity(service: Dict[str, Any], reference: Optional[str], subscription_id: str) -> Dict[str, Any]:

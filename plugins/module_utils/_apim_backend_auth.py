@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _apim_policy as policy_xml
 from ._access import ServiceIdentity
-from ._apim_entities import Policies
 from ._errors import AzureApimError
 from ._retry import APIM_OPERATION_IN_PROGRESS, APIM_SERVICE_TRANSITIONING, SERVICE_CHANGED
 from ._state import ResourceSpec, ensure
@@ -89,7 +88,7 @@ def _elements_as_wanted(wanted: Wanted) -> Callable[[Any, Any], bool]:
     return equal
 
 
-def policy_spec(module: AzureApimModule, policies: Policies, items: List[Item],
+def policy_spec(module: AzureApimModule, policies: policy_xml.Policies, items: List[Item],
                 identities: Identities) -> Tuple[ResourceSpec, Callable[[Optional[Dict[str, Any]]], Dict[str, Any]],
                                                  Dict[str, Any]]:
     """The spec of one policy document, its desired-state function and what the last merge saw (``track``).
@@ -132,7 +131,7 @@ def policy_spec(module: AzureApimModule, policies: Policies, items: List[Item],
     return spec, desired, track
 
 
-def apply_policy(module: AzureApimModule, policies: Policies, items: List[Item],
+def apply_policy(module: AzureApimModule, policies: policy_xml.Policies, items: List[Item],
                  identities: Identities) -> Dict[str, Any]:
     """Read one policy, merge (or remove) every element of ``items``, write it once with the ETag read, verify."""
     spec, desired, track = policy_spec(module, policies, items, identities)
@@ -156,8 +155,8 @@ def _lines(text: Optional[str]) -> str:
     return (text or "").replace("\r\n", "\n")
 
 
-def _policies(module: AzureApimModule) -> Policies:
-    return Policies(module, module.params["resource_group"], module.params["service_name"])
+def _policies(module: AzureApimModule) -> policy_xml.Policies:
+    return policy_xml.Policies(module, module.params["resource_group"], module.params["service_name"])
 
 
 def ensure_element(module: AzureApimModule) -> Dict[str, Any]:

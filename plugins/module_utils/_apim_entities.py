@@ -20,6 +20,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from ._arm import with_etag
 from ._errors import AzureApimError
 from ._kv_propagation import until_accepted
 from ._lro import OperationStillRunning
@@ -28,11 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
 
 SYSTEM_ASSIGNED = "SystemAssigned"
-
-
-def _with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> Tuple[Any, Optional[str]]:
-    """``cls=`` callback of SDK reads: the model plus its ETag header."""
-    return model, (headers or {}).get("ETag")
 
 
 def _iso(value: Any) -> Any:
@@ -99,7 +95,7 @@ class NamedValues:
 
     def get(self, name: str) -> Optional[Dict[str, Any]]:
         """The named value (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
                                  what="reading named value {0}".format(name))
         return None if found is None else named_value_to_dict(*found)
 
@@ -186,7 +182,7 @@ class Loggers:
 
     def get(self, name: str) -> Optional[Dict[str, Any]]:
         """The logger (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
                                  what="reading logger {0}".format(name))
         return None if found is None else logger_to_dict(*found)
 
@@ -208,7 +204,7 @@ class Loggers:
             credentials=body["credentials"], is_buffered=body.get("is_buffered"),
             resource_id=body.get("resource_id"))
         found = self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
-                                 cls=_with_etag, what="writing logger {0}".format(name), retry=())
+                                 cls=with_etag, what="writing logger {0}".format(name), retry=())
         return None if not found or found[0] is None else logger_to_dict(*found)
 
     def delete(self, name: str, etag: Optional[str]) -> None:
@@ -259,7 +255,7 @@ class Certificates:
 
     def get(self, name: str) -> Optional[Dict[str, Any]]:
         """The certificate (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=_with_etag,
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
                                  what="reading certificate {0}".format(name))
         return None if found is None else certificate_to_dict(*found)
 
@@ -279,7 +275,7 @@ class Certificates:
             data=body.get("data"), password=body.get("password"),
             key_vault=_key_vault_model(models, kv) if kv else None)
         found = self.module.call(self._ops.create_or_update, self.group, self.service, name, params, if_match=etag,
-                                 cls=_with_etag, what="writing certificate {0}".format(name), retry=retry)
+                                 cls=with_etag, what="writing certificate {0}".format(name), retry=retry)
         return certificate_to_dict(*found)
 
     def refresh(self, name: str) -> Dict[str, Any]:
@@ -300,80 +296,6 @@ class Certificates:
                                  what="listing backends of {0}".format(self.service))
         return [backend_certificate_refs(m) for m in pages or []]
 
-
-# ----------------------------------------------------------------------------------------------------------------
-# policies, APIs, operations
-# ----------------------------------------------------------------------------------------------------------------
-
-class Policies:
-    """The policy document of the service, an API or an operation (plain XML text + ETag)."""
-
-    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
-        self.module, self.group, self.service = module, resource_group, service
-
-    @property
-    def _client(self) -> Any:
-        return self.module.client("apim")
-
-    def scope_name(self, api: Optional[str], operation: Optional[str]) -> str:
-        """``service``, ``api`` or ``operation``."""
-        return "operation" if operation else "api" if api else "service"
-
-    def describe(self, api: Optional[str], operation: Optional[str]) -> str:
-        """Words for messages: which policy this is."""
-        if operation:
-            return "the policy of operation {0} of API {1} in service {2}".format(operation, api, self.service)
-        if api:
-            return "the policy of API {0} in service {1}".format(api, self.service)
-        return "the global policy of service {0}".format(self.service)
-
-    def require_scope(self, api: Optional[str], operation: Optional[str]) -> None:
-        """Fail clearly (before any write) when the API or operation does not exist."""
-        if not api:
-            return
-        client = self._client
-        found = self.module.read(client.api.get, self.group, self.service, api,
-                                 what="reading API {0}".format(api))
-        if found is None:
-            raise AzureApimError("API {0!r} was not found in API Management service {1!r}".format(api, self.service),
-                                 status=404, code="ApiNotFound",
-                                 hint="check api_id (the API's name, not its display name or path)")
-        if operation and self.module.read(client.api_operation.get, self.group, self.service, api, operation,
-                                          what="reading operation {0}".format(operation)) is None:
-            raise AzureApimError("Operation {0!r} was not found in API {1!r} of service {2!r}".format(
-                operation, api, self.service), status=404, code="OperationNotFound",
-                hint="check operation_id (the operation's name, not its display name)")
-
-    def _target(self, api: Optional[str], operation: Optional[str]) -> Tuple[Any, tuple]:
-        client = self._client
-        if operation:
-            return client.api_operation_policy, (self.group, self.service, api, operation, "policy")
-        if api:
-            return client.api_policy, (self.group, self.service, api, "policy")
-        return client.policy, (self.group, self.service, "policy")
-
-    def get(self, api: Optional[str], operation: Optional[str]) -> Optional[Dict[str, Any]]:
-        """``{"value": xml, "etag": ...}`` in APIM's well-formed ``xml`` format, or None when the scope has none."""
-        ops, args = self._target(api, operation)
-        found = self.module.read(ops.get, *args, format="xml", cls=_with_etag,
-                                 what="reading " + self.describe(api, operation))
-        if found is None:
-            return None
-        model, etag = found
-        return {"value": getattr(model, "value", None), "etag": etag}
-
-    def put(self, api: Optional[str], operation: Optional[str], xml: str, etag: Optional[str]) -> None:
-        """Write the document; ``etag`` (the one read) makes a concurrent change fail with 412 instead of being lost."""
-        from azure.mgmt.apimanagement import models
-
-        ops, args = self._target(api, operation)
-        self.module.call(ops.create_or_update, *args, models.PolicyContract(value=xml, format="xml"),
-                         if_match=etag, what="writing " + self.describe(api, operation), retry=())
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Key Vault named values: waiting for APIM to read the secret
-# ----------------------------------------------------------------------------------------------------------------
 
 def last_status(named_value: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """``keyVault.lastStatus`` of a named value dict (None for plain values or before the first fetch)."""
@@ -436,3 +358,43 @@ def wait_for_secret(named_values: NamedValues, name: str, deadline: Any, interva
         raise AzureApimError("Named value {0} disappeared while waiting for its Key Vault secret".format(name),
                              code="NamedValueNotFound", hint="another process deleted it; re-run the task")
     return current, state["refreshes"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# entities that reach Azure with one of the service's identities (what removing an identity would break)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _key_vault_user(model: Any) -> Optional[Dict[str, Any]]:
+    """A named value or certificate that reads Key Vault with an identity, as {name, identity_client_id}."""
+    key_vault = getattr(model, "key_vault", None)
+    if key_vault is None or not getattr(key_vault, "secret_identifier", None):
+        return None
+    return {"name": getattr(model, "name", None), "identity_client_id": getattr(key_vault, "identity_client_id", None),
+            "secret_identifier": key_vault.secret_identifier}
+
+
+def _logger_user(model: Any) -> Optional[Dict[str, Any]]:
+    """A logger that sends with a managed identity (credentials carry identityClientId), else None."""
+    credentials = getattr(model, "credentials", None) or {}
+    client_id = next((v for k, v in credentials.items() if k.lower() == "identityclientid"), None)
+    if not client_id:
+        return None
+    return {"name": getattr(model, "name", None), "identity_client_id": client_id}
+
+
+def _entities(module: AzureApimModule, operations: str, resource_group: str, name: str, what: str) -> List[Any]:
+    ops = getattr(module.client("apim"), operations)
+    return list(module.read(lambda: list(ops.list_by_service(resource_group, name)),
+                            what="listing {0} of {1}/{2}".format(what, resource_group, name)) or [])
+
+
+def identity_users(module: AzureApimModule, resource_group: str, name: str) -> Dict[str, List[Dict[str, Any]]]:
+    """Named values, loggers and certificates that reach Azure with one of the service's identities.
+
+    Each entry is ``{"name", "identity_client_id"}``; ``identity_client_id`` None means the system identity.
+    """
+    named_values = [_key_vault_user(m) for m in _entities(module, "named_value", resource_group, name, "named values")]
+    certificates = [_key_vault_user(m) for m in _entities(module, "certificate", resource_group, name, "certificates")]
+    loggers = [_logger_user(m) for m in _entities(module, "logger", resource_group, name, "loggers")]
+    return {"named_value": [e for e in named_values if e], "certificate": [e for e in certificates if e],
+            "logger": [e for e in loggers if e]}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ._apim import USER_ASSIGNED_TYPE, ApimServices, identity_to_dict, identity_type, split_identity_type
+from ._apim_entities import identity_users
 from ._authz import AuthorizationService
 from ._errors import AzureApimError
 from ._ids import normalize_resource_id, parse_resource_id, resolve_resource_id
@@ -261,7 +262,7 @@ class IdentityPlanner:
         removed = removed_identities(service.get("identity"), planned)
         if not removed:
             return
-        users = ApimServices(self.module).identity_users(service["resource_group"], service["name"])
+        users = identity_users(self.module, service["resource_group"], service["name"])
         found = dependents_of(removed, service.get("hostname_configurations") or [], users)
         if found:
             raise dependents_error(service["name"], found)

@@ -13,14 +13,18 @@ Only direct children of ``<inbound>`` are managed; an element nested in ``<choos
 whoever wrote it. Elements are told apart by ``output-token-variable-name`` (none = the one that sets the
 ``Authorization`` header of the backend request).
 
-The Azure side (reading and writing the policy of a scope with its ETag) is in ``PolicyService`` below.
+The Azure side (reading and writing the policy of a scope with its ETag) is ``Policies`` at the end.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from ._arm import with_etag
 from ._errors import AzureApimError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 ELEMENT = "authentication-managed-identity"
 INBOUND = "inbound"
@@ -240,3 +244,78 @@ def current_settings(text: Optional[str], key: Optional[str]) -> Optional[Dict[s
     if not text or not text.strip():
         return None
     return element_to_dict(find(parse(text), key))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# policies, APIs, operations
+# ----------------------------------------------------------------------------------------------------------------
+
+class Policies:
+    """The policy document of the service, an API or an operation (plain XML text + ETag)."""
+
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
+        self.module, self.group, self.service = module, resource_group, service
+
+    @property
+    def _client(self) -> Any:
+        return self.module.client("apim")
+
+    def scope_name(self, api: Optional[str], operation: Optional[str]) -> str:
+        """``service``, ``api`` or ``operation``."""
+        return "operation" if operation else "api" if api else "service"
+
+    def describe(self, api: Optional[str], operation: Optional[str]) -> str:
+        """Words for messages: which policy this is."""
+        if operation:
+            return "the policy of operation {0} of API {1} in service {2}".format(operation, api, self.service)
+        if api:
+            return "the policy of API {0} in service {1}".format(api, self.service)
+        return "the global policy of service {0}".format(self.service)
+
+    def require_scope(self, api: Optional[str], operation: Optional[str]) -> None:
+        """Fail clearly (before any write) when the API or operation does not exist."""
+        if not api:
+            return
+        client = self._client
+        found = self.module.read(client.api.get, self.group, self.service, api,
+                                 what="reading API {0}".format(api))
+        if found is None:
+            raise AzureApimError("API {0!r} was not found in API Management service {1!r}".format(api, self.service),
+                                 status=404, code="ApiNotFound",
+                                 hint="check api_id (the API's name, not its display name or path)")
+        if operation and self.module.read(client.api_operation.get, self.group, self.service, api, operation,
+                                          what="reading operation {0}".format(operation)) is None:
+            raise AzureApimError("Operation {0!r} was not found in API {1!r} of service {2!r}".format(
+                operation, api, self.service), status=404, code="OperationNotFound",
+                hint="check operation_id (the operation's name, not its display name)")
+
+    def _target(self, api: Optional[str], operation: Optional[str]) -> Tuple[Any, tuple]:
+        client = self._client
+        if operation:
+            return client.api_operation_policy, (self.group, self.service, api, operation, "policy")
+        if api:
+            return client.api_policy, (self.group, self.service, api, "policy")
+        return client.policy, (self.group, self.service, "policy")
+
+    def get(self, api: Optional[str], operation: Optional[str]) -> Optional[Dict[str, Any]]:
+        """``{"value": xml, "etag": ...}`` in APIM's well-formed ``xml`` format, or None when the scope has none."""
+        ops, args = self._target(api, operation)
+        found = self.module.read(ops.get, *args, format="xml", cls=with_etag,
+                                 what="reading " + self.describe(api, operation))
+        if found is None:
+            return None
+        model, etag = found
+        return {"value": getattr(model, "value", None), "etag": etag}
+
+    def put(self, api: Optional[str], operation: Optional[str], xml: str, etag: Optional[str]) -> None:
+        """Write the document; ``etag`` (the one read) makes a concurrent change fail with 412 instead of being lost."""
+        from azure.mgmt.apimanagement import models
+
+        ops, args = self._target(api, operation)
+        self.module.call(ops.create_or_update, *args, models.PolicyContract(value=xml, format="xml"),
+                         if_match=etag, what="writing " + self.describe(api, operation), retry=())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Key Vault named values: waiting for APIM to read the secret
+# ----------------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ._errors import AzureApimError, not_found_to_none
 
@@ -98,3 +98,8 @@ class ArmRest:
             return self._json(pipeline_response.http_response)
 
         return LROPoller(self._client, initial, deserialize, self._polling_factory())
+
+
+def with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> Tuple[Any, Optional[str]]:
+    """``cls=`` callback of SDK reads: the model plus its ETag header."""
+    return model, (headers or {}).get("ETag")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
 from urllib.parse import urlsplit
 
 from ._apim import ApimServices
+from ._apim_entities import identity_users
 from ._apim_identity import current_identities, dependents_of, service_view
 from ._authz import AuthorizationService, assignment_name, builtin_role_name, parse_marker
 from ._ids import normalize_resource_id
@@ -184,7 +185,7 @@ def _entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, An
                   service_id=view["id"], provisioning_state=view["provisioning_state"])
     if not (params["include_dependents"] or params["orphaned_grants"]):
         return result
-    users = services.identity_users(view["resource_group"], view["name"])
+    users = identity_users(services.module, view["resource_group"], view["name"])
     if params["include_dependents"]:
         result["dependents"] = dependents_of(current_identities(view["identity"]),
                                              view.get("hostname_configurations") or [], users)
