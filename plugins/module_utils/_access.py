@@ -22,7 +22,7 @@ from ._keyvault import (
 )
 from ._plan import UNKNOWN, Assumptions, identity_key, is_unknown, service_key
 from ._retry import KEYVAULT_CONFLICT, THROTTLED
-from ._state import ResourceSpec, ensure
+from ._state import ResourceSpec, ensure, first_then_fresh
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
@@ -186,10 +186,10 @@ def access_policy_spec(service: VaultService, vault_ref: str, resource_group: Op
     again; re-runs and the read after a write always read afresh.
     """
     holder: Dict[str, Any] = {}
-    fresh = [vault] if vault is not None else []
+    read_vault = first_then_fresh(vault, lambda: service.require(vault_ref, resource_group))
 
     def read() -> Optional[Dict[str, Any]]:
-        holder["vault"] = fresh.pop() if fresh else service.require(vault_ref, resource_group)
+        holder["vault"] = read_vault()
         return find_policy(holder["vault"], object_id)
 
     def create(wanted: Dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from ._pfx import read_pfx_info
 from ._kv_propagation import until_accepted
 from ._retry import Deadline
 from ._secret_access import keyvault_secret_uri, refuse_keyvault_problems
-from ._state import ResourceSpec, ensure
+from ._state import ResourceSpec, ensure, first_then_fresh
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
@@ -308,17 +308,6 @@ def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[D
     return delta
 
 
-def first_then_fresh(first: Optional[Dict[str, Any]], read: Any) -> Any:
-    """A read function that answers the read already made once, then reads Azure again (the rerun of a cycle
-    after 409/412 must see a fresh list)."""
-    pending = [first]
-
-    def read_once() -> Optional[Dict[str, Any]]:
-        return pending.pop() if pending else read()
-
-    return read_once
-
-
 def write_when_propagated(module: AzureApimModule, svc: HostnameService, current: Dict[str, Any],
                           delta: Delta, young: List[Dict[str, Any]]) -> Dict[str, Any]:
     """write_delta, repeated while API Management cannot read Key Vault yet because an RBAC grant this task relies
@@ -335,7 +324,7 @@ def spec_for(module: AzureApimModule, svc: HostnameService, delta: Delta,
     """The service's hostname list as the resource; the delta is compared, merged and written."""
     return ResourceSpec(
         what=svc.what,
-        read=first_then_fresh(first, svc.read) if first is not None else svc.read,
+        read=first_then_fresh(first, svc.read),
         update=lambda current, wanted, paths: write_when_propagated(module, svc, current, delta, young or []),
         predict=lambda current, wanted: dict(
             current or {}, hostname_configurations=predicted_entries(

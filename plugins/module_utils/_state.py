@@ -197,6 +197,18 @@ def needs_write(spec: ResourceSpec, current: Optional[Resource], wanted: Mapping
     return bool(_paths_to_write(spec, current, drop_none(dict(wanted))))
 
 
+def first_then_fresh(first: Optional[Resource], read: Callable[[], Any]) -> Callable[[], Any]:
+    """A read function that answers ``first`` (a read the caller has just made) once, then reads Azure again: the
+    re-run of a cycle after a conflict, and the read after a write, must see fresh state. ``first`` None: it always
+    reads. (Lookups that only resolve something, such as an identity, use the service memo instead.)"""
+    pending = [first] if first is not None else []
+
+    def read_once() -> Any:
+        return pending.pop() if pending else read()
+
+    return read_once
+
+
 def checked_before_write(spec: ResourceSpec, build: Callable[[Optional[Resource]], Mapping[str, Any]],
                          before_write: Callable[[], Any]) -> Callable[[Optional[Resource]], Mapping[str, Any]]:
     """A desired-state function that runs ``before_write`` only when a write is coming (see needs_write): e.g.

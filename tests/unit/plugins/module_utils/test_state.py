@@ -10,7 +10,9 @@ from ansible_collections.azure_apim.identity.plugins.module_utils._compare impor
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
 from ansible_collections.azure_apim.identity.plugins.module_utils._retry import Deadline
-from ansible_collections.azure_apim.identity.plugins.module_utils._state import ResourceSpec, checked_before_write, ensure
+from ansible_collections.azure_apim.identity.plugins.module_utils._state import (
+    ResourceSpec, checked_before_write, ensure, first_then_fresh,
+)
 
 
 class Store:
@@ -313,3 +315,12 @@ def test_checked_before_write_runs_the_check_only_before_a_write(initial, desire
     ensure(spec, "present", checked_before_write(spec, lambda current: desired, lambda: ran.append(1)),
            check_mode=True, deadline=Deadline(60))
     assert len(ran) == checks
+
+
+@pytest.mark.parametrize("first, reads", [({"v": 1}, 1), (None, 2)])
+def test_first_then_fresh_answers_the_callers_read_once(first, reads):
+    store = Store({"v": 2})
+    read = first_then_fresh(first, store.read)
+    answers = [read(), read()]
+    assert answers[-1] == {"v": 2} and answers[0] == (first or {"v": 2})
+    assert store.calls.count("read") == reads
