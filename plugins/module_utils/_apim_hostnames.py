@@ -32,6 +32,7 @@ from ._state import ResourceSpec, ensure, first_then_fresh
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
 
+
 class HostnameService:
     """Reads a service's hostname list and writes it back through an AzureApimModule."""
 
@@ -253,7 +254,7 @@ def refuse_conflicts(entries: List[Dict[str, Any]]) -> None:
     seen: Dict[Key, str] = {}
     for options in entries:
         key = entry_key({"type": canonical_type(options.get("type") or "Proxy"),
-                            "host_name": options.get("host_name")})
+                         "host_name": options.get("host_name")})
         if key in seen:
             raise AzureApimError(
                 "hostnames lists {0} twice ({1} and {2}); nothing was changed".format(
@@ -304,7 +305,7 @@ def delta_for(module: AzureApimModule, service: Dict[str, Any], requests: List[D
     delta = list(ours)
     if p["exclusive"]:
         delta += exclusive_removals(service["hostname_configurations"], [entry_key(e) for e in ours],
-                                       p["keep_host_names"])
+                                    p["keep_host_names"])
     return delta
 
 

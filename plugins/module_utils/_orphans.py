@@ -178,7 +178,7 @@ class OrphanFinder:
 
 
 def _entry(services: ApimServices, service: Dict[str, Any], params: Dict[str, Any],
-          orphans: OrphanFinder) -> Dict[str, Any]:
+           orphans: OrphanFinder) -> Dict[str, Any]:
     """One service's identities as the module returns them."""
     view = service_view(service) or {}
     result = dict(view["identity"], service_name=view["name"], resource_group=view["resource_group"],

@@ -419,6 +419,7 @@ MODULE_KWARGS: Dict[str, Any] = dict(
     required_if=[["state", "present", SOURCES + ["hostnames"], True]],
 )
 
+
 def run(module: AzureApimModule) -> Dict[str, Any]:
     """Validate every requested hostname, then ensure the list holds them (and only the kept ones when exclusive)
     with one write."""

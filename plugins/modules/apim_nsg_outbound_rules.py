@@ -124,6 +124,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     """Ensure one outbound rule per service tag; other rules are never touched."""
     return ensure_outbound_rules(module)
 
+
 def main() -> None:
     """Module entry point."""
     AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)

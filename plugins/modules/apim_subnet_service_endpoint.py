@@ -152,6 +152,7 @@ def run(module: AzureApimModule) -> Dict[str, Any]:
     """Add or remove the endpoint, keeping everything else on the subnet."""
     return ensure_subnet_endpoint(module)
 
+
 def main() -> None:
     """Module entry point."""
     AzureApimModule(ARGUMENT_SPEC, **MODULE_KWARGS).run(run)
