@@ -157,8 +157,10 @@ def measured_task(record: RunRecord) -> dict[str, Any]:
     module = task["action"].rsplit(".", 1)[-1]
     start, end = min(t["start"] for t in record.tasks), max(t["end"] for t in record.tasks)
     samples = [s for s in record.rss if s["module"] == module]
-    reqs = metrics.request_stats(metrics.in_window(record.requests, start, end))
+    window = metrics.in_window(record.requests, start, end)
+    reqs = metrics.request_stats(window)
     return {"module": module, "task_s": end - start, "tasks": len(record.tasks), "requests": reqs,
+            "request_lines": _request_lines(window),
             "rss_mib": max(s["rss_mib"] for s in samples) if samples else None,
             "cpu_s": sum(s.get("cpu_s", 0.0) for s in record.rss) if record.rss else None}
 
@@ -192,7 +194,8 @@ def _median_task(samples: list[dict[str, Any]]) -> dict[str, Any]:
     rss = [s["rss_mib"] for s in samples if s["rss_mib"] is not None]
     cpu = [s["cpu_s"] for s in samples if s.get("cpu_s") is not None]
     return {"module": middle["module"], "task_s": metrics.median([s["task_s"] for s in samples]),
-            "requests": middle["requests"], "rss_mib": max(rss) if rss else None, "cpu_s": metrics.median(cpu)}
+            "requests": middle["requests"], "request_lines": middle.get("request_lines", []),
+            "rss_mib": max(rss) if rss else None, "cpu_s": metrics.median(cpu)}
 
 
 def ratios(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Optional[float]]:
