@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ._ids import normalize_resource_id
 
@@ -31,17 +31,6 @@ def ci_equal(a: Any, b: Any) -> bool:
 def exact(a: Any, b: Any) -> bool:
     """Whole-value equality: for dicts the user gives completely (a full tag set), not as a subset."""
     return (a or {}) == (b or {}) if isinstance(a, Mapping) or isinstance(b, Mapping) else a == b
-
-
-def set_equal(a: Any, b: Any) -> bool:
-    """Lists compared as sets (order and string case ignored), e.g. lists of ids or host names."""
-    if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)):
-        return a == b
-
-    def key(item: Any) -> Any:
-        return normalize_resource_id(item) if isinstance(item, str) else repr(item)
-
-    return sorted(key(i) for i in a) == sorted(key(i) for i in b)
 
 
 def same_items(a: Any, b: Any) -> bool:
@@ -90,11 +79,6 @@ def differences(
     return [] if desired == current else [path or "."]
 
 
-def is_subset(desired: Any, current: Any, comparators: Optional[Mapping[str, Equal]] = None) -> bool:
-    """True when every value set in ``desired`` matches ``current``."""
-    return not differences(desired, current, comparators=comparators)
-
-
 def deep_merge(base: Optional[Mapping[str, Any]], overlay: Mapping[str, Any]) -> Dict[str, Any]:
     """``base`` with ``overlay`` applied (dicts merged recursively, other values replaced); inputs untouched."""
     result: Dict[str, Any] = copy.deepcopy(dict(base or {}))
@@ -133,67 +117,6 @@ def _redact(value: Any, keys: set) -> Any:
     return value
 
 
-KeyFn = Callable[[Mapping[str, Any]], Any]
-
-
-def _norm_key(key: Any) -> Any:
-    return key.lower() if isinstance(key, str) else key
-
-
-def find_keyed(items: Sequence[Mapping[str, Any]], key: Any, key_fn: KeyFn) -> Optional[int]:
-    """Index of the entry whose key equals ``key`` (strings compared case-insensitively), else None."""
-    for index, item in enumerate(items or []):
-        if _norm_key(key_fn(item)) == _norm_key(key):
-            return index
-    return None
-
-
-def upsert_keyed(
-    items: Optional[Sequence[Mapping[str, Any]]],
-    entry: Mapping[str, Any],
-    key_fn: KeyFn,
-    comparators: Optional[Mapping[str, Equal]] = None,
-) -> Tuple[List[Dict[str, Any]], bool]:
-    """Add or update the one entry keyed like ``entry``; other (foreign) entries are kept as they are."""
-    result = [dict(i) for i in items or []]
-    index = find_keyed(result, key_fn(entry), key_fn)
-    if index is None:
-        return result + [copy.deepcopy(dict(entry))], True
-    if is_subset(entry, result[index], comparators):
-        return result, False
-    result[index] = deep_merge(result[index], entry)
-    return result, True
-
-
-def remove_keyed(items: Optional[Sequence[Mapping[str, Any]]], key: Any, key_fn: KeyFn) -> Tuple[List[Dict[str, Any]], bool]:
-    """Drop the entry with ``key``; the rest stay."""
-    result = [dict(i) for i in items or []]
-    index = find_keyed(result, key, key_fn)
-    if index is None:
-        return result, False
-    del result[index]
-    return result, True
-
-
-def replace_keyed(
-    items: Optional[Sequence[Mapping[str, Any]]],
-    entries: Sequence[Mapping[str, Any]],
-    key_fn: KeyFn,
-    comparators: Optional[Mapping[str, Equal]] = None,
-) -> Tuple[List[Dict[str, Any]], bool]:
-    """Exclusive mode (opt-in): exactly ``entries`` remain, each merged over its current version."""
-    current = [dict(i) for i in items or []]
-    result: List[Dict[str, Any]] = []
-    changed = len(current) != len(entries)
-    for entry in entries:
-        index = find_keyed(current, key_fn(entry), key_fn)
-        if index is None:
-            result.append(copy.deepcopy(dict(entry)))
-            changed = True
-            continue
-        changed = changed or not is_subset(entry, current[index], comparators)
-        result.append(deep_merge(current[index], entry))
-    return result, changed
 
 
 def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.azure_apim.identity.plugins.module_utils._compare import (
-    REDACTED, ci_equal, ci_set_equal, deep_merge, set_equal, differences, exact, id_equal, merge_tags, redact,
-    remove_keyed, same_items, replace_keyed, upsert_keyed,
+    REDACTED, ci_set_equal, deep_merge, differences, exact, id_equal, merge_tags, redact, same_items,
 )
 from ansible_collections.azure_apim.identity.plugins.module_utils._errors import AzureApimError
 from ansible_collections.azure_apim.identity.plugins.module_utils._lro import OperationStillRunning
@@ -165,24 +164,6 @@ def test_differences(desired, current, paths):
     assert differences(desired, current) == paths
 
 
-def test_keyed_list_helpers_keep_foreign_entries():
-    def key(entry):
-        return entry["host"]
-
-    current = [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "old"}]
-    updated, changed = upsert_keyed(current, {"host": "api.example.com", "cert": "new"}, key)
-    assert changed and updated == [{"host": "Foreign.example.com", "cert": "x"}, {"host": "api.example.com", "cert": "new"}]
-    same, changed = upsert_keyed(updated, {"host": "API.example.com", "cert": "new"}, key, comparators={"host": ci_equal})
-    assert not changed and same == updated
-    added, changed = upsert_keyed(current, {"host": "new.example.com"}, key)
-    assert changed and len(added) == 3
-    removed, changed = remove_keyed(current, "API.EXAMPLE.COM", key)
-    assert changed and removed == [{"host": "Foreign.example.com", "cert": "x"}]
-    assert remove_keyed(current, "absent", key) == (current, False)
-    exclusive, changed = replace_keyed(current, [{"host": "api.example.com", "cert": "old"}], key)
-    assert changed and exclusive == [{"host": "api.example.com", "cert": "old"}]
-
-
 def test_merge_tags_and_redact():
     assert merge_tags({"a": "1"}, None, purge=True) is None
     assert merge_tags({"a": "1"}, {"b": "2"}, purge=False) == {"a": "1", "b": "2"}
@@ -222,16 +203,6 @@ def test_conflicts_that_are_not_transient_fail_at_once():
     spec.update = update
     with pytest.raises(AzureApimError, match="locked"):
         ensure(spec, "present", {"a": 2}, check_mode=False, deadline=Deadline(60), sleep=lambda s: None)
-
-
-@pytest.mark.parametrize("a, b, equal", [
-    (["/Subscriptions/S/x", "/subscriptions/s/y/"], ["/subscriptions/s/y", "/subscriptions/s/X"], True),
-    (["a"], ["a", "b"], False),
-    ([], [], True),
-    (None, [], False),
-])
-def test_set_equal(a, b, equal):
-    assert set_equal(a, b) is equal
 
 
 @pytest.mark.parametrize("stored, ok", [
