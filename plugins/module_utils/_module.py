@@ -282,9 +282,17 @@ class AzureApimModule:
 
     def run(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]]) -> None:
         """Run ``main_fn(self)`` → result dict; the one domain exception (or an SDK error) becomes fail_json."""
+        self._finish(lambda: main_fn(self))
+
+    def _finish(self, produce: Callable[[], Dict[str, Any]],
+                on_error: Optional[Callable[[AzureApimError], None]] = None) -> None:
+        """exit_json with what ``produce`` returns, or fail_json: the domain exception as it is (``on_error`` may add
+        to it first), an SDK error translated; programming errors are re-raised. Always closes the clients."""
         try:
-            result = main_fn(self)
+            result = produce()
         except AzureApimError as err:
+            if on_error is not None:
+                on_error(err)
             self.fail(err)
         except Exception as err:  # SDK errors that escaped call(): translated; programming errors re-raised
             if not _is_azure_error(err):
@@ -293,6 +301,7 @@ class AzureApimModule:
         else:
             self.exit_json(**result)
         finally:
+            self._item_params = None
             self.close()
 
     def run_items(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]], items: "ItemList") -> None:
@@ -306,20 +315,11 @@ class AzureApimModule:
             self.run(main_fn)
             return
         done: List[Dict[str, Any]] = []
-        try:
-            result = self._run_items(main_fn, items, done)
-        except AzureApimError as err:
+
+        def with_done(err: AzureApimError) -> None:
             err.extra = dict(getattr(err, "extra", None) or {}, **{items.option: done})
-            self.fail(err)
-        except Exception as err:
-            if not _is_azure_error(err):
-                raise
-            self.fail(translate(err, None, self._secrets()))
-        else:
-            self.exit_json(**result)
-        finally:
-            self._item_params = None
-            self.close()
+
+        self._finish(lambda: self._run_items(main_fn, items, done), with_done)
 
     def _run_items(self, main_fn: Callable[["AzureApimModule"], Dict[str, Any]], items: "ItemList",
                    done: List[Dict[str, Any]]) -> Dict[str, Any]:
