@@ -108,7 +108,7 @@ options:
     description:
       - Also report, in RV(preflight), what M(azure_apim.identity.apim_keyvault_preflight) would report with
         C(fail_on=never) just before the grant, from the same reads (no secret is checked). Saves the separate
-        preflight module run; the role M(azure_apim.identity.apim_keyvault_access) uses it.
+        preflight module run; the role C(azure_apim.identity.apim_keyvault_access) uses it.
       - Needs O(service_name). The findings never fail the task.
     type: bool
     default: false
