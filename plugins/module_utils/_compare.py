@@ -117,8 +117,6 @@ def _redact(value: Any, keys: set) -> Any:
     return value
 
 
-
-
 def same_identity_client(wanted: Optional[str], current: Optional[str]) -> bool:
     """identityClientId: None (and the literal "SystemAssigned") mean the system-assigned identity."""
     def norm(value: Optional[str]) -> str:
