@@ -12,14 +12,13 @@ import copy
 import datetime
 import json
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
+from ._arm import OperationGroup, tracked_resource
 from ._errors import AzureApimError
-from ._ids import is_guid, normalize_resource_id, parse_resource_id, resolve_resource_id
+from ._ids import is_guid, normalize_resource_id, resolve_resource_id
 from ._lro import wait_poller
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from ._module import AzureApimModule
 
 SERVICE_TYPE = "Microsoft.ApiManagement/service"
 USER_ASSIGNED_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -90,13 +89,8 @@ def _iso(value: Any) -> Any:
 def service_to_dict(model: Any) -> Dict[str, Any]:
     """An SDK ApiManagementServiceResource as a plain dict (snake_case, names match module options)."""
     sku = getattr(model, "sku", None)
-    resource_id = getattr(model, "id", None)
     return {
-        "id": resource_id,
-        "name": getattr(model, "name", None),
-        "resource_group": parse_resource_id(resource_id).resource_group if resource_id else None,
-        "location": getattr(model, "location", None),
-        "tags": dict(getattr(model, "tags", None) or {}),
+        **tracked_resource(model),
         "sku": {"name": getattr(sku, "name", None), "capacity": getattr(sku, "capacity", None)} if sku else None,
         "publisher_name": getattr(model, "publisher_name", None),
         "publisher_email": getattr(model, "publisher_email", None),
@@ -163,15 +157,10 @@ def _datetime(value: Any) -> Any:
         return value
 
 
-class ApimServices:
+class ApimServices(OperationGroup):
     """Reads API Management services through an AzureApimModule (plain dicts out)."""
 
-    def __init__(self, module: AzureApimModule) -> None:
-        self.module = module
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("apim").api_management_service
+    client_name, operations = "apim", "api_management_service"
 
     def _memo(self) -> Dict[Any, Any]:
         memo = getattr(self.module, "memo", None)

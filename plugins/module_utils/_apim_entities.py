@@ -20,7 +20,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from ._arm import with_etag
+from ._arm import OperationGroup, with_etag
 from ._errors import AzureApimError
 from ._kv_propagation import until_accepted
 from ._lro import OperationStillRunning
@@ -35,6 +35,54 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def key_vault_to_dict(kv: Any) -> Dict[str, Any]:
+    """The ``keyVault`` part of a named value or certificate: the secret, the identity APIM reads it with and the
+    outcome of APIM's last fetch (``last_status``)."""
+    status = getattr(kv, "last_status", None)
+    return {
+        "secret_identifier": getattr(kv, "secret_identifier", None),
+        # No identityClientId means the system-assigned identity; spelled out so a change is visible.
+        "identity_client_id": getattr(kv, "identity_client_id", None) or SYSTEM_ASSIGNED,
+        "last_status": None if status is None else {
+            "code": getattr(status, "code", None),
+            "message": getattr(status, "message", None),
+            "time_stamp_utc": _iso(getattr(status, "time_stamp_utc", None)),
+        },
+    }
+
+
+class ServiceEntities(OperationGroup):
+    """One kind of entity inside one API Management service: reads carry the ETag, deletes are guarded by it."""
+
+    client_name = "apim"
+    noun = ""
+
+    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
+        super().__init__(module)
+        self.group, self.service = resource_group, service
+
+    @staticmethod
+    def to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
+        """The entity (with ``etag``), or None when absent."""
+        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
+                                 what="reading {0} {1}".format(self.noun, name))
+        return None if found is None else self.to_dict(*found)
+
+    def list(self) -> List[Dict[str, Any]]:
+        """All entities of this kind in the service ([] when the service does not exist)."""
+        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
+                                 what="listing {0}s of {1}".format(self.noun, self.service))
+        return [self.to_dict(m) for m in pages or []]
+
+    def delete(self, name: str, etag: Optional[str]) -> None:
+        """DELETE guarded by the ETag."""
+        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
+                         what="deleting {0} {1}".format(self.noun, name), retry=())
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # named values
 # ----------------------------------------------------------------------------------------------------------------
@@ -42,26 +90,13 @@ def _iso(value: Any) -> Any:
 def named_value_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
     """A NamedValueContract as a dict. ``value`` only for non-secret values (APIM omits secret ones)."""
     kv = getattr(model, "key_vault", None)
-    key_vault = None
-    if kv is not None:
-        status = getattr(kv, "last_status", None)
-        key_vault = {
-            "secret_identifier": getattr(kv, "secret_identifier", None),
-            # No identityClientId means the system-assigned identity; spelled out so a change is visible.
-            "identity_client_id": getattr(kv, "identity_client_id", None) or SYSTEM_ASSIGNED,
-            "last_status": None if status is None else {
-                "code": getattr(status, "code", None),
-                "message": getattr(status, "message", None),
-                "time_stamp_utc": _iso(getattr(status, "time_stamp_utc", None)),
-            },
-        }
     result = {
         "id": getattr(model, "id", None),
         "name": getattr(model, "name", None),
         "display_name": getattr(model, "display_name", None),
         "secret": bool(getattr(model, "secret", False)),
         "tags": list(getattr(model, "tags", None) or []),
-        "key_vault": key_vault,
+        "key_vault": None if kv is None else key_vault_to_dict(kv),
         "provisioning_state": getattr(model, "provisioning_state", None),
         "etag": etag,
     }
@@ -77,33 +112,18 @@ def _key_vault_model(models: Any, key_vault: Dict[str, Any]) -> Any:
         identity_client_id=None if not client_id or client_id == SYSTEM_ASSIGNED else client_id)
 
 
-class NamedValues:
+class NamedValues(ServiceEntities):
     """Named values of one service."""
 
-    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
-        self.module, self.group, self.service = module, resource_group, service
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("apim").named_value
+    operations = "named_value"
+    noun = "named value"
+    to_dict = staticmethod(named_value_to_dict)
 
     @property
     def _models(self) -> Any:
         from azure.mgmt.apimanagement import models
 
         return models
-
-    def get(self, name: str) -> Optional[Dict[str, Any]]:
-        """The named value (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
-                                 what="reading named value {0}".format(name))
-        return None if found is None else named_value_to_dict(*found)
-
-    def list(self) -> List[Dict[str, Any]]:
-        """All named values of the service ([] when the service does not exist)."""
-        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
-                                 what="listing named values of {0}".format(self.service))
-        return [named_value_to_dict(m) for m in pages or []]
 
     def create(self, name: str, wanted: Dict[str, Any]) -> None:
         """PUT a new named value and wait for it (APIM answers 202)."""
@@ -125,11 +145,6 @@ class NamedValues:
             key_vault=_key_vault_model(self._models, kv) if kv else None)
         self.module.lro(self._ops.begin_update, self.group, self.service, name, etag or "*", params,
                         what="updating named value {0}".format(name), retry=())
-
-    def delete(self, name: str, etag: Optional[str]) -> None:
-        """DELETE guarded by the ETag."""
-        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
-                         what="deleting named value {0}".format(name), retry=())
 
     def refresh(self, name: str) -> None:
         """Ask APIM to fetch the Key Vault secret again now (updates keyVault.lastStatus) and wait for it."""
@@ -170,27 +185,12 @@ def logger_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
     }
 
 
-class Loggers:
+class Loggers(ServiceEntities):
     """Loggers of one service."""
 
-    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
-        self.module, self.group, self.service = module, resource_group, service
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("apim").logger
-
-    def get(self, name: str) -> Optional[Dict[str, Any]]:
-        """The logger (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
-                                 what="reading logger {0}".format(name))
-        return None if found is None else logger_to_dict(*found)
-
-    def list(self) -> List[Dict[str, Any]]:
-        """All loggers of the service ([] when the service does not exist)."""
-        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
-                                 what="listing loggers of {0}".format(self.service))
-        return [logger_to_dict(m) for m in pages or []]
+    operations = "logger"
+    noun = "logger"
+    to_dict = staticmethod(logger_to_dict)
 
     def put(self, name: str, body: Dict[str, Any], etag: Optional[str]) -> Optional[Dict[str, Any]]:
         """Create or replace the logger (synchronous); ``etag`` guards a replace.
@@ -207,11 +207,6 @@ class Loggers:
                                  cls=with_etag, what="writing logger {0}".format(name), retry=())
         return None if not found or found[0] is None else logger_to_dict(*found)
 
-    def delete(self, name: str, etag: Optional[str]) -> None:
-        """DELETE guarded by the ETag."""
-        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
-                         what="deleting logger {0}".format(name), retry=())
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # certificates (client / CA certificates of the service, e.g. for backend mTLS) and the backends that use them
@@ -220,16 +215,7 @@ class Loggers:
 def certificate_to_dict(model: Any, etag: Optional[str] = None) -> Dict[str, Any]:
     """A CertificateContract as a dict; ``key_vault`` None for an uploaded (inline) certificate."""
     kv = getattr(model, "key_vault", None)
-    key_vault = None
-    if kv is not None and getattr(kv, "secret_identifier", None):
-        status = getattr(kv, "last_status", None)
-        key_vault = {
-            "secret_identifier": kv.secret_identifier,
-            "identity_client_id": getattr(kv, "identity_client_id", None) or SYSTEM_ASSIGNED,
-            "last_status": None if status is None else {
-                "code": getattr(status, "code", None), "message": getattr(status, "message", None),
-                "time_stamp_utc": _iso(getattr(status, "time_stamp_utc", None))},
-        }
+    key_vault = key_vault_to_dict(kv) if getattr(kv, "secret_identifier", None) else None
     return {"id": getattr(model, "id", None), "name": getattr(model, "name", None),
             "subject": getattr(model, "subject", None), "thumbprint": getattr(model, "thumbprint", None),
             "expiration_date": _iso(getattr(model, "expiration_date", None)), "key_vault": key_vault, "etag": etag}
@@ -243,27 +229,12 @@ def backend_certificate_refs(model: Any) -> Dict[str, Any]:
             "thumbprints": list(getattr(creds, "certificate", None) or [])}
 
 
-class Certificates:
+class Certificates(ServiceEntities):
     """Certificates of one service. Writes are synchronous; reads carry the ETag that guards updates."""
 
-    def __init__(self, module: AzureApimModule, resource_group: str, service: str) -> None:
-        self.module, self.group, self.service = module, resource_group, service
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("apim").certificate
-
-    def get(self, name: str) -> Optional[Dict[str, Any]]:
-        """The certificate (with ``etag``), or None when absent."""
-        found = self.module.read(self._ops.get, self.group, self.service, name, cls=with_etag,
-                                 what="reading certificate {0}".format(name))
-        return None if found is None else certificate_to_dict(*found)
-
-    def list(self) -> List[Dict[str, Any]]:
-        """All certificates of the service ([] when the service does not exist)."""
-        pages = self.module.read(lambda: list(self._ops.list_by_service(self.group, self.service)),
-                                 what="listing certificates of {0}".format(self.service))
-        return [certificate_to_dict(m) for m in pages or []]
+    operations = "certificate"
+    noun = "certificate"
+    to_dict = staticmethod(certificate_to_dict)
 
     def put(self, name: str, body: Dict[str, Any], etag: Optional[str], retry: Any = ()) -> Dict[str, Any]:
         """Create or replace the certificate; ``body`` holds ``key_vault`` {secret_identifier, identity_client_id}
@@ -283,11 +254,6 @@ class Certificates:
         model = self.module.call(self._ops.refresh_secret, self.group, self.service, name,
                                  what="refreshing the Key Vault secret of certificate {0}".format(name), retry=())
         return certificate_to_dict(model)
-
-    def delete(self, name: str, etag: Optional[str]) -> None:
-        """DELETE guarded by the ETag."""
-        self.module.call(self._ops.delete, self.group, self.service, name, etag or "*",
-                         what="deleting certificate {0}".format(name), retry=())
 
     def backends(self) -> List[Dict[str, Any]]:
         """Every backend of the service with the certificates it uses."""

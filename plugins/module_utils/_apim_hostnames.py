@@ -20,6 +20,7 @@ from ._apim_hostname_entries import (  # pylint: disable=unused-import
     SECRET_KEYS, SOURCE_BUILTIN, SOURCE_CUSTOM, SOURCE_KEYVAULT, to_model,
 )
 from ._apim import service_to_dict
+from ._arm import OperationGroup
 from ._errors import AzureApimError
 from ._ids import SecretUri, parse_secret_uri
 from ._lro import is_transitional, provisioning_state, wait_until_settled
@@ -33,18 +34,16 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ._module import AzureApimModule
 
 
-class HostnameService:
+class HostnameService(OperationGroup):
     """Reads a service's hostname list and writes it back through an AzureApimModule."""
 
+    client_name, operations = "apim", "api_management_service"
+
     def __init__(self, module: AzureApimModule, resource_group: str, service_name: str) -> None:
-        self.module = module
+        super().__init__(module)
         self.resource_group = resource_group
         self.service_name = service_name
         self.what = "API Management service {0}/{1}".format(resource_group, service_name)
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("apim").api_management_service
 
     def read(self) -> Optional[Dict[str, Any]]:
         """The service as a plain dict (``hostname_configurations``, ``identity``, ``etag``…), None when absent."""

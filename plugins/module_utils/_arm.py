@@ -1,12 +1,21 @@
 # Private to the azure_apim.identity collection: no compatibility promise outside it.
-"""A small REST client over azure-mgmt-core's ARM pipeline for providers we have no SDK for
-(Microsoft.Network, Storage, EventHub, ServiceBus, resource groups). Every call names its api-version."""
+"""ARM plumbing every adapter shares.
+
+- ArmRest: a small REST client over azure-mgmt-core's ARM pipeline for providers we have no SDK for
+  (Microsoft.Network, Storage, EventHub, ServiceBus, resource groups). Every call names its api-version.
+- OperationGroup: the base of the SDK adapters (one operation group of one client, reached through the module).
+- with_etag, tracked_resource, renamed, properties_to_dict: SDK models and ARM bodies into plain dicts.
+"""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from ._errors import AzureApimError, not_found_to_none
+from ._ids import parse_resource_id
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._module import AzureApimModule
 
 # api-versions used for providers without an SDK dependency; each is a stable version the
 # collection was written against.
@@ -103,3 +112,44 @@ class ArmRest:
 def with_etag(pipeline_response: Any, model: Any, headers: Dict[str, Any]) -> Tuple[Any, Optional[str]]:
     """``cls=`` callback of SDK reads: the model plus its ETag header."""
     return model, (headers or {}).get("ETag")
+
+
+class OperationGroup:
+    """Base of the SDK adapters: one operation group of one client (``client("apim").logger``), reached through the
+    module, which signs in, retries and bounds every call by the task's deadline."""
+
+    client_name = ""
+    operations = ""
+
+    def __init__(self, module: AzureApimModule) -> None:
+        self.module = module
+
+    @property
+    def _ops(self) -> Any:
+        return getattr(self.module.client(self.client_name), self.operations)
+
+
+def tracked_resource(resource: Any) -> Dict[str, Any]:
+    """``id``, ``name``, ``resource_group``, ``location`` and ``tags`` of a tracked resource, given as an SDK model
+    or as an ARM JSON body."""
+    def get(key: str) -> Any:
+        return resource.get(key) if isinstance(resource, Mapping) else getattr(resource, key, None)
+
+    resource_id = get("id")
+    return {"id": resource_id, "name": get("name"),
+            "resource_group": parse_resource_id(resource_id).resource_group if resource_id else None,
+            "location": get("location"), "tags": dict(get("tags") or {})}
+
+
+def renamed(source: Mapping[str, Any], fields: Mapping[str, str], lists: Iterable[str] = ()) -> Dict[str, Any]:
+    """``source``'s values under new names (``{"principal_id": "principalId"}``); the names in ``lists`` come out
+    as lists, [] when absent."""
+    lists = set(lists)
+    return {key: list(source.get(field) or []) if key in lists else source.get(field) for key, field in fields.items()}
+
+
+def properties_to_dict(body: Mapping[str, Any], fields: Mapping[str, str], lists: Iterable[str] = ()) -> Dict[str, Any]:
+    """An ARM JSON body as a plain dict: its ``id`` and ``name`` plus the ``properties`` renamed (see renamed)."""
+    result = {"id": body.get("id"), "name": body.get("name")}
+    result.update(renamed(body.get("properties") or {}, fields, lists))
+    return result

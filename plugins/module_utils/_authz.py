@@ -12,6 +12,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
+from ._arm import properties_to_dict, renamed
 from ._errors import AzureApimError
 from ._ids import is_guid, normalize_resource_id
 from ._plan import is_unknown
@@ -131,36 +132,22 @@ def allows_data_action(role: Dict[str, Any], action: str) -> bool:
 
 def definition_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     """An ARM role definition body as a plain dict."""
-    props = body.get("properties") or {}
-    return {
-        "id": body.get("id"),
-        "name": body.get("name"),
-        "role_name": props.get("roleName"),
-        "role_type": props.get("type"),
-        "description": props.get("description"),
-        "permissions": [{
-            "actions": list(p.get("actions") or []),
-            "not_actions": list(p.get("notActions") or []),
-            "data_actions": list(p.get("dataActions") or []),
-            "not_data_actions": list(p.get("notDataActions") or []),
-        } for p in props.get("permissions") or []],
-    }
+    result = properties_to_dict(body, {"role_name": "roleName", "role_type": "type", "description": "description"})
+    result["permissions"] = [renamed(p, _PERMISSION_FIELDS, lists=_PERMISSION_FIELDS)
+                             for p in (body.get("properties") or {}).get("permissions") or []]
+    return result
+
+
+_PERMISSION_FIELDS = {"actions": "actions", "not_actions": "notActions", "data_actions": "dataActions",
+                      "not_data_actions": "notDataActions"}
 
 
 def assignment_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     """An ARM role assignment body as a plain dict (snake_case)."""
-    props = body.get("properties") or {}
-    return {
-        "id": body.get("id"),
-        "name": body.get("name"),
-        "scope": props.get("scope"),
-        "role_definition_id": props.get("roleDefinitionId"),
-        "principal_id": props.get("principalId"),
-        "principal_type": props.get("principalType"),
-        "description": props.get("description"),
-        "condition": props.get("condition"),
-        "created_on": props.get("createdOn"),
-    }
+    return properties_to_dict(body, {
+        "scope": "scope", "role_definition_id": "roleDefinitionId", "principal_id": "principalId",
+        "principal_type": "principalType", "description": "description", "condition": "condition",
+        "created_on": "createdOn"})
 
 
 def same_triple(assignment: Dict[str, Any], scope: str, principal_id: str, role_definition_id: str) -> bool:

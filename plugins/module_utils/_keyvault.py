@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._arm import API_VERSIONS
+from ._arm import API_VERSIONS, tracked_resource
 from ._compare import ci_set_equal
 from ._errors import AzureApimError
 from ._ids import parse_resource_id, parse_secret_uri
@@ -70,11 +70,7 @@ def vault_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     props = body.get("properties") or {}
     rbac = bool(props.get("enableRbacAuthorization"))
     return {
-        "id": body.get("id"),
-        "name": body.get("name"),
-        "resource_group": parse_resource_id(body["id"]).resource_group if body.get("id") else None,
-        "location": body.get("location"),
-        "tags": dict(body.get("tags") or {}),
+        **tracked_resource(body),
         "tenant_id": props.get("tenantId"),
         "vault_uri": props.get("vaultUri"),
         "enable_rbac_authorization": rbac,

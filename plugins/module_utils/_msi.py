@@ -2,12 +2,10 @@
 """User-assigned managed identities (azure-mgmt-msi) as plain dicts."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from ._ids import parse_resource_id
+from ._arm import OperationGroup, tracked_resource
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from ._module import AzureApimModule
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 RESOURCE_GROUP_API = "2022-09-01"
@@ -15,13 +13,8 @@ RESOURCE_GROUP_API = "2022-09-01"
 
 def identity_to_dict(model: Any) -> Dict[str, Any]:
     """The SDK Identity model as the dict modules return (names match the module options)."""
-    resource_id = getattr(model, "id", None)
     return {
-        "id": resource_id,
-        "name": getattr(model, "name", None),
-        "resource_group": parse_resource_id(resource_id).resource_group if resource_id else None,
-        "location": getattr(model, "location", None),
-        "tags": dict(getattr(model, "tags", None) or {}),
+        **tracked_resource(model),
         "client_id": getattr(model, "client_id", None),
         "principal_id": getattr(model, "principal_id", None),
         "tenant_id": getattr(model, "tenant_id", None),
@@ -35,15 +28,10 @@ def same_location(a: Any, b: Any) -> bool:
     return a == b
 
 
-class IdentityService:
+class IdentityService(OperationGroup):
     """Reads and writes user-assigned identities through an AzureApimModule."""
 
-    def __init__(self, module: AzureApimModule) -> None:
-        self.module = module
-
-    @property
-    def _ops(self) -> Any:
-        return self.module.client("msi").user_assigned_identities
+    client_name, operations = "msi", "user_assigned_identities"
 
     def get(self, resource_group: str, name: str) -> Optional[Dict[str, Any]]:
         """The identity, or None when it (or its resource group) does not exist."""

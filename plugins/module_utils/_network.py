@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._arm import API_VERSIONS
+from ._arm import API_VERSIONS, properties_to_dict
 from ._errors import AzureApimError
 from ._lro import wait_poller
 
@@ -52,23 +52,14 @@ def subnet_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
 
 def rule_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     """An NSG security rule as a plain dict."""
-    props = body.get("properties") or {}
-    return {
-        "id": body.get("id"),
-        "name": body.get("name"),
-        "priority": props.get("priority"),
-        "direction": props.get("direction"),
-        "access": props.get("access"),
-        "protocol": props.get("protocol"),
-        "source_address_prefix": props.get("sourceAddressPrefix"),
-        "source_address_prefixes": props.get("sourceAddressPrefixes") or [],
-        "destination_address_prefix": props.get("destinationAddressPrefix"),
-        "destination_address_prefixes": props.get("destinationAddressPrefixes") or [],
-        "destination_port_range": props.get("destinationPortRange"),
-        "destination_port_ranges": props.get("destinationPortRanges") or [],
-        "description": props.get("description"),
-        "provisioning_state": props.get("provisioningState"),
-    }
+    return properties_to_dict(body, {
+        "priority": "priority", "direction": "direction", "access": "access", "protocol": "protocol",
+        "source_address_prefix": "sourceAddressPrefix", "source_address_prefixes": "sourceAddressPrefixes",
+        "destination_address_prefix": "destinationAddressPrefix",
+        "destination_address_prefixes": "destinationAddressPrefixes",
+        "destination_port_range": "destinationPortRange", "destination_port_ranges": "destinationPortRanges",
+        "description": "description", "provisioning_state": "provisioningState",
+    }, lists=("source_address_prefixes", "destination_address_prefixes", "destination_port_ranges"))
 
 
 def has_endpoint(subnet: Dict[str, Any], service: str) -> bool:
