@@ -130,16 +130,16 @@ def allows_data_action(role: Dict[str, Any], action: str) -> bool:
     return False
 
 
+_PERMISSION_FIELDS = {"actions": "actions", "not_actions": "notActions", "data_actions": "dataActions",
+                      "not_data_actions": "notDataActions"}
+
+
 def definition_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
     """An ARM role definition body as a plain dict."""
     result = properties_to_dict(body, {"role_name": "roleName", "role_type": "type", "description": "description"})
     result["permissions"] = [renamed(p, _PERMISSION_FIELDS, lists=_PERMISSION_FIELDS)
                              for p in (body.get("properties") or {}).get("permissions") or []]
     return result
-
-
-_PERMISSION_FIELDS = {"actions": "actions", "not_actions": "notActions", "data_actions": "dataActions",
-                      "not_data_actions": "notDataActions"}
 
 
 def assignment_to_dict(body: Dict[str, Any]) -> Dict[str, Any]:
